@@ -1,0 +1,35 @@
+# Luoshi — all set-up goes through these targets; a fresh machine needs only python3 (with venv) and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config.toml
+
+.PHONY: run test lint check clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python -m bot --config $(CONFIG) run
+
+check: $(VENV)/.installed
+	$(BIN)/python -m bot --config $(CONFIG) check
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check bot jobs tests
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check bot jobs tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info
