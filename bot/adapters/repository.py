@@ -1,0 +1,97 @@
+"""The ledger repository over the journaled document store.
+
+Decoded domain objects are cached next to the documents, so reads cost no JSON work and a
+commit only touches what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bot.adapters.docstore import DocStore, Put, StoreWriteError
+from bot.domain.model import HistoryEntry, Invite, Person, Task, Unit
+from bot.domain.ports import Change, LedgerRepository, PersistenceError
+
+TASKS, PEOPLE, UNITS, INVITES, COUNTERS = "tasks", "people", "units", "invites", "counters"
+# The id of the last Telegram update whose change was committed. Telegram redelivers updates
+# whose offset was not yet confirmed (a crash right after answering); this tells them apart.
+UPDATE_MARK = "telegram_update"
+
+
+class StoreRepository(LedgerRepository):
+    def __init__(self, store: DocStore) -> None:
+        self.store = store
+        self._tasks: dict[str, Task] = {}
+        self._people: dict[str, Person] = {}
+        self._by_user: dict[int, str] = {}
+        self.current_update: int | None = None  # set by the Telegram adapter per update
+        self._load()
+
+    def _load(self) -> None:
+        self._tasks = {k: Task.from_doc(d) for k, d in self.store.all(TASKS).items()}
+        self._people = {k: Person.from_doc(d) for k, d in self.store.all(PEOPLE).items()}
+        self._by_user = {p.user_id: p.name for p in self._people.values() if p.user_id}
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def tasks(self) -> Iterable[Task]:
+        return self._tasks.values()
+
+    def get_person(self, name: str) -> Person | None:
+        return self._people.get(name)
+
+    def people(self) -> Iterable[Person]:
+        return self._people.values()
+
+    def person_by_user(self, user_id: int) -> Person | None:
+        name = self._by_user.get(user_id)
+        return self._people.get(name) if name else None
+
+    def units(self) -> Iterable[Unit]:
+        return [Unit.from_doc(d) for d in self.store.all(UNITS).values()]
+
+    def get_invite(self, code: str) -> Invite | None:
+        doc = self.store.get(INVITES, code)
+        return Invite.from_doc(doc) if doc else None
+
+    def history(self, task_id: str) -> Sequence[HistoryEntry]:
+        return [HistoryEntry.from_doc(d) for d in self.store.history(task_id)]
+
+    def counter(self, name: str) -> int:
+        doc = self.store.get(COUNTERS, name)
+        return int(doc["value"]) if doc else 0
+
+    def last_committed_update(self) -> int:
+        return self.counter(UPDATE_MARK)
+
+    # ---- the one write path ----------------------------------------------------------------
+
+    def commit(self, change: Change) -> None:
+        puts: list[Put] = []
+        puts += [(TASKS, t.id, t.to_doc()) for t in change.tasks]
+        puts += [(PEOPLE, p.name, p.to_doc()) for p in change.people]
+        puts += [(UNITS, u.name, u.to_doc()) for u in change.units]
+        puts += [(INVITES, i.code, i.to_doc()) for i in change.invites]
+        puts += [(COUNTERS, k, {"value": v}) for k, v in change.counters.items()]
+        if self.current_update is not None:
+            puts.append((COUNTERS, UPDATE_MARK, {"value": self.current_update}))
+        history: list[tuple[str, dict[str, Any]]] = [(h.task_id, h.to_doc())
+                                                       for h in change.history]
+        try:
+            self.store.commit(puts, history)
+        except StoreWriteError as err:
+            raise PersistenceError(str(err)) from err
+        # Durable: now make it visible.
+        for task in change.tasks:
+            self._tasks[task.id] = task
+        for person in change.people:
+            old = self._people.get(person.name)
+            if old and old.user_id and old.user_id != person.user_id:
+                self._by_user.pop(old.user_id, None)
+            self._people[person.name] = person
+            if person.user_id:
+                self._by_user[person.user_id] = person.name

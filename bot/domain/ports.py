@@ -1,0 +1,66 @@
+"""Ports: what the domain needs from the outside, as small abstract classes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.model import HistoryEntry, Invite, Person, Task, Unit
+
+
+@dataclass
+class Change:
+    """Everything one user action changes; committed durably as one unit or not at all."""
+
+    tasks: list[Task] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+    invites: list[Invite] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any((self.tasks, self.people, self.units, self.invites, self.history,
+                    self.counters))
+
+
+class LedgerRepository(ABC):
+    """The ledger's storage. `commit` returns only once the change is durable on disk."""
+
+    @abstractmethod
+    def get_task(self, task_id: str) -> Task | None: ...
+
+    @abstractmethod
+    def tasks(self) -> Iterable[Task]: ...
+
+    @abstractmethod
+    def get_person(self, name: str) -> Person | None: ...
+
+    @abstractmethod
+    def people(self) -> Iterable[Person]: ...
+
+    @abstractmethod
+    def person_by_user(self, user_id: int) -> Person | None: ...
+
+    @abstractmethod
+    def units(self) -> Iterable[Unit]: ...
+
+    @abstractmethod
+    def get_invite(self, code: str) -> Invite | None: ...
+
+    @abstractmethod
+    def history(self, task_id: str) -> Sequence[HistoryEntry]: ...
+
+    @abstractmethod
+    def counter(self, name: str) -> int: ...
+
+    @abstractmethod
+    def commit(self, change: Change) -> None:
+        """Make the change durable, then visible. Raises StorageFull/OSError-like errors
+        (the adapter's own) when it could not; then nothing changed."""
+
+
+class PersistenceError(Exception):
+    """A change could not be made durable (disk full, I/O error). Nothing changed;
+    the user must be told to try again, never that it was saved."""

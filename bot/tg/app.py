@@ -1,0 +1,174 @@
+"""Composition root for the running bot: builds the Application and registers every handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.tg import handlers as h
+from bot.tg.context import LuoshiContext, Services, attach_services
+
+log = logging.getLogger(__name__)
+
+# A job that runs late (the bot was busy or asleep) still runs, once, within this window.
+MISFIRE_GRACE_SECONDS = 6 * 3600
+SNAPSHOT_EVERY_SECONDS = 60
+
+OFFICIAL_COMMANDS = {
+    "zh": [("tasks", "我负责的任务"), ("task", "任务详情：/task 编号"), ("help", "使用说明")],
+    "en": [("tasks", "my tasks"), ("task", "task details: /task ID"), ("help", "how to use")],
+}
+ADMIN_COMMANDS = {
+    "zh": [
+        ("tasks", "在办任务 [单位]"), ("task", "任务详情：/task 编号"),
+        ("add", "建账：任务 | 牵头单位 | 责任人 | 完成时限"), ("remind", "催办：/remind 编号"),
+        ("cancel", "撤销：/cancel 编号 [原因]"), ("invite", "邀请：/invite 姓名 [单位]"),
+        ("people", "人员和绑定情况"), ("help", "命令说明"),
+    ],
+    "en": [
+        ("tasks", "open tasks [unit]"), ("task", "task details: /task ID"),
+        ("add", "open a task: task | unit | owners | deadline"), ("remind", "urge: /remind ID"),
+        ("cancel", "cancel: /cancel ID [reason]"), ("invite", "invite: /invite name [unit]"),
+        ("people", "people and registration"), ("help", "command help"),
+    ],
+}
+
+
+def build_application(
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> Application[Any, LuoshiContext, Any, Any, Any, Any]:
+    config = services.config
+    builder = (
+        ApplicationBuilder()
+        .token(config.telegram.token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=config.timezone, do_quote=False,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .context_types(ContextTypes(context=LuoshiContext))
+        # Telegram's 429s are retried after retry_after (max_retries is 0 by default).
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if config.telegram.base_url:
+        builder = builder.base_url(config.telegram.base_url)
+    if config.telegram.base_file_url:
+        builder = builder.base_file_url(config.telegram.base_file_url)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app = builder.build()
+    attach_services(app, services)
+    _configure_scheduler(app)
+    register_handlers(app)
+    return app
+
+
+def _configure_scheduler(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """APScheduler drops a run more than 1 s late by default; we want late runs, once."""
+    jq = app.job_queue
+    if jq is None:
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    jq.scheduler.configure(
+        **jq.scheduler_configuration,
+        job_defaults={"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True,
+                      "max_instances": 1},
+    )
+
+
+def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """All handlers, in one place. Order matters: the first matching handler in a group wins.
+
+    1. The guided /add dialogue comes first so that, while it runs, the admin's plain answers
+       reach it instead of the catch-all.
+    2. Commands next.
+    3. The catch-all last: unknown commands and stray messages get a helpful answer.
+    Group -1 runs before all of them and drops updates that were already applied.
+    """
+    app.add_handler(TypeHandler(Update, h.skip_redelivered), group=-1)
+    cancel_words = filters.Regex(r"^\s*(取消|退出|cancel)\s*$")
+    text_answer = filters.TEXT & ~filters.COMMAND & ~cancel_words
+    add_dialogue = ConversationHandler(
+        entry_points=[CommandHandler("add", h.add_entry)],
+        states={
+            h.ADD_TITLE: [MessageHandler(text_answer, h.add_title)],
+            h.ADD_UNIT: [MessageHandler(text_answer, h.add_unit)],
+            h.ADD_OWNERS: [MessageHandler(text_answer, h.add_owners)],
+            h.ADD_DEADLINE: [MessageHandler(text_answer, h.add_deadline)],
+            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, h.add_timeout)],
+        },
+        fallbacks=[MessageHandler(cancel_words, h.add_abort),
+                   CommandHandler("cancel", h.add_abort)],
+        conversation_timeout=15 * 60,
+        name="add_dialogue",
+    )
+    app.add_handler(add_dialogue)
+    app.add_handler(CommandHandler("start", h.start))
+    app.add_handler(CommandHandler("help", h.help_command))
+    app.add_handler(CommandHandler("tasks", h.list_tasks))
+    app.add_handler(CommandHandler("task", h.show_task))
+    app.add_handler(CommandHandler("invite", h.invite))
+    app.add_handler(CommandHandler("people", h.people))
+    app.add_handler(CommandHandler("cancel", h.cancel_task))
+    app.add_handler(CommandHandler("remind", h.remind))
+    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, h.fallback))
+    app.add_error_handler(h.on_error)
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = app.bot_data["luoshi.services"]
+    await register_commands(app, services)
+    if app.job_queue is not None and services.snapshot is not None:
+        app.job_queue.run_repeating(_snapshot_job, interval=SNAPSHOT_EVERY_SECONDS,
+                                    first=SNAPSHOT_EVERY_SECONDS, name="store-snapshot")
+    log.info("Luoshi started as @%s", app.bot.username)
+
+
+async def register_commands(app: Application[Any, Any, Any, Any, Any, Any],
+                            services: Services) -> None:
+    """The command menu: officials' commands for everyone, the admin menu in admins' chats."""
+    lang = services.messages.language
+    try:
+        await app.bot.set_my_commands([BotCommand(c, d) for c, d in OFFICIAL_COMMANDS[lang]])
+    except TelegramError as err:
+        log.warning("could not register the command menu: %s", err)
+    for admin_id in sorted(services.config.access.admins):
+        try:
+            await app.bot.set_my_commands([BotCommand(c, d) for c, d in ADMIN_COMMANDS[lang]],
+                                          scope=BotCommandScopeChat(admin_id))
+        except TelegramError as err:  # the admin never opened a chat with the bot yet
+            log.info("admin menu not set for %s: %s", admin_id, err)
+
+
+async def _snapshot_job(context: LuoshiContext) -> None:
+    services = context.services
+    if services.snapshot is not None:
+        await services.snapshot()
+
+
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = app.bot_data["luoshi.services"]
+    if services.close is not None:
+        services.close()
+
+
+def allowed_updates() -> list[str]:
+    return [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]

@@ -1,0 +1,457 @@
+"""Telegram handlers: parse the update, call the ledger, render the answer. Nothing else."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update, User
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop, ConversationHandler
+
+from bot.adapters.repository import StoreRepository
+from bot.domain.errors import DomainError, InvalidField
+from bot.domain.ledger import NewTask
+from bot.domain.model import Person, Task
+from bot.domain.ports import PersistenceError
+from bot.domain.text import normalize, normalize_task_id, parse_deadline, split_names
+from bot.messages import split_message
+from bot.tg.context import LuoshiContext, Services
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, LuoshiContext], Awaitable[Any]]
+
+# Guided /add dialogue states.
+ADD_TITLE, ADD_UNIT, ADD_OWNERS, ADD_DEADLINE = range(4)
+ADD_KEY = "add_dialogue"
+CANCEL_WORDS = frozenset({"取消", "cancel", "/cancel", "退出"})
+
+
+# ---- shared helpers ----------------------------------------------------------------------
+
+
+async def reply(update: Update, context: LuoshiContext, text: str, **kwargs: Any) -> None:
+    """Answer in the chat the update came from, split below Telegram's 4096-character limit."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for part in split_message(text):
+        await context.bot.send_message(chat_id=chat.id, text=part, **kwargs)
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn domain and storage failures into a clear answer; nothing half-done is confirmed."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: LuoshiContext) -> Any:
+        msgs = context.services.messages
+        try:
+            return await handler(update, context)
+        except DomainError as err:
+            await reply(update, context, msgs.error(err))
+        except PersistenceError:
+            log.error("a change could not be made durable; the user was told to resend")
+            await reply(update, context, msgs.t("save_failed"))
+        return None
+
+    return wrapper
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Refuse admin commands to everyone else; strangers learn nothing about the ledger."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: LuoshiContext) -> Any:
+        services = context.services
+        user = update.effective_user
+        if user is None or not services.is_admin(user.id):
+            key = "admin_only" if services.person(user.id if user else None) else "not_registered"
+            await reply(update, context, services.messages.t(key))
+            return ConversationHandler.END
+        return await handler(update, context)
+
+    return wrapper
+
+
+def actor(services: Services, user: User) -> str:
+    """How a user appears in a task's history: their ledger name, else their Telegram name."""
+    person = services.person(user.id)
+    if person is not None:
+        return person.name
+    return f"{user.full_name}（{user.id}）"
+
+
+def message_text(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or message.caption or "") if message else ""
+
+
+def command_rest(update: Update) -> str:
+    """The text after the command word (`/add a | b` → `a | b`), keeping its spaces."""
+    text = message_text(update)
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def visible_tasks_for(services: Services, user_id: int) -> list[Task] | None:
+    """Admins see every live task, officials their own; None for strangers."""
+    if services.is_admin(user_id):
+        return services.ledger.live_tasks()
+    person = services.person(user_id)
+    if person is None:
+        return None
+    return services.ledger.tasks_of_person(person.name)
+
+
+# ---- before everything: drop redelivered updates ------------------------------------------
+
+
+async def skip_redelivered(update: Update, context: LuoshiContext) -> None:
+    """Telegram redelivers updates whose offset the bot had not confirmed when it stopped.
+    One whose change is already in the store must not be applied twice (a second task)."""
+    repo = context.services.ledger.repo
+    if not isinstance(repo, StoreRepository):
+        return
+    if update.update_id <= repo.last_committed_update():
+        log.info("skipping redelivered update %s", update.update_id)
+        raise ApplicationHandlerStop
+    repo.current_update = update.update_id
+
+
+# ---- /start and /help ----------------------------------------------------------------------
+
+
+@guarded
+async def start(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    user = update.effective_user
+    if user is None:
+        return
+    if context.args:
+        person = services.ledger.redeem_invite(context.args[0], user.id)
+        await reply(update, context, _greeting(services, person, bound_now=True))
+        return
+    person = services.person(user.id)
+    if services.is_admin(user.id):
+        await reply(update, context, msgs.t("help_admin"))
+    elif person is not None:
+        await reply(update, context, _greeting(services, person, bound_now=False))
+    else:
+        await reply(update, context, msgs.t("not_registered"))
+
+
+def _greeting(services: Services, person: Person, *, bound_now: bool) -> str:
+    msgs = services.messages
+    today = services.clock.today()
+    first = (msgs.t("welcome_bound", name=person.name, unit=person.unit or "—") if bound_now
+             else msgs.t("welcome_back", name=person.name))
+    tasks = services.ledger.tasks_of_person(person.name)
+    if not tasks:
+        return f"{first}\n{msgs.t('no_open_tasks')}"
+    listing = msgs.task_list(msgs.t("your_open_tasks", count=len(tasks)), tasks, today)
+    return f"{first}\n{listing}\n{msgs.t('help_official').splitlines()[-1]}"
+
+
+@guarded
+async def help_command(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    user_id = update.effective_user.id if update.effective_user else None
+    if services.is_admin(user_id):
+        key = "help_admin"
+    elif services.person(user_id) is not None:
+        key = "help_official"
+    else:
+        key = "not_registered"
+    await reply(update, context, services.messages.t(key))
+
+
+# ---- 建账: /add ----------------------------------------------------------------------------
+
+
+def parse_add_line(text: str, services: Services) -> NewTask:
+    """`任务 | 牵头单位 | 责任人 | 完成时限` (full-width ｜ too) → NewTask, or InvalidField."""
+    parts = [p.strip() for p in normalize(text).split("|")]
+    if len(parts) != 4:
+        raise InvalidField(field="parts", value=str(len(parts)))
+    title, unit, owners, deadline = parts
+    new = NewTask(title=title, lead_unit=unit, owners=split_names(owners),
+                  deadline=parse_deadline(deadline, today=services.clock.today()))
+    return new
+
+
+@admin_only
+@guarded
+async def add_entry(update: Update, context: LuoshiContext) -> int:
+    """/add with the four fields creates at once; /add alone starts the guided dialogue."""
+    services = context.services
+    msgs = services.messages
+    rest = command_rest(update)
+    if not rest:
+        context.user_data[ADD_KEY] = {}
+        await reply(update, context, msgs.t("ask_title"))
+        return ADD_TITLE
+    try:
+        await _create_task(update, context, parse_add_line(rest, services))
+    except InvalidField as err:
+        if err.params["field"] == "parts":
+            text = f"{msgs.t('add_parts', count=err.params['value'])}\n{msgs.t('add_usage')}"
+        else:
+            text = f"{msgs.error(err)}\n{msgs.t('add_usage')}"
+        await reply(update, context, text)
+    return ConversationHandler.END
+
+
+async def _create_task(update: Update, context: LuoshiContext, new: NewTask) -> None:
+    services = context.services
+    assert update.effective_user is not None
+    task = services.ledger.add_task(new, who=actor(services, update.effective_user))
+    await reply(update, context, services.messages.task_created(task))
+
+
+def _dialogue_step(field: str, next_state: int | None, prompt: str | None) -> Handler:
+    """One step of the guided /add: check the answer, keep it, ask the next question."""
+
+    @guarded
+    async def step(update: Update, context: LuoshiContext) -> int:
+        services = context.services
+        msgs = services.messages
+        text = normalize(message_text(update))
+        data: dict[str, Any] = context.user_data.setdefault(ADD_KEY, {})
+        try:
+            if field == "title":
+                if not text or len(text) > 200:
+                    raise InvalidField(field="title", value=text)
+                data["title"] = text
+            elif field == "lead_unit":
+                if not text or len(text) > 30:
+                    raise InvalidField(field="lead_unit", value=text)
+                data["lead_unit"] = text
+            elif field == "owners":
+                owners = split_names(text)
+                if not owners:
+                    raise InvalidField(field="owners", value=text)
+                data["owners"] = owners
+            else:
+                data["deadline"] = parse_deadline(text, today=services.clock.today())
+        except InvalidField as err:
+            await reply(update, context, f"{msgs.error(err)}\n{msgs.t('retry')}")
+            return {"title": ADD_TITLE, "lead_unit": ADD_UNIT,
+                    "owners": ADD_OWNERS}.get(field, ADD_DEADLINE)
+        if next_state is not None and prompt is not None:
+            await reply(update, context, msgs.t(prompt))
+            return next_state
+        await _create_task(update, context, NewTask(**data))
+        # Only now: if saving failed, the dialogue stays at this step with its answers kept.
+        context.user_data.pop(ADD_KEY, None)
+        return ConversationHandler.END
+
+    return step
+
+
+add_title = _dialogue_step("title", ADD_UNIT, "ask_unit")
+add_unit = _dialogue_step("lead_unit", ADD_OWNERS, "ask_owners")
+add_owners = _dialogue_step("owners", ADD_DEADLINE, "ask_deadline")
+add_deadline = _dialogue_step("deadline", None, None)
+
+
+async def add_abort(update: Update, context: LuoshiContext) -> int:
+    """取消 ends the dialogue. `/cancel 编号` is the task command: end the dialogue, then run it."""
+    context.user_data.pop(ADD_KEY, None)
+    if context.args:
+        await cancel_task(update, context)
+    else:
+        await reply(update, context, context.services.messages.t("dialog_cancelled"))
+    return ConversationHandler.END
+
+
+async def add_timeout(update: Update, context: LuoshiContext) -> None:
+    context.user_data.pop(ADD_KEY, None)
+    await reply(update, context, context.services.messages.t("dialog_expired"))
+
+
+# ---- /tasks and /task ----------------------------------------------------------------------
+
+
+@guarded
+async def list_tasks(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    user = update.effective_user
+    if user is None:
+        return
+    tasks = visible_tasks_for(services, user.id)
+    if tasks is None:
+        await reply(update, context, msgs.t("not_registered"))
+        return
+    today = services.clock.today()
+    unit = " ".join(context.args or []).strip()
+    if unit and services.is_admin(user.id):
+        tasks = services.ledger.tasks_of_unit(unit)
+        if not tasks:
+            units = msgs.names(services.ledger.unit_names()) or "—"
+            await reply(update, context, msgs.t("tasks_none_unit", unit=unit, units=units))
+            return
+        header = msgs.t("tasks_header_unit", unit=unit, count=len(tasks))
+    else:
+        if not tasks:
+            await reply(update, context, msgs.t("tasks_none"))
+            return
+        header = msgs.t("tasks_header", count=len(tasks))
+    await reply(update, context, msgs.task_list(header, tasks, today))
+
+
+@guarded
+async def show_task(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    user = update.effective_user
+    if user is None:
+        return
+    is_admin = services.is_admin(user.id)
+    person = services.person(user.id)
+    if not is_admin and person is None:
+        await reply(update, context, msgs.t("not_registered"))
+        return
+    task_id = normalize_task_id(context.args[0]) if context.args else None
+    if task_id is None:
+        await reply(update, context, msgs.t("task_usage"))
+        return
+    task = services.ledger.repo.get_task(task_id)
+    # Officials see only their own tasks; others are "not found" so nothing leaks.
+    if task is None or (not is_admin and person is not None and person.name not in task.owners):
+        await reply(update, context, msgs.t("task_not_found", id=task_id))
+        return
+    history = services.ledger.repo.history(task.id)
+    await reply(update, context, msgs.task_detail(task, history, services.clock.today()))
+
+
+# ---- people: /invite and /people --------------------------------------------------------------
+
+
+@admin_only
+@guarded
+async def invite(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    args = context.args or []
+    if not args:
+        await reply(update, context, msgs.t("invite_usage"))
+        return
+    name, unit = normalize(args[0]), normalize(" ".join(args[1:]))
+    assert update.effective_user is not None
+    created = services.ledger.create_invite(name, unit, admin_id=update.effective_user.id)
+    person = services.ledger.repo.get_person(created.name)
+    link = f"https://t.me/{context.bot.username}?start={created.code}"
+    await reply(update, context,
+                msgs.invite_created(created, person.unit if person else unit, link))
+
+
+@admin_only
+@guarded
+async def people(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    await reply(update, context,
+                services.messages.people_list(list(services.ledger.repo.people())))
+
+
+# ---- /cancel (撤销) and /remind (催办) -----------------------------------------------------------
+
+
+@admin_only
+@guarded
+async def cancel_task(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    args = context.args or []
+    task_id = normalize_task_id(args[0]) if args else None
+    if task_id is None:
+        await reply(update, context, msgs.t("cancel_usage"))
+        return
+    assert update.effective_user is not None
+    task = services.ledger.cancel_task(task_id, who=actor(services, update.effective_user),
+                                       note=" ".join(args[1:]))
+    await reply(update, context, msgs.t("cancelled", id=task.id, title=task.title))
+
+
+@admin_only
+@guarded
+async def remind(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    args = context.args or []
+    task_id = normalize_task_id(args[0]) if args else None
+    if task_id is None:
+        await reply(update, context, msgs.t("remind_usage"))
+        return
+    task = services.ledger.task(task_id)
+    if not task.live:
+        await reply(update, context,
+                    msgs.t("remind_not_live", id=task.id, status=msgs.status(task.status)))
+        return
+    text = msgs.reminder(task, services.clock.today())
+    sent, unbound, unreachable = [], [], []
+    for name in task.owners:
+        person = services.ledger.repo.get_person(name)
+        if person is None or person.user_id is None:
+            unbound.append(name)
+            continue
+        try:
+            await context.bot.send_message(chat_id=person.user_id, text=text)
+            sent.append(name)
+        except Forbidden:
+            unreachable.append(name)
+        except TelegramError as err:
+            log.warning("reminder for %s to %s failed: %s", task.id, name, err)
+            unreachable.append(name)
+    assert update.effective_user is not None
+    if sent:
+        services.ledger.record_reminder(task.id, who=actor(services, update.effective_user),
+                                        sent_to=sent)
+        lines = [msgs.t("remind_sent", id=task.id, names=msgs.names(sent))]
+    else:
+        lines = [msgs.t("remind_none_sent", id=task.id)]
+    if unbound:
+        lines.append(msgs.t("remind_unbound", names=msgs.names(unbound)))
+    if unreachable:
+        lines.append(msgs.t("remind_unreachable", names=msgs.names(unreachable)))
+    await reply(update, context, "\n".join(lines))
+
+
+# ---- everything else ---------------------------------------------------------------------------
+
+
+@guarded
+async def fallback(update: Update, context: LuoshiContext) -> None:
+    """Unknown commands, and plain messages in private chats."""
+    services = context.services
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    known = services.is_admin(user.id) or services.person(user.id) is not None
+    is_command = message_text(update).startswith("/")
+    if not known:
+        if chat.type == ChatType.PRIVATE or is_command:
+            await reply(update, context, services.messages.t("not_registered"))
+        return
+    if is_command:
+        await reply(update, context, services.messages.t("unknown_command"))
+    elif chat.type == ChatType.PRIVATE:
+        key = "help_admin" if services.is_admin(user.id) else "help_official"
+        await reply(update, context, services.messages.t(key))
+
+
+async def on_error(update: object, context: LuoshiContext) -> None:
+    """Log the failure (never the token) and tell the user nothing was done."""
+    log.error("unhandled error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(chat_id=update.effective_chat.id,
+                                           text=context.services.messages.t("internal_error"))
+        except TelegramError:
+            log.warning("could not tell the user about the error")

@@ -1,0 +1,77 @@
+"""Drive the real Application in-process: fake Bot API transport, real store, fixed clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+
+from bot.adapters.docstore import DocStore
+from bot.config import AccessConfig, Config, StorageConfig, TelegramConfig
+from bot.domain.clock import FixedClock
+from bot.fakeapi import FakeBotApi, FakeRequest
+from bot.runtime import build_services
+from bot.tg.app import build_application, register_commands
+
+TOKEN = "123456:TEST-token-secret"
+TZ = ZoneInfo("Asia/Shanghai")
+ADMIN = 1001
+START = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
+
+
+class Harness:
+    def __init__(self, data_dir: Path, *, admins: frozenset[int] = frozenset({ADMIN}),
+                 language: str = "zh", now: datetime = START) -> None:
+        self.data_dir = data_dir
+        self.api = FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
+        self.config = Config(language=language,  # type: ignore[arg-type]
+                             telegram=TelegramConfig(token=TOKEN),
+                             access=AccessConfig(admins=admins),
+                             storage=StorageConfig(dir=data_dir))
+        self.clock = FixedClock(now)
+        self.store = DocStore.open(data_dir)
+        self.services = build_services(self.config, self.store, clock=self.clock)
+        self.app = build_application(self.services, request=FakeRequest(self.api))
+        self._offset = 0
+        for admin in admins:
+            self.api.add_user(admin, f"管理员{admin}")
+
+    async def __aenter__(self) -> Harness:
+        await self.app.initialize()
+        await register_commands(self.app, self.services)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.app.shutdown()
+        self.store.close()
+
+    @property
+    def ledger(self):
+        return self.services.ledger
+
+    async def pump(self) -> None:
+        """Feed every queued update through the application, like polling would."""
+        while True:
+            pending = [u for u in self.api.pending_updates if u["update_id"] >= self._offset]
+            if not pending:
+                return
+            for raw in pending:
+                self._offset = raw["update_id"] + 1
+                self.api.call("getUpdates", {"offset": self._offset, "timeout": 0})
+                await self.app.process_update(Update.de_json(raw, self.app.bot))
+
+    async def say(self, user_id: int, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """The user writes `text`; returns the messages the bot sent in answer (any chat)."""
+        before = len(self.api.sent)
+        self.api.send_text(user_id, text, **kwargs)
+        await self.pump()
+        return self.api.sent[before:]
+
+    async def answer(self, user_id: int, text: str, **kwargs: Any) -> str:
+        """Like `say`, but returns the texts sent back to that chat, joined."""
+        chat = kwargs.get("chat_id") or user_id
+        sent = await self.say(user_id, text, **kwargs)
+        return "\n".join(m.get("text", "") for m in sent if m["chat"]["id"] == chat)
