@@ -1,0 +1,754 @@
+"""A durable, fast, generic document store: an append-only journal over atomic snapshots.
+
+Layout of a store directory::
+
+    ledger.json                  TinyDB snapshot (AtomicJSONStorage): one TinyDB table per store
+                                 table, documents stored as {"key": <key>, "doc": <doc>}, plus a
+                                 "_meta" table holding the snapshot's seq.
+    history.jsonl                append-only history: {"seq":N,"i":I,"key":K,"rec":{...}} a line
+    journal.<startseq>.jsonl     journal segments: {"seq":N,"puts":[[t,k,doc|null],..],
+                                 "history":[<history line object>,..]} a line
+    .lock                        flock()-ed by the single writer process
+
+Commit = one journal line, written and fsynced before anything changes in memory, so when
+``commit`` returns the change survives a crash or power loss. Snapshots (``ledger.json`` +
+``history.jsonl``) only bound the journal length and the startup time; they are taken from
+shallow copies captured on the owner thread and written in a worker thread.
+
+Threading: a DocStore belongs to one thread (the event loop thread). Only the I/O part of a
+snapshot runs elsewhere, on copies. Documents handed to ``commit`` and returned by ``get``/
+``all`` are shared, never copied: callers must treat them as immutable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Any
+
+from bot.adapters.atomic_storage import (
+    SYNC_BYTES,
+    AtomicJSONStorage,
+    GilYielder,
+    StoreError,
+    fsync_dir,
+)
+
+__all__ = [
+    "DocStore",
+    "Put",
+    "StoreError",
+    "StoreLockedError",
+    "StoreWriteError",
+]
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+Put = tuple[str, str, dict[str, Any] | None]
+"""(table, key, doc) — doc None deletes the key."""
+
+LEDGER_FILE = "ledger.json"
+HISTORY_FILE = "history.jsonl"
+LOCK_FILE = ".lock"
+META_TABLE = "_meta"
+FORMAT_VERSION = 1
+_SEGMENT_RE = re.compile(r"^journal\.(\d+)\.jsonl$")
+_READ_RETRIES = 5
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_decode = json.loads
+
+
+class StoreLockedError(StoreError):
+    """Another writer process holds the store."""
+
+
+class StoreWriteError(Exception):
+    """A commit (or snapshot) could not be made durable; nothing changed."""
+
+
+class _Retry(Exception):
+    """Read-only load raced with the writer's snapshot; load again."""
+
+
+def _segment_name(start: int) -> str:
+    return f"journal.{start:012d}.jsonl"
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    return StoreError(
+        f"数据文件无法读取 / cannot be read: {path} ({detail}); restore the store directory "
+        "from a backup or repair the file; the bot will not start on a damaged store")
+
+
+def _open_append(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+
+class _LedgerTable(Mapping[str, Doc]):
+    """A store table seen as a TinyDB table ``{"1": {"key": k, "doc": d}, ...}``, built lazily
+    while it is serialized (no 10k-entry temporary dict)."""
+
+    def __init__(self, docs: dict[str, Doc]) -> None:
+        self._docs = docs
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(n) for n in range(1, len(self._docs) + 1))
+
+    def __getitem__(self, doc_id: str) -> Doc:
+        for n, (key, doc) in enumerate(self._docs.items(), 1):
+            if str(n) == doc_id:
+                return {"key": key, "doc": doc}
+        raise KeyError(doc_id)
+
+    def items(self) -> Iterator[tuple[str, Doc]]:  # type: ignore[override]
+        for n, (key, doc) in enumerate(self._docs.items(), 1):
+            yield str(n), {"key": key, "doc": doc}
+
+
+@dataclass
+class _SnapshotJob:
+    seq: int
+    tables: dict[str, dict[str, Doc]]
+    history_lines: list[str]
+    history_len: int
+    old_segments: list[Path]
+
+
+class DocStore:
+    """Tables of JSON documents keyed by string, plus per-key append-only history.
+
+    Open with ``DocStore.open``. See the module docstring for the on-disk format.
+    """
+
+    def __init__(self, directory: Path, *, writable: bool, snapshot_every: int) -> None:
+        self.directory = directory
+        self.writable = writable
+        self.snapshot_every = snapshot_every
+        self._ledger_path = directory / LEDGER_FILE
+        self._history_path = directory / HISTORY_FILE
+        self._closed = False
+        self._lock_fd = -1
+        self._reset()
+        # Owner thread vs. snapshot worker: guards _pending and _history_len.
+        self._state_lock = threading.Lock()
+        # Held for the whole of a snapshot (released by the worker thread when it is done).
+        self._snap_lock = threading.Lock()
+
+    def _reset(self) -> None:
+        self._tables: dict[str, dict[str, Doc]] = {}
+        self._history: dict[str, list[str]] = {}  # key -> compact history lines, in order
+        self._history_total = 0
+        self._pending: list[str] = []  # history lines not yet in history.jsonl, in seq order
+        self._history_len = 0  # bytes of history.jsonl known to be good
+        self._seq = 0
+        self._snap_seq = 0  # seq of ledger.json on disk
+        self._snap_started = 0  # seq of the latest snapshot begun (for snapshot_due)
+        self._segments: list[Path] = []  # journal segments, oldest first; last is current
+        self._seg_fd = -1
+        self._seg_start = 0
+        self._seg_len = 0
+        self._seg_dirty = False  # a failed append could not be truncated away
+
+    # ---- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, directory: Path | str, *, writable: bool = True,
+             snapshot_every: int = 2000) -> DocStore:
+        """Open (and load) the store in ``directory``.
+
+        ``writable=True`` creates the directory if needed and takes the writer lock
+        (``StoreLockedError`` if another process has it). ``writable=False`` never writes
+        anything and may run next to a live writer. ``StoreError`` if a file is damaged.
+        """
+        if snapshot_every < 1:
+            raise ValueError("snapshot_every must be >= 1")
+        store = cls(Path(directory), writable=writable, snapshot_every=snapshot_every)
+        if writable:
+            store._open_writable()
+        else:
+            store._open_read_only()
+        return store
+
+    def _open_writable(self) -> None:
+        try:
+            if not self.directory.is_dir():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fsync_dir(self.directory.parent)
+            self._acquire_lock()
+        except StoreError:
+            raise
+        except OSError as err:
+            raise StoreError(
+                f"数据目录无法打开 / cannot open the store directory {self.directory} ({err}); "
+                "check the storage path and its permissions") from err
+        try:
+            self._load()
+            self._remove_stale_temp_files()
+            self._open_current_segment()
+        except OSError as err:
+            self._close_files()
+            raise self._unreadable(err) from err
+        except BaseException:
+            self._close_files()
+            raise
+
+    def _open_read_only(self) -> None:
+        if not self.directory.is_dir():
+            return  # nothing there yet: an empty store (and nothing to break)
+        for attempt in range(_READ_RETRIES):
+            try:
+                self._load()
+                return
+            except OSError as err:
+                raise self._unreadable(err) from err
+            except _Retry as retry:
+                self._reset()
+                if attempt == _READ_RETRIES - 1:
+                    raise StoreError(
+                        f"数据目录在读取时不断变化 / the store at {self.directory} kept changing "
+                        f"while being read ({retry}); try again") from retry
+
+    def _unreadable(self, err: OSError) -> StoreError:
+        where = err.filename or self.directory
+        return StoreError(
+            f"数据目录无法读取 / cannot read the store at {where} ({err.strerror or err}); "
+            "check the storage path, permissions and disk; the bot will not start on a store "
+            "it cannot read")
+
+    def _acquire_lock(self) -> None:
+        path = self.directory / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = ""
+            with contextlib.suppress(OSError, ValueError):
+                holder = os.pread(fd, 32, 0).decode("ascii").strip()
+            os.close(fd)
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            pid = f" (pid {holder})" if holder else ""
+            raise StoreLockedError(
+                f"数据目录正被另一个 Luoshi 进程使用 / another Luoshi process{pid} is using the "
+                f"store at {self.directory}; stop it first. Read-only commands (e.g. check) "
+                "still work while it runs.") from err
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self._lock_fd = fd
+
+    def _remove_stale_temp_files(self) -> None:
+        for tmp in self.directory.glob(f".{LEDGER_FILE}.*.tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def _open_current_segment(self) -> None:
+        if self._segments:
+            path = self._segments[-1]
+            match = _SEGMENT_RE.match(path.name)
+            assert match is not None
+            self._seg_start = int(match.group(1))
+        else:
+            self._seg_start = self._seq + 1
+            path = self.directory / _segment_name(self._seg_start)
+            self._segments.append(path)
+        created = not path.exists()
+        self._seg_fd = _open_append(path)
+        self._seg_len = os.fstat(self._seg_fd).st_size
+        if created:
+            fsync_dir(self.directory)
+
+    # ---- loading --------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        snap_seq = self._load_ledger()
+        hwm = self._load_history()
+        self._snap_seq = self._snap_started = self._seq = snap_seq
+        self._replay_journal(snap_seq, hwm)
+        if hwm[0] > self._seq:
+            if not self.writable:
+                raise _Retry(f"{HISTORY_FILE} is ahead of the journal")
+            raise _damaged(
+                self._history_path,
+                f"it holds records up to seq {hwm[0]} but ledger and journal end at seq "
+                f"{self._seq}: journal segments are missing")
+
+    def _load_ledger(self) -> int:
+        path = self._ledger_path
+        try:
+            if path.stat().st_size == 0:
+                raise _damaged(path, "the file is empty")
+        except FileNotFoundError:
+            return 0
+        raw = AtomicJSONStorage(path).read()
+        if not raw:
+            return 0
+        try:
+            metas = list(raw.get(META_TABLE, {}).values())
+            seq = metas[0]["seq"]
+            if not isinstance(seq, int) or seq < 0:
+                raise ValueError(f"bad seq {seq!r}")
+            version = metas[0].get("format", FORMAT_VERSION)
+            if version > FORMAT_VERSION:
+                raise ValueError(f"format {version} is newer than this program ({FORMAT_VERSION})")
+            for name, table in raw.items():
+                if name == META_TABLE:
+                    continue
+                docs: dict[str, Doc] = {}
+                for entry in table.values():
+                    key, doc = entry["key"], entry["doc"]
+                    if not isinstance(key, str) or not isinstance(doc, dict):
+                        raise ValueError(f"bad entry in table {name!r}")
+                    docs[key] = doc
+                self._tables[name] = docs
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as err:
+            raise _damaged(path, f"not a Luoshi snapshot: {err!r}") from err
+        return seq
+
+    def _load_history(self) -> tuple[int, int]:
+        """Load history.jsonl; returns the (seq, i) of its last record ((0, -1) if none)."""
+        path = self._history_path
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return (0, -1)
+        good = data.rfind(b"\n") + 1
+        try:
+            body = data[:good].decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _damaged(path, f"invalid UTF-8 at byte {err.start}") from err
+        file_size = len(data)
+        del data
+        last = (0, -1)
+        history = self._history
+        total = 0
+        for lineno, line in enumerate(body.split("\n")[:-1], 1):
+            if not line:
+                continue
+            try:
+                rec = _decode(line)
+                seq, index, key = rec["seq"], rec["i"], rec["key"]
+                if not (isinstance(seq, int) and isinstance(index, int)
+                        and isinstance(key, str) and isinstance(rec["rec"], dict)):
+                    raise ValueError("bad field types")
+            except (ValueError, KeyError, TypeError) as err:
+                raise _damaged(path, f"line {lineno}: {err}") from err
+            if (seq, index) <= last:
+                continue  # duplicate of a record already loaded
+            last = (seq, index)
+            lines = history.get(key)
+            if lines is None:
+                history[key] = [line]
+            else:
+                lines.append(line)
+            total += 1
+        self._history_total = total
+        if good < file_size and self.writable:
+            # A torn last line from a crash mid-append; the journal still holds its records.
+            log.warning("dropping a torn last line of %s", path)
+            self._truncate(path, good)
+        self._history_len = good
+        return last
+
+    def _truncate(self, path: Path, size: int) -> None:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _list_segments(self) -> list[tuple[int, Path]]:
+        found = []
+        for entry in os.scandir(self.directory):
+            match = _SEGMENT_RE.match(entry.name)
+            if match:
+                found.append((int(match.group(1)), Path(entry.path)))
+        found.sort()
+        return found
+
+    def _replay_journal(self, snap_seq: int, hwm: tuple[int, int]) -> None:
+        segments = self._list_segments()
+        prev_seq = -1
+        for index, (start, path) in enumerate(segments):
+            is_last = index == len(segments) - 1
+            if start > self._seq + 1:
+                # A segment starting at `start` holds seqs >= start only: some are missing.
+                if not self.writable:
+                    raise _Retry("journal gap")
+                raise _damaged(path, f"it starts at seq {start} but the ledger and older "
+                                     f"segments end at seq {self._seq}; journal segments are "
+                                     "missing")
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError as err:
+                if not self.writable:
+                    raise _Retry(f"{path.name} vanished") from err
+                raise
+            cut: int | None = None  # truncate the segment to this length (torn tail)
+            offset = 0
+            lines = data.split(b"\n")
+            tail = lines.pop()  # b"" when the data ends with a newline
+            if tail:
+                if not is_last:
+                    raise _damaged(path, f"line {len(lines) + 1} is incomplete")
+                cut = len(data) - len(tail)
+            for lineno, line in enumerate(lines, 1):
+                start_offset = offset
+                offset += len(line) + 1
+                if not line:
+                    continue
+                try:
+                    seq, puts, history = self._parse_record(line, prev_seq)
+                except (ValueError, KeyError, TypeError) as err:
+                    if is_last and lineno == len(lines) and not tail:
+                        cut = start_offset  # torn/garbled last record of an unfinished append
+                        break
+                    raise _damaged(path, f"line {lineno}: {err}") from err
+                prev_seq = seq
+                if seq > snap_seq:
+                    if seq != self._seq + 1:
+                        if not self.writable:
+                            raise _Retry("journal gap")
+                        raise _damaged(path, f"line {lineno}: expected seq {self._seq + 1}, "
+                                             f"found {seq}; journal segments are missing")
+                    self._apply(puts)
+                    self._seq = seq
+                for i, item in enumerate(history):
+                    if (seq, i) > hwm:
+                        self._add_history(item["key"], _encode(item))
+            if cut is not None:
+                log.warning("dropping a torn last record of %s", path)
+                if self.writable:
+                    self._truncate(path, cut)
+        self._segments = [path for _start, path in segments]
+
+    @staticmethod
+    def _parse_record(line: bytes, prev_seq: int) -> tuple[int, list[Any], list[Any]]:
+        rec = _decode(line)
+        seq, puts, history = rec["seq"], rec["puts"], rec["history"]
+        if not isinstance(seq, int) or seq <= prev_seq:
+            raise ValueError(f"seq {seq!r} out of order")
+        if not isinstance(puts, list) or not isinstance(history, list):
+            raise ValueError("bad record")
+        for put in puts:
+            table, key, doc = put
+            if not (isinstance(table, str) and isinstance(key, str)
+                    and (doc is None or isinstance(doc, dict))):
+                raise ValueError("bad put")
+        for i, item in enumerate(history):
+            if (item["seq"] != seq or item["i"] != i or not isinstance(item["key"], str)
+                    or not isinstance(item["rec"], dict)):
+                raise ValueError("bad history item")
+        return seq, puts, history
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the last committed change (0 for a new store)."""
+        return self._seq
+
+    def get(self, table: str, key: str) -> Doc | None:
+        docs = self._tables.get(table)
+        return docs.get(key) if docs is not None else None
+
+    def all(self, table: str) -> Mapping[str, Doc]:
+        """Live read-only view of ``key -> doc`` (no copy; do not commit while iterating)."""
+        docs = self._tables.get(table)
+        if docs is None:
+            docs = self._tables.setdefault(table, {})
+        return MappingProxyType(docs)
+
+    def history(self, key: str) -> list[Doc]:
+        """The history records committed for ``key``, oldest first (freshly decoded)."""
+        return [_decode(line)["rec"] for line in self._history.get(key, ())]
+
+    def history_count(self) -> int:
+        return self._history_total
+
+    # ---- the write path -------------------------------------------------------------------
+
+    def commit(self, puts: Sequence[Put], history: Sequence[tuple[str, Doc]] = ()) -> int:
+        """Durably apply ``puts`` and append ``history``; returns the new seq.
+
+        Returns only after the change is fsynced to the journal. Raises ``StoreWriteError``
+        (and changes nothing, on disk or in memory) if it cannot be made durable. An empty
+        change is a no-op returning the current seq.
+        """
+        self._check_writable()
+        if not puts and not history:
+            return self._seq
+        seq = self._seq + 1
+        put_list: list[list[Any]] = []
+        for table, key, doc in puts:
+            if not isinstance(table, str) or not table or table == META_TABLE:
+                raise ValueError(f"invalid table name {table!r}")
+            if not isinstance(key, str):
+                raise TypeError(f"key must be a str, not {type(key).__name__}")
+            if doc is not None and not isinstance(doc, dict):
+                raise TypeError(f"doc must be a dict or None, not {type(doc).__name__}")
+            put_list.append([table, key, doc])
+        history_lines: list[tuple[str, str]] = []
+        for i, (key, rec) in enumerate(history):
+            if not isinstance(key, str) or not isinstance(rec, dict):
+                raise TypeError("history items must be (str, dict)")
+            history_lines.append(
+                (key, _encode({"seq": seq, "i": i, "key": key, "rec": rec})))
+        line = (f'{{"seq":{seq},"puts":{_encode(put_list)},"history":['
+                + ",".join(text for _key, text in history_lines) + "]}\n")
+        self._append(line.encode("utf-8"))
+        # Durable: now make it visible.
+        self._apply(put_list)
+        for key, text in history_lines:
+            self._add_history(key, text)
+        self._seq = seq
+        return seq
+
+    def _append(self, data: bytes) -> None:
+        fd, before = self._seg_fd, self._seg_len
+        try:
+            if self._seg_dirty:
+                os.ftruncate(fd, before)
+                self._seg_dirty = False
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as err:
+            try:
+                os.ftruncate(fd, before)
+            except OSError:
+                self._seg_dirty = True  # retried before the next append
+            raise StoreWriteError(
+                f"改动未保存 / the change was NOT saved: writing {self._segments[-1]} failed "
+                f"({err}); free disk space or fix the disk, then try again") from err
+        self._seg_len = before + len(data)
+
+    def _apply(self, puts: Sequence[Sequence[Any]]) -> None:
+        tables = self._tables
+        for table, key, doc in puts:
+            docs = tables.get(table)
+            if docs is None:
+                docs = tables[table] = {}
+            if doc is None:
+                docs.pop(key, None)
+            else:
+                docs[key] = doc
+
+    def _add_history(self, key: str, line: str) -> None:
+        lines = self._history.get(key)
+        if lines is None:
+            self._history[key] = [line]
+        else:
+            lines.append(line)
+        self._history_total += 1
+        with self._state_lock:
+            self._pending.append(line)
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        if not self.writable:
+            raise RuntimeError("the store was opened read-only")
+
+    # ---- snapshots ------------------------------------------------------------------------
+
+    def snapshot_due(self) -> bool:
+        """True once ``snapshot_every`` commits happened since the last snapshot began."""
+        return (self.writable and not self._closed and not self._snap_lock.locked()
+                and self._seq - self._snap_started >= self.snapshot_every)
+
+    def snapshot(self) -> None:
+        """Write a snapshot now, synchronously (waits for a running async snapshot first)."""
+        self._check_writable()
+        with self._snap_lock:
+            job = self._begin_snapshot()
+            self._write_snapshot(job)
+
+    async def snapshot_async(self) -> None:
+        """Write a snapshot with the I/O and serialization in a worker thread.
+
+        Returns at once if a snapshot is already running. The state is captured when called;
+        commits made meanwhile go to the new journal segment.
+        """
+        self._check_writable()
+        if not self._snap_lock.acquire(blocking=False):
+            return
+
+        def work() -> None:
+            try:
+                self._write_snapshot(job)
+            finally:
+                self._snap_lock.release()
+
+        try:
+            job = self._begin_snapshot()
+            # What asyncio.to_thread does, but shielded: once submitted, the worker always runs
+            # to the end and releases the lock, even if this coroutine is cancelled.
+            future = asyncio.get_running_loop().run_in_executor(None, work)
+        except BaseException:
+            self._snap_lock.release()
+            raise
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_log_snapshot_failure)
+            raise
+
+    def _begin_snapshot(self) -> _SnapshotJob:
+        """Owner thread, snapshot lock held: rotate the journal and capture the state."""
+        seq = self._seq
+        if self._seg_start != seq + 1:
+            try:
+                if self._seg_dirty:
+                    os.ftruncate(self._seg_fd, self._seg_len)
+                    self._seg_dirty = False
+                path = self.directory / _segment_name(seq + 1)
+                fd = _open_append(path)
+                try:
+                    fsync_dir(self.directory)
+                except OSError:
+                    os.close(fd)
+                    raise
+            except OSError as err:
+                raise StoreWriteError(
+                    f"快照失败 / snapshot failed: cannot start a new journal segment in "
+                    f"{self.directory} ({err}); nothing is lost, the journal holds every "
+                    "change") from err
+            os.close(self._seg_fd)
+            self._seg_fd, self._seg_start, self._seg_len = fd, seq + 1, 0
+            self._segments.append(path)
+        tables = {name: dict(docs) for name, docs in self._tables.items()}
+        with self._state_lock:
+            history_lines = list(self._pending)
+            history_len = self._history_len
+        self._snap_started = seq
+        return _SnapshotJob(seq=seq, tables=tables, history_lines=history_lines,
+                            history_len=history_len, old_segments=self._segments[:-1])
+
+    def _write_snapshot(self, job: _SnapshotJob) -> None:
+        """Any thread: history.jsonl, then ledger.json, then drop the covered segments."""
+        try:
+            history_len = self._append_history(job)
+            ledger: dict[str, Any] = {
+                META_TABLE: {"1": {"seq": job.seq, "format": FORMAT_VERSION}}}
+            for name, docs in job.tables.items():
+                ledger[name] = _LedgerTable(docs)
+            AtomicJSONStorage(self._ledger_path).write(ledger)
+        except OSError as err:
+            raise StoreWriteError(
+                f"快照失败 / snapshot failed: {err}; nothing is lost, the journal holds every "
+                "change") from err
+        with self._state_lock:
+            del self._pending[:len(job.history_lines)]
+            self._history_len = history_len
+        self._snap_seq = job.seq
+        removed: list[Path] = []
+        for path in job.old_segments:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                log.warning("cannot remove old journal segment %s: %s", path, err)
+                continue
+            removed.append(path)
+        if removed:
+            self._segments = [p for p in self._segments if p not in removed]
+            try:
+                fsync_dir(self.directory)
+            except OSError as err:
+                log.warning("cannot fsync %s: %s", self.directory, err)
+
+    def _append_history(self, job: _SnapshotJob) -> int:
+        """Append the captured history lines to history.jsonl and fsync; returns its length."""
+        if not job.history_lines:
+            return job.history_len
+        path = self._history_path
+        created = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            # Drop whatever a failed earlier attempt may have left after the good part.
+            os.ftruncate(fd, job.history_len)
+            size = job.history_len
+            lines = job.history_lines
+            yield_gil = GilYielder()
+            unsynced = 0
+            for start in range(0, len(lines), 1000):
+                yield_gil()
+                view = memoryview(("\n".join(lines[start:start + 1000]) + "\n").encode("utf-8"))
+                unsynced += len(view)
+                while view:
+                    written = os.pwrite(fd, view, size)
+                    size += written
+                    view = view[written:]
+                if unsynced >= SYNC_BYTES:  # see atomic_storage.SYNC_BYTES
+                    os.fdatasync(fd)
+                    unsynced = 0
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, job.history_len)
+            raise
+        finally:
+            os.close(fd)
+        if created:
+            fsync_dir(self.directory)
+        return size
+
+    # ---- closing --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Final snapshot (if writable and anything changed), then release the lock."""
+        if self._closed:
+            return
+        try:
+            if self.writable:
+                with self._snap_lock:  # let a running async snapshot finish
+                    pass
+                if self._seq != self._snap_seq or self._pending:
+                    self.snapshot()
+        finally:
+            self._close_files()
+            self._closed = True
+
+    def _close_files(self) -> None:
+        if self._seg_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._seg_fd)
+            self._seg_fd = -1
+        if self._lock_fd >= 0:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def __enter__(self) -> DocStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _log_snapshot_failure(future: asyncio.Future[None]) -> None:
+    """Report the outcome of a snapshot whose awaiting coroutine was cancelled."""
+    if not future.cancelled() and future.exception() is not None:
+        log.error("snapshot failed: %s", future.exception())
