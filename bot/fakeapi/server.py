@@ -1,0 +1,332 @@
+"""Serve a `FakeBotApi` over HTTP, laid out like https://api.telegram.org.
+
+    with FakeBotApiServer(api) as server:
+        bot = telegram.Bot(api.token, base_url=server.base_url,
+                           base_file_url=server.base_file_url)
+
+Routes: `/bot<token>/<method>` (GET or POST; query string, urlencoded form, multipart form or
+JSON body) and `/file/bot<token>/<file_path>` (downloads). A wrong token answers 401.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from bot.fakeapi.core import FakeBotApi, FileTuple, JSONDict, route_path
+
+__all__ = ["JSON_FIELDS", "FakeBotApiServer", "decode_form_value", "decode_request"]
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Form fields whose values are JSON-encoded by clients (structured, numeric or boolean
+#: parameters). Everything else - notably text, caption, callback_query_id, data, file ids,
+#: parse_mode - is taken verbatim, so a text "123" stays the string "123".
+JSON_FIELDS = frozenset(
+    {
+        "allow_paid_broadcast",
+        "allow_sending_without_reply",
+        "allowed_updates",
+        "cache_time",
+        "caption_entities",
+        "chat_id",
+        "commands",
+        "disable_content_type_detection",
+        "disable_notification",
+        "disable_web_page_preview",
+        "drop_pending_updates",
+        "duration",
+        "entities",
+        "from_chat_id",
+        "has_spoiler",
+        "height",
+        "limit",
+        "link_preview_options",
+        "max_connections",
+        "media",
+        "menu_button",
+        "message_id",
+        "message_ids",
+        "message_thread_id",
+        "offset",
+        "permissions",
+        "protect_content",
+        "reply_markup",
+        "reply_parameters",
+        "reply_to_message_id",
+        "revoke_messages",
+        "scope",
+        "show_alert",
+        "show_caption_above_media",
+        "timeout",
+        "until_date",
+        "user_id",
+        "width",
+    }
+)
+
+
+def decode_form_value(name: str, raw: str) -> Any:
+    """Decode one form/query value: JSON for `JSON_FIELDS` (falling back to the raw string,
+    e.g. for chat_id "@channel"), verbatim otherwise."""
+    if name in JSON_FIELDS:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _decode_pairs(pairs: list[tuple[str, str]]) -> JSONDict:
+    return {name: decode_form_value(name, value) for name, value in pairs}
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[JSONDict, dict[str, FileTuple]]:
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise ValueError("malformed multipart body")
+    params: JSONDict = {}
+    files: dict[str, FileTuple] = {}
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_param("filename", header="content-disposition") is not None:
+            filename = part.get_filename() or ""
+            mime = part.get_content_type() if part.get("content-type") else None
+            files[str(name)] = (filename, payload, mime)
+        else:
+            charset = part.get_content_charset() or "utf-8"
+            params[str(name)] = decode_form_value(str(name), payload.decode(charset, "replace"))
+    return params, files
+
+
+def decode_request(
+    content_type: str | None, body: bytes, query: str = ""
+) -> tuple[JSONDict, dict[str, FileTuple]]:
+    """Turn an HTTP request into `FakeBotApi.call` arguments (params, files).
+
+    Query-string parameters come first; body parameters override them. Raises ValueError for
+    an undecodable body.
+    """
+    params = _decode_pairs(parse_qsl(query, keep_blank_values=True))
+    files: dict[str, FileTuple] = {}
+    if not body:
+        return params, files
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime == "multipart/form-data":
+        body_params, files = _parse_multipart(content_type or "", body)
+        params.update(body_params)
+    elif mime == "application/json" or (not mime and body.lstrip()[:1] == b"{"):
+        decoded = json.loads(body.decode("utf-8"))
+        if not isinstance(decoded, dict):
+            raise ValueError("JSON body must be an object")
+        params.update(decoded)
+    elif mime in ("application/x-www-form-urlencoded", ""):
+        text = body.decode("utf-8")
+        params.update(_decode_pairs(parse_qsl(text, keep_blank_values=True)))
+    else:
+        raise ValueError(f"unsupported Content-Type {mime}")
+    return params, files
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: FakeBotApi) -> None:
+        super().__init__(address, _Handler)
+        self.api = api
+        self.stopping = False
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _LOGGER.debug("%s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client went away (e.g. a cancelled long poll)
+            self.close_connection = True
+
+    def _send_json(self, status: int, payload: JSONDict) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json")
+
+    def _send_error(self, status: int, description: str) -> None:
+        self._send_json(status, {"ok": False, "error_code": status, "description": description})
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        body = self._read_body()
+        api = self.server.api
+        if self.server.stopping:
+            self._send_error(503, "Service Unavailable")
+            return
+        route = route_path(unquote(split.path))
+        if route is None:
+            self._send_error(404, "Not Found")
+            return
+        kind, token, rest = route
+        if not api.check_token(token):
+            self._send_error(401, "Unauthorized")
+            return
+        if kind == "file":
+            try:
+                data = api.download_path(rest)
+            except KeyError:
+                self._send_error(404, "Not Found")
+                return
+            self._send(200, data, "application/octet-stream")
+            return
+        try:
+            params, files = decode_request(self.headers.get("Content-Type"), body, split.query)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._send_error(400, f"Bad Request: {exc}")
+            return
+        drop = api.take_connection_drop(rest)
+        if drop == "before":
+            self._drop()
+            return
+        status, payload = api.call(rest, params, files)
+        if drop == "after":
+            self._drop()
+            return
+        self._send_json(status, payload)
+
+
+class FakeBotApiServer:
+    """A `FakeBotApi` behind a local ThreadingHTTPServer (daemon threads).
+
+    The socket is bound in the constructor (port 0 picks a free port), so `base_url` is known
+    before `start()`. Always `stop()` (or use it as a context manager).
+    """
+
+    def __init__(
+        self, api: FakeBotApi | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.api = api if api is not None else FakeBotApi()
+        self._httpd = _HTTPServer((host, port), self.api)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """For `telegram.Bot(base_url=...)`: PTB appends `<token>/<method>`."""
+        return f"{self.url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """For `telegram.Bot(base_file_url=...)`: PTB appends `<token>/<file_path>`."""
+        return f"{self.url}/file/bot"
+
+    def start(self) -> FakeBotApiServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fake-bot-api:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: wake long polls, stop the accept loop, close open connections."""
+        self._httpd.stopping = True
+        self.api.wake_pollers()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._httpd.connections_lock:
+            connections = list(self._httpd.connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeBotApiServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
