@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", parents=[common], help="run the bot (default) / 运行机器人")
     sub.add_parser("check", parents=[common],
                    help="validate config and store, print a summary / 检查配置和数据")
+    plan = sub.add_parser("plan", parents=[common],
+                          help="preview reminders for a date range (read-only) / 调度计划预览")
+    plan.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
+    plan.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
+    plan.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
 
 
@@ -33,12 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     config_path: Path | None = getattr(args, "config", None)
     try:
-        config = load_config(config_path)
+        # Read-only commands work without a token (and while the bot runs).
+        config = load_config(config_path, require_token=command in {"run", "check"})
     except ConfigError as err:
         print(str(err), file=sys.stderr)
         return EXIT_CONFIG
     if command == "check":
         return check(config)
+    if command == "plan":
+        return plan_command(config, args.start, args.end, as_json=args.json)
     return run(config)
 
 
@@ -87,4 +95,62 @@ def check(config: Config) -> int:
         print(f"  记录 history: {store.history_count()}, 序号 seq: {store.seq}")
     finally:
         store.close()
+    _print_calendar_warning(config)
+    return 0
+
+
+def _print_calendar_warning(config: Config) -> None:
+    from datetime import datetime
+
+    from bot.runtime import build_calendar
+
+    warning = build_calendar(config).warning(datetime.now(config.timezone).date())
+    if warning:
+        print(warning)
+
+
+MAX_PLAN_DAYS = 366
+
+
+def plan_command(config: Config, start_text: str, end_text: str, *, as_json: bool) -> int:
+    """Print the reminder plan for the ledger in the store; opens the store read-only."""
+    import json
+    from datetime import date
+
+    from bot.adapters.docstore import StoreError
+    from bot.adapters.repository import StoreRepository
+    from bot.domain.rhythm import plan
+    from bot.runtime import build_calendar, open_store
+
+    try:
+        start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
+    except ValueError:
+        print("日期格式应为 YYYY-MM-DD，例如 --from 2026-12-01 --to 2026-12-31\n"
+              "Dates must be YYYY-MM-DD, e.g. --from 2026-12-01 --to 2026-12-31",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    if end < start or (end - start).days >= MAX_PLAN_DAYS:
+        print(f"--to 应不早于 --from，且跨度不超过 {MAX_PLAN_DAYS} 天\n"
+              f"--to must not be before --from, and the range at most {MAX_PLAN_DAYS} days",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        store = open_store(config, writable=False)
+    except StoreError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_STORE
+    try:
+        planned = plan(StoreRepository(store).tasks(), start, end, build_calendar(config))
+    finally:
+        store.close()
+    out = sys.stdout
+    if as_json:
+        for item in planned:
+            out.write(json.dumps(item.to_json(), ensure_ascii=False) + "\n")
+        return 0
+    out.write(f"{'date':<12}{'task':<10}{'kind':<11}to\n")
+    for item in planned:
+        out.write(f"{item.day.isoformat():<12}{item.task_id:<10}{item.kind.value:<11}"
+                  f"{'、'.join(item.to)}\n")
+    out.write(f"{len(planned)} reminders / 条\n")
     return 0

@@ -12,8 +12,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.calendar import WorkCalendar
 from bot.domain.errors import DomainError
 from bot.domain.model import HistoryEntry, Invite, Person, Task, TaskStatus
+from bot.domain.rhythm import PlannedReminder, ReminderKind, securing_period
+from bot.domain.warning import EMOJI, light
 
 MAX_MESSAGE = 4096
 
@@ -41,6 +44,7 @@ ZH: dict[str, str] = {
         "/cancel 编号 [原因] — 撤销任务\n"
         "/invite 姓名 [单位] — 生成绑定邀请链接\n"
         "/people — 人员和绑定情况\n"
+        "/plan [天数] — 调度计划　/dispatch — 立即执行今日调度\n"
         "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31"
     ),
     "help_official": (
@@ -139,6 +143,39 @@ ZH: dict[str, str] = {
     "action_created": "建账",
     "action_cancelled": "撤销",
     "action_remind": "催办",
+    "kind_overdue": "督办",
+    "kind_daily": "日调度",
+    "kind_xun": "旬调度",
+    "kind_monthly": "月调度",
+    "kind_quarterly": "季调度",
+    "rhythm_head": "{light}【{kind}】<b>{id}</b> {title}",
+    "rhythm_head_overdue": "{light}【督办】<b>{id}</b> {title} 已逾期 {days} 个工作日",
+    "rhythm_deadline": "完成时限：{deadline}",
+    "rhythm_people": "完成时限：{deadline}　责任人：{owners}",
+    "rhythm_people_leader": "完成时限：{deadline}　责任人：{owners}　责任领导：{leader}",
+    "secure_overdue": "请今日内报送进展或申请延期。",
+    "secure_daily": "时限在本旬（{period}），请今日报送进展，以日保旬。",
+    "secure_xun": "本旬（{period}）请报送进展，以旬保月。",
+    "secure_monthly": "本月（{period}）请报送进展，以月保季。",
+    "secure_quarterly": "本季度（{period}）请报送进展，以季保年。",
+    "rhythm_latest": "最近进展（{day}）：进度 {progress}%，{note}",
+    "rhythm_latest_bare": "最近进展（{day}）：进度 {progress}%",
+    "rhythm_how": "直接回复本消息报送，例如“进度80%”“已完成”“困难：……”",
+    "dispatch_rest_day": "{day}是休息日，不发送调度提醒。",
+    "dispatch_report": "{day}调度：应发 {due} 条，本次发送 {sent} 条，此前已发 {before} 条。",
+    "dispatch_skipped": "减负：{count} 条因本期已报送而免发。",
+    "dispatch_failed": "⚠️ {count} 条暂未发出（网络问题），稍后再次调度时会补发。",
+    "dispatch_unbound": "未绑定（请用 /invite 邀请）：{names}",
+    "dispatch_unreachable": "无法送达（未开始对话或已屏蔽机器人）：{names}",
+    "dispatch_busy": "调度正在进行中，请稍后再试。",
+    "newly_unreachable": (
+        "⚠️ 以下责任人无法接收提醒（未开始对话或已屏蔽机器人），请联系本人：{names}"
+    ),
+    "plan_usage": "用法：/plan [天数]，例如 /plan 10（1–60 天）",
+    "plan_header": "未来 {days} 天调度计划（{start}起）",
+    "plan_day": "{day}：共 {count} 条（{kinds}）",
+    "plan_rest": "{day}：休息日",
+    "plan_none": "未来 {days} 天没有需要发送的调度提醒。",
 }
 
 EN: dict[str, str] = {
@@ -158,6 +195,7 @@ EN: dict[str, str] = {
         "/cancel ID [reason] — cancel a task\n"
         "/invite name [unit] — invite link for an official\n"
         "/people — people and who is registered\n"
+        "/plan [days] — reminder plan  /dispatch — run today's dispatch now\n"
         "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31"
     ),
     "help_official": (
@@ -258,6 +296,40 @@ EN: dict[str, str] = {
     "action_created": "opened",
     "action_cancelled": "cancelled",
     "action_remind": "reminded",
+    "kind_overdue": "Overdue",
+    "kind_daily": "Daily",
+    "kind_xun": "Ten-day",
+    "kind_monthly": "Monthly",
+    "kind_quarterly": "Quarterly",
+    "rhythm_head": "{light} [{kind}] <b>{id}</b> {title}",
+    "rhythm_head_overdue": "{light} [Overdue] <b>{id}</b> {title}: {days} workdays overdue",
+    "rhythm_deadline": "Deadline: {deadline}",
+    "rhythm_people": "Deadline: {deadline}  Owners: {owners}",
+    "rhythm_people_leader": "Deadline: {deadline}  Owners: {owners}  Leader: {leader}",
+    "secure_overdue": "Report progress or ask for an extension today.",
+    "secure_daily": "Due this ten-day period ({period}): report today; days secure the period.",
+    "secure_xun": "Report once this ten-day period ({period}) to secure the month.",
+    "secure_monthly": "Report once this month ({period}) to secure the quarter.",
+    "secure_quarterly": "Report once this quarter ({period}) to secure the year.",
+    "rhythm_latest": "Latest ({day}): {progress}%, {note}",
+    "rhythm_latest_bare": "Latest ({day}): {progress}%",
+    "rhythm_how": "Reply to this message, e.g. \"progress 80%\", \"done\", \"problem: …\"",
+    "dispatch_rest_day": "{day} is a rest day: no reminders are sent.",
+    "dispatch_report": "Dispatch {day}: {due} due, {sent} sent now, {before} sent earlier.",
+    "dispatch_skipped": "Burden limit: {count} skipped, already reported this period.",
+    "dispatch_failed": "⚠️ {count} not sent yet (network trouble); the next run retries them.",
+    "dispatch_unbound": "Not registered (use /invite): {names}",
+    "dispatch_unreachable": "Unreachable (never started or blocked the bot): {names}",
+    "dispatch_busy": "A dispatch is already running; try again shortly.",
+    "newly_unreachable": (
+        "⚠️ These owners cannot receive reminders (never started or blocked the bot); "
+        "please contact them: {names}"
+    ),
+    "plan_usage": "Usage: /plan [days], e.g. /plan 10 (1–60 days)",
+    "plan_header": "Reminder plan, next {days} days (from {start})",
+    "plan_day": "{day}: {count} ({kinds})",
+    "plan_rest": "{day}: rest day",
+    "plan_none": "No reminders due in the next {days} days.",
 }
 
 CATALOGS = {"zh": ZH, "en": EN}
@@ -384,6 +456,68 @@ class Messages:
         return self.t("reminder", id=task.id, title=task.title,
                       deadline=self.deadline_with_days(task, today))
 
+    def short_date(self, value: date) -> str:
+        return value.strftime("%d %b").lstrip("0") if self.language == "en" else (
+            f"{value.month}月{value.day}日")
+
+    def rhythm_reminder(self, task: Task, kind: ReminderKind, day: date,
+                        calendar: WorkCalendar) -> str:
+        """A scheduled reminder: key fact first, what it secures, the latest report, how to
+        answer."""
+        emoji = EMOJI[light(task, day, calendar)]
+        if kind is ReminderKind.OVERDUE:
+            days = calendar.workdays_between(task.deadline or day, day)
+            lines = [self.t("rhythm_head_overdue", light=emoji, id=task.id, title=task.title,
+                            days=days)]
+            owners = self.names(task.owners)
+            if task.leader:
+                lines.append(self.t("rhythm_people_leader", deadline=self.date(task.deadline),
+                                    owners=owners, leader=task.leader))
+            else:
+                lines.append(self.t("rhythm_people", deadline=self.date(task.deadline),
+                                    owners=owners))
+            lines.append(self.t("secure_overdue"))
+        else:
+            lines = [self.t("rhythm_head", light=emoji, kind=self.catalog[f"kind_{kind.value}"],
+                            id=task.id, title=task.title),
+                     self.t("rhythm_deadline", deadline=self.deadline_with_days(task, day)),
+                     self.t(f"secure_{kind.value}",
+                            period=securing_period(kind, day).label(self.language))]
+        if task.last_report_at is not None:
+            when = self.short_date(task.last_report_at.date())
+            if task.latest_note:
+                lines.append(self.t("rhythm_latest", day=when, progress=task.progress,
+                                    note=_clip(task.latest_note, 60)))
+            else:
+                lines.append(self.t("rhythm_latest_bare", day=when, progress=task.progress))
+        lines.append(self.t("rhythm_how"))
+        return "\n".join(lines)
+
+    def plan_summary(self, planned: Sequence[PlannedReminder], start: date, days: int,
+                     calendar: WorkCalendar) -> str:
+        if not planned:
+            return self.t("plan_none", days=days)
+        by_day: dict[date, list[PlannedReminder]] = {}
+        for item in planned:
+            by_day.setdefault(item.day, []).append(item)
+        lines = [f"<b>{self.t('plan_header', days=days, start=self.date(start))}</b>"]
+        sep = "、" if self.language == "zh" else ", "
+        for offset in range(days):
+            day = date.fromordinal(start.toordinal() + offset)
+            if not calendar.is_workday(day):
+                continue
+            items = by_day.get(day, [])
+            if not items:
+                continue
+            counts: dict[ReminderKind, int] = {}
+            for item in items:
+                counts[item.kind] = counts.get(item.kind, 0) + len(item.to)
+            kinds = sep.join(f"{self.catalog['kind_' + k.value]} {n}"
+                             for k, n in sorted(counts.items(), key=lambda kv: _KIND_ORDER[kv[0]]))
+            lines.append(self.t("plan_day", day=self.date(day), count=sum(counts.values()),
+                                kinds=kinds))
+        return "\n".join(lines)
+
     # ---- people --------------------------------------------------------------------------
 
     def invite_created(self, invite: Invite, unit: str, link: str) -> str:
@@ -401,6 +535,13 @@ class Messages:
             lines.append(self.t("people_line", name=person.name, unit=person.unit or "—",
                                 state=state))
         return "\n".join(lines)
+
+
+_KIND_ORDER = {k: i for i, k in enumerate(ReminderKind)}
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:

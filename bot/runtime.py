@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 from bot.adapters.docstore import DocStore
+from bot.adapters.holidays import default_calendar
 from bot.adapters.repository import StoreRepository
 from bot.config import Config
+from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.ledger import Ledger
 from bot.messages import Messages
@@ -31,7 +33,13 @@ def build_services(config: Config, store: DocStore, *, clock: Clock | None = Non
 
     _last_snapshot = [store.seq]
     return Services(config=config, ledger=ledger, messages=Messages(config.language),
-                    clock=clock, snapshot=snapshot, close=store.close)
+                    clock=clock, calendar=build_calendar(config), snapshot=snapshot,
+                    close=store.close)
+
+
+def build_calendar(config: Config) -> WorkCalendar:
+    return default_calendar(extra_holidays=config.calendar.extra_holidays,
+                            extra_workdays=config.calendar.extra_workdays)
 
 
 class RedactingFilter(logging.Filter):

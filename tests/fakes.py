@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.domain.model import HistoryEntry, Invite, Person, Task, Unit
+from bot.domain.model import HistoryEntry, Invite, OutboxEntry, Person, Task, Unit
 from bot.domain.ports import Change, LedgerRepository, PersistenceError
 
 
@@ -16,6 +16,7 @@ class FakeRepository(LedgerRepository):
         self._invites: dict[str, Invite] = {}
         self._history: list[HistoryEntry] = []
         self._counters: dict[str, int] = {}
+        self._outbox: dict[str, OutboxEntry] = {}
         self.commits = 0
         self.fail_next_commit = False
 
@@ -46,6 +47,12 @@ class FakeRepository(LedgerRepository):
     def counter(self, name: str) -> int:
         return self._counters.get(name, 0)
 
+    def outbox_get(self, key: str) -> OutboxEntry | None:
+        return self._outbox.get(key)
+
+    def outbox_keys(self) -> Iterable[str]:
+        return list(self._outbox)
+
     def commit(self, change: Change) -> None:
         if self.fail_next_commit:
             self.fail_next_commit = False
@@ -57,3 +64,6 @@ class FakeRepository(LedgerRepository):
         self._invites.update({i.code: i for i in change.invites})
         self._history.extend(change.history)
         self._counters.update(change.counters)
+        self._outbox.update({o.key: o for o in change.outbox})
+        for key in change.outbox_drop:
+            self._outbox.pop(key, None)

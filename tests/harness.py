@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,14 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from bot.adapters.docstore import DocStore
-from bot.config import AccessConfig, Config, StorageConfig, TelegramConfig
+from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
 from bot.domain.clock import FixedClock
 from bot.fakeapi import FakeBotApi, FakeRequest
 from bot.runtime import build_services
 from bot.tg.app import build_application, register_commands
+from bot.tg.notifier import TelegramSender
+from jobs.dispatch import RhythmDispatcher
+from jobs.pacing import Pacer
 
 TOKEN = "123456:TEST-token-secret"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -22,19 +26,44 @@ ADMIN = 1001
 START = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
 
 
+class FakeTime:
+    """Monotonic time that only moves when something sleeps on it: pacing without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += max(delay, 0.0)
+        await asyncio.sleep(0)
+
+
 class Harness:
     def __init__(self, data_dir: Path, *, admins: frozenset[int] = frozenset({ADMIN}),
-                 language: str = "zh", now: datetime = START) -> None:
+                 language: str = "zh", now: datetime = START,
+                 admin_group: int | None = None) -> None:
         self.data_dir = data_dir
         self.api = FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
         self.config = Config(language=language,  # type: ignore[arg-type]
                              telegram=TelegramConfig(token=TOKEN),
                              access=AccessConfig(admins=admins),
+                             chats=ChatsConfig(admin_group=admin_group),
                              storage=StorageConfig(dir=data_dir))
         self.clock = FixedClock(now)
         self.store = DocStore.open(data_dir)
         self.services = build_services(self.config, self.store, clock=self.clock)
         self.app = build_application(self.services, request=FakeRequest(self.api))
+        # The real dispatcher, paced on fake time so tests never wait.
+        self.time = FakeTime()
+        self.services.dispatcher = RhythmDispatcher(
+            self.services.ledger.repo, self.services.calendar, self.clock,
+            TelegramSender(self.app.bot), self.services.messages,
+            pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
+            sleep=self.time.sleep)
         self._offset = 0
         for admin in admins:
             self.api.add_user(admin, f"管理员{admin}")
@@ -51,6 +80,12 @@ class Harness:
     @property
     def ledger(self):
         return self.services.ledger
+
+    def bind(self, name: str, user_id: int, unit: str = "") -> None:
+        """Bind an official directly through the domain (the invite flow has its own tests)."""
+        self.api.add_user(user_id, name)
+        invite = self.ledger.create_invite(name, unit, admin_id=ADMIN)
+        self.ledger.redeem_invite(invite.code, user_id)
 
     async def pump(self) -> None:
         """Feed every queued update through the application, like polling would."""

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.adapters.docstore import DocStore, Put, StoreWriteError
-from bot.domain.model import HistoryEntry, Invite, Person, Task, Unit
+from bot.domain.model import HistoryEntry, Invite, OutboxEntry, Person, Task, Unit
 from bot.domain.ports import Change, LedgerRepository, PersistenceError
 
 TASKS, PEOPLE, UNITS, INVITES, COUNTERS = "tasks", "people", "units", "invites", "counters"
+OUTBOX = "outbox"
 # The id of the last Telegram update whose change was committed. Telegram redelivers updates
 # whose offset was not yet confirmed (a crash right after answering); this tells them apart.
 UPDATE_MARK = "telegram_update"
@@ -65,6 +66,13 @@ class StoreRepository(LedgerRepository):
         doc = self.store.get(COUNTERS, name)
         return int(doc["value"]) if doc else 0
 
+    def outbox_get(self, key: str) -> OutboxEntry | None:
+        doc = self.store.get(OUTBOX, key)
+        return OutboxEntry.from_doc(doc) if doc else None
+
+    def outbox_keys(self) -> Iterable[str]:
+        return list(self.store.all(OUTBOX).keys())
+
     def last_committed_update(self) -> int:
         return self.counter(UPDATE_MARK)
 
@@ -77,6 +85,8 @@ class StoreRepository(LedgerRepository):
         puts += [(UNITS, u.name, u.to_doc()) for u in change.units]
         puts += [(INVITES, i.code, i.to_doc()) for i in change.invites]
         puts += [(COUNTERS, k, {"value": v}) for k, v in change.counters.items()]
+        puts += [(OUTBOX, o.key, o.to_doc()) for o in change.outbox]
+        puts += [(OUTBOX, key, None) for key in change.outbox_drop]
         if self.current_update is not None:
             puts.append((COUNTERS, UPDATE_MARK, {"value": self.current_update}))
         history: list[tuple[str, dict[str, Any]]] = [(h.task_id, h.to_doc())

@@ -177,8 +177,7 @@ class Ledger:
         if person is None:
             change.people.append(Person(name=name, unit=unit))
         elif unit and person.unit != unit:
-            change.people.append(Person(name=name, unit=unit, role=person.role,
-                                        user_id=person.user_id, bound_at=person.bound_at))
+            change.people.append(person.with_changes(unit=unit))
         if unit:
             self._ensure_units(change, (unit,))
         code = self._new_code()
@@ -206,8 +205,7 @@ class Ledger:
         current = self.repo.person_by_user(user_id)
         if current is not None and current.name != person.name:
             raise AlreadyBound(name=current.name)
-        bound = Person(name=person.name, unit=person.unit, role=person.role, user_id=user_id,
-                       bound_at=now)
+        bound = person.with_changes(user_id=user_id, bound_at=now, unreachable_since=None)
         used = Invite(code=invite.code, name=invite.name, created_at=invite.created_at,
                       expires_at=invite.expires_at, created_by=invite.created_by,
                       used_by=user_id, used_at=now)

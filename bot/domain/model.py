@@ -65,10 +65,18 @@ class Person:
     role: Role = Role.OFFICIAL
     user_id: int | None = None
     bound_at: datetime | None = None
+    unreachable_since: datetime | None = None  # Telegram said 403: blocked / never started
 
     @property
     def bound(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def reachable(self) -> bool:
+        return self.user_id is not None and self.unreachable_since is None
+
+    def with_changes(self, **changes: Any) -> Person:
+        return replace(self, **changes)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -77,6 +85,7 @@ class Person:
             "role": self.role.value,
             "user_id": self.user_id,
             "bound_at": _dt_out(self.bound_at),
+            "unreachable_since": _dt_out(self.unreachable_since),
         }
 
     @classmethod
@@ -87,6 +96,7 @@ class Person:
             role=Role(doc.get("role", Role.OFFICIAL.value)),
             user_id=doc.get("user_id"),
             bound_at=_dt_in(doc.get("bound_at")),
+            unreachable_since=_dt_in(doc.get("unreachable_since")),
         )
 
 
@@ -242,6 +252,64 @@ class Invite:
             used_by=doc.get("used_by"),
             used_at=_dt_in(doc.get("used_at")),
         )
+
+
+class DeliveryStatus(StrEnum):
+    """What became of one scheduled reminder (the outbox)."""
+
+    SENT = "sent"
+    UNBOUND = "unbound"  # the 责任人 has not bound a Telegram account
+    UNREACHABLE = "unreachable"  # 403: blocked the bot or never started it
+    FAILED = "failed"  # network trouble after retries; tried again on the next run
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One reminder for one person, keyed by (date, task, person, kind): sent at most once."""
+
+    day: date
+    task_id: str
+    person: str
+    kind: str
+    status: DeliveryStatus
+    at: datetime
+    message_id: int | None = None
+    chat_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return outbox_key(self.day, self.task_id, self.person, self.kind)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "task": self.task_id,
+            "person": self.person,
+            "kind": self.kind,
+            "status": self.status.value,
+            "at": _dt_out(self.at),
+            "message_id": self.message_id,
+            "chat_id": self.chat_id,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> OutboxEntry:
+        at = _dt_in(doc["at"])
+        assert at is not None
+        return cls(
+            day=date.fromisoformat(doc["day"]),
+            task_id=doc["task"],
+            person=doc["person"],
+            kind=doc["kind"],
+            status=DeliveryStatus(doc["status"]),
+            at=at,
+            message_id=doc.get("message_id"),
+            chat_id=doc.get("chat_id"),
+        )
+
+
+def outbox_key(day: date, task_id: str, person: str, kind: str) -> str:
+    return f"{day.isoformat()}|{task_id}|{person}|{kind}"
 
 
 def _dt_out(value: datetime | None) -> str | None:

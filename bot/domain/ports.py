@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.domain.model import HistoryEntry, Invite, Person, Task, Unit
+from bot.domain.model import HistoryEntry, Invite, OutboxEntry, Person, Task, Unit
 
 
 @dataclass
@@ -19,10 +19,12 @@ class Change:
     invites: list[Invite] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+    outbox_drop: list[str] = field(default_factory=list)  # keys of old entries to forget
 
     def __bool__(self) -> bool:
         return any((self.tasks, self.people, self.units, self.invites, self.history,
-                    self.counters))
+                    self.counters, self.outbox, self.outbox_drop))
 
 
 class LedgerRepository(ABC):
@@ -56,6 +58,12 @@ class LedgerRepository(ABC):
     def counter(self, name: str) -> int: ...
 
     @abstractmethod
+    def outbox_get(self, key: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def outbox_keys(self) -> Iterable[str]: ...
+
+    @abstractmethod
     def commit(self, change: Change) -> None:
         """Make the change durable, then visible. Raises StorageFull/OSError-like errors
         (the adapter's own) when it could not; then nothing changed."""
@@ -64,3 +72,18 @@ class LedgerRepository(ABC):
 class PersistenceError(Exception):
     """A change could not be made durable (disk full, I/O error). Nothing changed;
     the user must be told to try again, never that it was saved."""
+
+
+class Unreachable(Exception):
+    """The recipient cannot be messaged (blocked the bot, or never started it)."""
+
+
+class DeliveryFailed(Exception):
+    """Sending failed for now (network, Telegram trouble) after the sender's own retries."""
+
+
+class Sender(ABC):
+    """Sends one message to one chat; returns Telegram's message id."""
+
+    @abstractmethod
+    async def send(self, chat_id: int, text: str) -> int: ...

@@ -24,11 +24,12 @@ from telegram.request import BaseRequest
 
 from bot.tg import handlers as h
 from bot.tg.context import LuoshiContext, Services, attach_services
+from bot.tg.notifier import TelegramSender
+from jobs.dispatch import RhythmDispatcher
+from jobs.schedule import MISFIRE_GRACE_SECONDS, install_jobs
 
 log = logging.getLogger(__name__)
 
-# A job that runs late (the bot was busy or asleep) still runs, once, within this window.
-MISFIRE_GRACE_SECONDS = 6 * 3600
 SNAPSHOT_EVERY_SECONDS = 60
 
 OFFICIAL_COMMANDS = {
@@ -40,13 +41,15 @@ ADMIN_COMMANDS = {
         ("tasks", "在办任务 [单位]"), ("task", "任务详情：/task 编号"),
         ("add", "建账：任务 | 牵头单位 | 责任人 | 完成时限"), ("remind", "催办：/remind 编号"),
         ("cancel", "撤销：/cancel 编号 [原因]"), ("invite", "邀请：/invite 姓名 [单位]"),
-        ("people", "人员和绑定情况"), ("help", "命令说明"),
+        ("people", "人员和绑定情况"), ("dispatch", "立即执行今日调度"),
+        ("plan", "调度计划：/plan [天数]"), ("help", "命令说明"),
     ],
     "en": [
         ("tasks", "open tasks [unit]"), ("task", "task details: /task ID"),
         ("add", "open a task: task | unit | owners | deadline"), ("remind", "urge: /remind ID"),
         ("cancel", "cancel: /cancel ID [reason]"), ("invite", "invite: /invite name [unit]"),
-        ("people", "people and registration"), ("help", "command help"),
+        ("people", "people and registration"), ("dispatch", "run today's dispatch now"),
+        ("plan", "reminder plan: /plan [days]"), ("help", "command help"),
     ],
 }
 
@@ -77,6 +80,9 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     attach_services(app, services)
+    services.dispatcher = RhythmDispatcher(services.ledger.repo, services.calendar,
+                                           services.clock, TelegramSender(app.bot),
+                                           services.messages)
     _configure_scheduler(app)
     register_handlers(app)
     return app
@@ -129,6 +135,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("people", h.people))
     app.add_handler(CommandHandler("cancel", h.cancel_task))
     app.add_handler(CommandHandler("remind", h.remind))
+    app.add_handler(CommandHandler("dispatch", h.dispatch_now))
+    app.add_handler(CommandHandler("plan", h.plan_preview))
     app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, h.fallback))
     app.add_error_handler(h.on_error)
 
@@ -136,6 +144,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = app.bot_data["luoshi.services"]
     await register_commands(app, services)
+    install_jobs(app, services)
     if app.job_queue is not None and services.snapshot is not None:
         app.job_queue.run_repeating(_snapshot_job, interval=SNAPSHOT_EVERY_SECONDS,
                                     first=SNAPSHOT_EVERY_SECONDS, name="store-snapshot")

@@ -9,6 +9,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Config
+from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.ledger import Ledger
 from bot.domain.model import Person
@@ -25,8 +26,10 @@ class Services:
     ledger: Ledger
     messages: Messages
     clock: Clock
+    calendar: WorkCalendar
     snapshot: Callable[[], Any] | None = None  # async callable: make a store snapshot
     close: Callable[[], None] | None = None  # release the store on shutdown
+    dispatcher: Any = None  # jobs.dispatch.RhythmDispatcher, built once the bot exists
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_admin(self, user_id: int | None) -> bool:

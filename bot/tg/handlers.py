@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update, User
@@ -17,6 +18,7 @@ from bot.domain.errors import DomainError, InvalidField
 from bot.domain.ledger import NewTask
 from bot.domain.model import Person, Task
 from bot.domain.ports import PersistenceError
+from bot.domain.rhythm import plan
 from bot.domain.text import normalize, normalize_task_id, parse_deadline, split_names
 from bot.messages import split_message
 from bot.tg.context import LuoshiContext, Services
@@ -420,6 +422,65 @@ async def remind(update: Update, context: LuoshiContext) -> None:
     if unreachable:
         lines.append(msgs.t("remind_unreachable", names=msgs.names(unreachable)))
     await reply(update, context, "\n".join(lines))
+
+
+# ---- the rhythm: /dispatch and /plan -----------------------------------------------------------
+
+
+@admin_only
+@guarded
+async def dispatch_now(update: Update, context: LuoshiContext) -> None:
+    """Run today's dispatch now; what was already sent today is not sent again."""
+    services = context.services
+    msgs = services.messages
+    if services.dispatcher.running:
+        await reply(update, context, msgs.t("dispatch_busy"))
+        return
+    report = await services.dispatcher.run()
+    await reply(update, context, render_dispatch_report(services, report))
+
+
+def render_dispatch_report(services: Services, report: Any) -> str:
+    msgs = services.messages
+    day = msgs.date(report.day)
+    if not report.workday:
+        return msgs.t("dispatch_rest_day", day=day)
+    lines = [msgs.t("dispatch_report", day=day, due=report.due, sent=report.sent,
+                    before=report.sent_before)]
+    if report.skipped_reported:
+        lines.append(msgs.t("dispatch_skipped", count=report.skipped_reported))
+    if report.failed:
+        lines.append(msgs.t("dispatch_failed", count=report.failed))
+    if report.unbound:
+        lines.append(msgs.t("dispatch_unbound", names=msgs.names(sorted(set(report.unbound)))))
+    if report.unreachable:
+        lines.append(msgs.t("dispatch_unreachable",
+                            names=msgs.names(sorted(set(report.unreachable)))))
+    return "\n".join(lines)
+
+
+PLAN_DEFAULT_DAYS = 10
+PLAN_MAX_DAYS = 60
+
+
+@admin_only
+@guarded
+async def plan_preview(update: Update, context: LuoshiContext) -> None:
+    """/plan [天数]: how many reminders of each kind go out on each coming workday."""
+    services = context.services
+    msgs = services.messages
+    args = context.args or []
+    days = PLAN_DEFAULT_DAYS
+    if args:
+        raw = normalize(args[0]).rstrip("天")
+        if not raw.isdigit() or not 1 <= int(raw) <= PLAN_MAX_DAYS:
+            await reply(update, context, msgs.t("plan_usage"))
+            return
+        days = int(raw)
+    start = services.clock.today()
+    end = start + timedelta(days=days - 1)
+    planned = plan(services.ledger.repo.tasks(), start, end, services.calendar)
+    await reply(update, context, msgs.plan_summary(planned, start, days, services.calendar))
 
 
 # ---- everything else ---------------------------------------------------------------------------

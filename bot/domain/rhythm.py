@@ -1,0 +1,153 @@
+"""The reminder rhythm: 以日保旬、以旬保月、以月保季、以季保年 (SPEC "The rhythm").
+
+For each task in 推进中 and each workday D, with deadline T:
+  T < D                                   → overdue    every workday
+  T ≥ D, T in D's 旬                       → daily      every workday
+  T in D's month, later 旬                 → xun        first workday of D's 旬
+  T in D's quarter, later month            → monthly    first workday of D's month
+  T in a later quarter or year             → quarterly  first workday of D's quarter
+调度频次 adds a minimum (also reminded on the first workday of that rhythm's period; 每日 =
+every workday); the finer kind wins, overdue wins over all. No deadline: the 调度频次,
+每月 when none is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.domain.calendar import WorkCalendar
+from bot.domain.model import Frequency, Task, TaskStatus
+from bot.domain.periods import Period, PeriodKind, month_of, period_of, quarter_of, xun_of
+
+
+class ReminderKind(StrEnum):
+    OVERDUE = "overdue"  # 督办
+    DAILY = "daily"  # 以日保旬
+    XUN = "xun"  # 以旬保月
+    MONTHLY = "monthly"  # 以月保季
+    QUARTERLY = "quarterly"  # 以季保年
+
+
+# Finer first; overdue is handled before any comparison.
+FINENESS: dict[ReminderKind, int] = {
+    ReminderKind.DAILY: 0,
+    ReminderKind.XUN: 1,
+    ReminderKind.MONTHLY: 2,
+    ReminderKind.QUARTERLY: 3,
+}
+
+# The period a reminder of each kind secures, and within which one report is enough (减负).
+PERIOD_OF_KIND: dict[ReminderKind, PeriodKind] = {
+    ReminderKind.OVERDUE: PeriodKind.DAY,
+    ReminderKind.DAILY: PeriodKind.DAY,
+    ReminderKind.XUN: PeriodKind.XUN,
+    ReminderKind.MONTHLY: PeriodKind.MONTH,
+    ReminderKind.QUARTERLY: PeriodKind.QUARTER,
+}
+
+KIND_OF_FREQUENCY: dict[Frequency, ReminderKind] = {
+    Frequency.DAILY: ReminderKind.DAILY,
+    Frequency.XUN: ReminderKind.XUN,
+    Frequency.MONTHLY: ReminderKind.MONTHLY,
+    Frequency.QUARTERLY: ReminderKind.QUARTERLY,
+}
+
+# Most urgent first when sending.
+URGENCY: dict[ReminderKind, int] = {
+    ReminderKind.OVERDUE: 0,
+    ReminderKind.DAILY: 1,
+    ReminderKind.XUN: 2,
+    ReminderKind.MONTHLY: 3,
+    ReminderKind.QUARTERLY: 4,
+}
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    day: date
+    task_id: str
+    kind: ReminderKind
+    to: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The SPEC's `plan --json` line."""
+        return {"date": self.day.isoformat(), "task": self.task_id, "kind": self.kind.value,
+                "to": list(self.to)}
+
+
+def _kind_due(kind: ReminderKind, day: date, calendar: WorkCalendar) -> bool:
+    """Whether a reminder of `kind` falls on workday `day` (daily: every workday)."""
+    if kind is ReminderKind.DAILY:
+        return True
+    return calendar.is_first_workday(day, PERIOD_OF_KIND[kind])
+
+
+def reminder_kind(task: Task, day: date, calendar: WorkCalendar) -> ReminderKind | None:
+    """The reminder due for `task` on `day`, or None."""
+    if task.status is not TaskStatus.OPEN or not calendar.is_workday(day):
+        return None
+    candidates: list[ReminderKind] = []
+    deadline = task.deadline
+    if deadline is not None:
+        if deadline < day:
+            return ReminderKind.OVERDUE
+        if xun_of(deadline) == xun_of(day):
+            base = ReminderKind.DAILY
+        elif month_of(deadline) == month_of(day):
+            base = ReminderKind.XUN
+        elif quarter_of(deadline) == quarter_of(day):
+            base = ReminderKind.MONTHLY
+        else:
+            base = ReminderKind.QUARTERLY
+        if _kind_due(base, day, calendar):
+            candidates.append(base)
+    frequency = task.frequency
+    if frequency is None and deadline is None:
+        frequency = Frequency.MONTHLY
+    if frequency is not None:
+        minimum = KIND_OF_FREQUENCY[frequency]
+        if _kind_due(minimum, day, calendar):
+            candidates.append(minimum)
+    if not candidates:
+        return None
+    return min(candidates, key=FINENESS.__getitem__)
+
+
+def plan_day(tasks: Iterable[Task], day: date, calendar: WorkCalendar) -> list[PlannedReminder]:
+    """Every reminder due on `day`, sorted by 编号."""
+    if not calendar.is_workday(day):
+        return []
+    planned = []
+    for task in tasks:
+        kind = reminder_kind(task, day, calendar)
+        if kind is not None:
+            planned.append(PlannedReminder(day, task.id, kind, task.owners))
+    planned.sort(key=lambda p: p.task_id)
+    return planned
+
+
+def plan(tasks: Iterable[Task], start: date, end: date,
+         calendar: WorkCalendar) -> list[PlannedReminder]:
+    """Reminders from `start` to `end` inclusive, sorted by date then 编号."""
+    open_tasks = [t for t in tasks if t.status is TaskStatus.OPEN]
+    result: list[PlannedReminder] = []
+    for day in calendar.workdays(start, end):
+        result.extend(plan_day(open_tasks, day, calendar))
+    return result
+
+
+def securing_period(kind: ReminderKind, day: date) -> Period:
+    """The 旬/月/季 a reminder of `kind` on `day` is securing (and the 减负 window)."""
+    return period_of(PERIOD_OF_KIND[kind], day)
+
+
+def already_reported(task: Task, kind: ReminderKind, day: date) -> bool:
+    """减负: a non-overdue reminder is skipped when the task already got a status report within
+    the current period of its kind. Overdue reminders are never skipped."""
+    if kind is ReminderKind.OVERDUE or task.last_report_at is None:
+        return False
+    reported: datetime = task.last_report_at
+    return securing_period(kind, day).contains(reported.date())

@@ -1,0 +1,217 @@
+"""The daily rhythm dispatch: plan today's reminders, skip what is already done, send the rest.
+
+Every reminder is recorded in the outbox keyed by (date, task, person, kind), durably, right
+after Telegram accepted it. A second run on the same day (a restart, /dispatch) sends only what
+is missing, so nothing is sent twice and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from bot.domain.calendar import WorkCalendar
+from bot.domain.clock import Clock
+from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, TaskStatus, outbox_key
+from bot.domain.ports import (
+    Change,
+    DeliveryFailed,
+    LedgerRepository,
+    PersistenceError,
+    Sender,
+    Unreachable,
+)
+from bot.domain.rhythm import URGENCY, ReminderKind, already_reported, reminder_kind
+from bot.messages import Messages
+from jobs.pacing import Pacer, interleave
+
+log = logging.getLogger(__name__)
+
+OUTBOX_KEEP_DAYS = 40
+RETRY_DELAYS = (1.0, 3.0, 9.0)  # network trouble: back off, then give up until the next run
+CONCURRENCY = 8
+
+
+@dataclass
+class DispatchReport:
+    day: date
+    workday: bool = True
+    due: int = 0  # task × person reminders due today after 减负
+    sent: int = 0  # sent by this run
+    sent_before: int = 0  # already sent earlier today
+    skipped_reported: int = 0  # 减负: already reported within the period
+    failed: int = 0
+    unbound: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    newly_unreachable: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Item:
+    task: Task
+    kind: ReminderKind
+    person: Person
+    chat_id: int
+
+
+class RhythmDispatcher:
+    def __init__(
+        self,
+        repo: LedgerRepository,
+        calendar: WorkCalendar,
+        clock: Clock,
+        sender: Sender,
+        messages: Messages,
+        *,
+        pacer_factory: Callable[[], Pacer] = Pacer,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self.repo = repo
+        self.calendar = calendar
+        self.clock = clock
+        self.sender = sender
+        self.messages = messages
+        self._pacer_factory = pacer_factory
+        self._sleep = sleep
+        self._retry_delays = retry_delays
+        self._concurrency = concurrency
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._lock.locked()
+
+    async def run(self, day: date | None = None) -> DispatchReport:
+        """Send the day's missing reminders. Safe to call any number of times."""
+        async with self._lock:
+            return await self._run(day or self.clock.today())
+
+    async def _run(self, day: date) -> DispatchReport:
+        report = DispatchReport(day=day)
+        if not self.calendar.is_workday(day):
+            report.workday = False
+            return report
+        self._forget_old_entries(day)
+        items, unbound_entries = self._collect(day, report)
+        if unbound_entries:
+            self._commit(Change(outbox=unbound_entries))
+        ordered = interleave(items, lambda item: item.chat_id)
+        pacer = self._pacer_factory()
+        gate = asyncio.Semaphore(self._concurrency)
+        pending: set[asyncio.Task[None]] = set()
+        for item in ordered:
+            await pacer.wait(item.chat_id)
+            await gate.acquire()
+            task = asyncio.create_task(self._deliver(item, day, report, gate))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending)
+        log.info("dispatch %s: due %d, sent %d, before %d, skipped %d, failed %d", day,
+                 report.due, report.sent, report.sent_before, report.skipped_reported,
+                 report.failed)
+        return report
+
+    def _collect(self, day: date, report: DispatchReport) -> tuple[list[_Item], list[OutboxEntry]]:
+        """Today's due reminders, most urgent first, minus what was already sent."""
+        due: list[tuple[Task, ReminderKind]] = []
+        for task in self.repo.tasks():
+            if task.status is not TaskStatus.OPEN:
+                continue
+            kind = reminder_kind(task, day, self.calendar)
+            if kind is None:
+                continue
+            if already_reported(task, kind, day):
+                report.skipped_reported += len(task.owners)
+                continue
+            due.append((task, kind))
+        due.sort(key=lambda tk: (URGENCY[tk[1]], tk[0].deadline or date.max, tk[0].id))
+        items: list[_Item] = []
+        unbound: list[OutboxEntry] = []
+        now = self.clock.now()
+        for task, kind in due:
+            for name in task.owners:
+                report.due += 1
+                key = outbox_key(day, task.id, name, kind.value)
+                existing = self.repo.outbox_get(key)
+                if existing is not None and existing.status is DeliveryStatus.SENT:
+                    report.sent_before += 1
+                    continue
+                person = self.repo.get_person(name)
+                if person is None or person.user_id is None:
+                    report.unbound.append(name)
+                    if existing is None:
+                        unbound.append(OutboxEntry(day, task.id, name, kind.value,
+                                                   DeliveryStatus.UNBOUND, now))
+                    continue
+                items.append(_Item(task, kind, person, person.user_id))
+        report.unbound = sorted(set(report.unbound))
+        return items, unbound
+
+    async def _deliver(self, item: _Item, day: date, report: DispatchReport,
+                       gate: asyncio.Semaphore) -> None:
+        try:
+            await self._deliver_one(item, day, report)
+        except Exception:  # one failing recipient never stops the rest
+            log.exception("reminder %s to %s failed unexpectedly", item.task.id, item.person.name)
+            report.failed += 1
+        finally:
+            gate.release()
+
+    async def _deliver_one(self, item: _Item, day: date, report: DispatchReport) -> None:
+        task = self.repo.get_task(item.task.id) or item.task
+        text = self.messages.rhythm_reminder(task, item.kind, day, self.calendar)
+        attempt = 0
+        while True:
+            try:
+                message_id = await self.sender.send(item.chat_id, text)
+                break
+            except Unreachable:
+                self._mark_unreachable(item, day, report)
+                return
+            except DeliveryFailed as err:
+                if attempt >= len(self._retry_delays):
+                    log.warning("reminder %s to %s not sent: %s", task.id, item.person.name, err)
+                    report.failed += 1
+                    self._commit(Change(outbox=[self._entry(item, day, DeliveryStatus.FAILED)]))
+                    return
+                await self._sleep(self._retry_delays[attempt])
+                attempt += 1
+        change = Change(outbox=[self._entry(item, day, DeliveryStatus.SENT, message_id)])
+        person = self.repo.get_person(item.person.name)
+        if person is not None and person.unreachable_since is not None:
+            change.people.append(person.with_changes(unreachable_since=None))
+        self._commit(change)
+        report.sent += 1
+
+    def _mark_unreachable(self, item: _Item, day: date, report: DispatchReport) -> None:
+        report.unreachable.append(item.person.name)
+        change = Change(outbox=[self._entry(item, day, DeliveryStatus.UNREACHABLE)])
+        person = self.repo.get_person(item.person.name)
+        if person is not None and person.unreachable_since is None:
+            change.people.append(person.with_changes(unreachable_since=self.clock.now()))
+            report.newly_unreachable.append(person.name)
+        self._commit(change)
+
+    def _entry(self, item: _Item, day: date, status: DeliveryStatus,
+               message_id: int | None = None) -> OutboxEntry:
+        return OutboxEntry(day, item.task.id, item.person.name, item.kind.value, status,
+                           self.clock.now(), message_id=message_id, chat_id=item.chat_id)
+
+    def _forget_old_entries(self, day: date) -> None:
+        cutoff = (day - timedelta(days=OUTBOX_KEEP_DAYS)).isoformat()
+        old = [key for key in self.repo.outbox_keys() if key[:10] < cutoff]
+        if old:
+            self._commit(Change(outbox_drop=old))
+
+    def _commit(self, change: Change) -> None:
+        try:
+            self.repo.commit(change)
+        except PersistenceError:
+            # The message went out but its record did not: a later run may send it again.
+            log.error("could not record a reminder in the outbox")

@@ -1,0 +1,102 @@
+"""Scheduled jobs on python-telegram-bot's JobQueue, rebuilt at every start with fixed names.
+
+PTB persists no jobs: the ledger and its outbox are the source of truth. At start-up the daily
+jobs are (re)installed, and if today's send time has already passed on a workday, the missing
+reminders of today are sent at once (earlier days are not replayed).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackContext, JobQueue
+
+from bot.domain.ports import Change, PersistenceError
+from bot.tg.context import LuoshiContext, Services
+from jobs.dispatch import DispatchReport
+
+log = logging.getLogger(__name__)
+
+DISPATCH_JOB = "rhythm-dispatch"
+CATCH_UP_JOB = "rhythm-catch-up"
+CALENDAR_JOB = "calendar-warning"
+CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
+CALENDAR_WARN_EVERY_DAYS = 7
+MISFIRE_GRACE_SECONDS = 6 * 3600
+JOB_KWARGS = {"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True}
+
+
+def _replace_daily(jq: JobQueue[Any], name: str, callback: Any, services: Services) -> None:
+    """Named jobs are replaced, never doubled (a restart, a config reload)."""
+    for job in jq.get_jobs_by_name(name):
+        job.schedule_removal()
+    send_at = services.config.rhythm.send_at.replace(tzinfo=services.config.timezone)
+    jq.run_daily(callback, time=send_at, name=name, job_kwargs=JOB_KWARGS)
+
+
+def install_jobs(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    jq = app.job_queue
+    if jq is None:
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    _replace_daily(jq, DISPATCH_JOB, scheduled_dispatch, services)
+    _replace_daily(jq, CALENDAR_JOB, calendar_warning_job, services)
+    if catch_up_due(services):
+        for job in jq.get_jobs_by_name(CATCH_UP_JOB):
+            job.schedule_removal()
+        jq.run_once(scheduled_dispatch, when=0, name=CATCH_UP_JOB, job_kwargs=JOB_KWARGS)
+        jq.run_once(calendar_warning_job, when=0, name=f"{CALENDAR_JOB}-catch-up",
+                    job_kwargs=JOB_KWARGS)
+    warning = services.calendar.warning(services.clock.today())
+    if warning:
+        log.warning("%s", warning.replace("\n", " "))
+
+
+def catch_up_due(services: Services) -> bool:
+    """Started after today's send time on a workday: today's missing reminders go out now."""
+    now = services.clock.now()
+    return (services.calendar.is_workday(now.date())
+            and now.time().replace(tzinfo=None) >= services.config.rhythm.send_at)
+
+
+async def scheduled_dispatch(context: LuoshiContext) -> None:
+    services = context.services
+    report: DispatchReport = await services.dispatcher.run()
+    if report.newly_unreachable:
+        names = services.messages.names(sorted(set(report.newly_unreachable)))
+        await tell_admins(context, services.messages.t("newly_unreachable", names=names))
+
+
+async def calendar_warning_job(context: LuoshiContext) -> None:
+    """Tell admins, once a week, that next year's (or this year's) 调休 data is missing."""
+    services = context.services
+    today = services.clock.today()
+    text = services.calendar.warning(today)
+    if text is None or not due_for_calendar_warning(services, today):
+        return
+    try:
+        services.ledger.repo.commit(Change(counters={CALENDAR_WARNED: today.toordinal()}))
+    except PersistenceError:
+        log.error("could not record the calendar warning; not sending it now")
+        return
+    await tell_admins(context, text)
+
+
+def due_for_calendar_warning(services: Services, today: date) -> bool:
+    last = services.ledger.repo.counter(CALENDAR_WARNED)
+    return last == 0 or today.toordinal() - last >= CALENDAR_WARN_EVERY_DAYS
+
+
+async def tell_admins(context: CallbackContext[Any, Any, Any, Any], text: str) -> None:
+    """To every admin's private chat and the admin group; one failure never stops the rest."""
+    services: Services = context.application.bot_data["luoshi.services"]
+    targets = sorted(services.config.access.admins)
+    if services.config.chats.admin_group:
+        targets.append(services.config.chats.admin_group)
+    for chat_id in targets:
+        try:
+            await context.bot.send_message(chat_id=chat_id, text=text)
+        except TelegramError as err:
+            log.warning("could not tell admin chat %s: %s", chat_id, err)
