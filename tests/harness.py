@@ -45,9 +45,10 @@ class FakeTime:
 class Harness:
     def __init__(self, data_dir: Path, *, admins: frozenset[int] = frozenset({ADMIN}),
                  language: str = "zh", now: datetime = START,
-                 admin_group: int | None = None) -> None:
+                 admin_group: int | None = None, api: FakeBotApi | None = None) -> None:
         self.data_dir = data_dir
-        self.api = FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
+        # Passing the api of an earlier harness = a restarted process, same Telegram.
+        self.api = api or FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
         self.config = Config(language=language,  # type: ignore[arg-type]
                              telegram=TelegramConfig(token=TOKEN),
                              access=AccessConfig(admins=admins),
@@ -67,6 +68,7 @@ class Harness:
         self._offset = 0
         for admin in admins:
             self.api.add_user(admin, f"管理员{admin}")
+            self.api.start_chat(admin)
 
     async def __aenter__(self) -> Harness:
         await self.app.initialize()
@@ -84,6 +86,7 @@ class Harness:
     def bind(self, name: str, user_id: int, unit: str = "") -> None:
         """Bind an official directly through the domain (the invite flow has its own tests)."""
         self.api.add_user(user_id, name)
+        self.api.start_chat(user_id)
         invite = self.ledger.create_invite(name, unit, admin_id=ADMIN)
         self.ledger.redeem_invite(invite.code, user_id)
 

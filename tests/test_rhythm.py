@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.adapters.holidays import default_calendar
+from bot.adapters.holidays import ChineseCalendarSource, default_calendar
 from bot.domain.calendar import WorkCalendar
 from bot.domain.model import Frequency, Task, TaskStatus
 from bot.domain.rhythm import ReminderKind, already_reported, plan, reminder_kind
@@ -17,7 +17,7 @@ from bot.domain.rhythm import ReminderKind, already_reported, plan, reminder_kin
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = default_calendar()
 
-O, D, X, M, Q = (ReminderKind.OVERDUE, ReminderKind.DAILY, ReminderKind.XUN,
+OV, D, X, M, Q = (ReminderKind.OVERDUE, ReminderKind.DAILY, ReminderKind.XUN,
                  ReminderKind.MONTHLY, ReminderKind.QUARTERLY)
 
 
@@ -35,7 +35,7 @@ d = date.fromisoformat
 
 @pytest.mark.parametrize("day,deadline,frequency,expected", [
     # 2026-12-01 (Tue): first workday of December and of its 上旬, not of the quarter.
-    ("2026-12-01", "2026-11-30", None, O),
+    ("2026-12-01", "2026-11-30", None, OV),
     ("2026-12-01", "2026-12-01", None, D),
     ("2026-12-01", "2026-12-10", None, D),
     ("2026-12-01", "2026-12-11", None, X),
@@ -44,12 +44,12 @@ d = date.fromisoformat
     ("2026-12-01", "2027-03-31", Frequency.MONTHLY, M),  # 调度频次 minimum
     ("2026-12-01", "2027-03-31", Frequency.XUN, X),
     ("2026-12-01", "2026-12-31", Frequency.QUARTERLY, X),  # the finer kind wins
-    ("2026-12-01", "2026-11-20", Frequency.DAILY, O),  # overdue wins over all
+    ("2026-12-01", "2026-11-20", Frequency.DAILY, OV),  # overdue wins over all
     # 2026-12-02 (Wed): an ordinary workday.
     ("2026-12-02", "2026-12-15", None, None),
     ("2026-12-02", "2026-12-15", Frequency.DAILY, D),
     ("2026-12-02", "2026-12-02", None, D),
-    ("2026-12-02", "2026-12-01", None, O),
+    ("2026-12-02", "2026-12-01", None, OV),
     # 旬 boundaries: the 10th belongs to 上旬, the 11th starts 中旬, the 21st 下旬.
     ("2026-12-10", "2026-12-10", None, D),
     ("2026-12-10", "2026-12-11", None, None),
@@ -110,7 +110,7 @@ def test_plan_is_sorted_by_date_then_id_in_spec_json() -> None:
 
 
 def test_plan_skips_rest_days_and_extra_holidays() -> None:
-    calendar = WorkCalendar(CAL._source, extra_holidays=[d("2026-12-02")],  # noqa: SLF001
+    calendar = WorkCalendar(ChineseCalendarSource(), extra_holidays=[d("2026-12-02")],
                             extra_workdays=[d("2026-12-05")])
     days = {p.day for p in plan([task(d("2026-12-10"))], d("2026-12-01"), d("2026-12-07"),
                                 calendar)}
@@ -127,7 +127,7 @@ def test_plan_skips_rest_days_and_extra_holidays() -> None:
     (M, "2026-12-01", "2026-11-30", False),
     (Q, "2026-10-08", "2026-10-01", True),
     (Q, "2026-10-08", "2026-09-30", False),
-    (O, "2026-12-02", "2026-12-02", False),  # overdue reminders are never skipped
+    (OV, "2026-12-02", "2026-12-02", False),  # overdue reminders are never skipped
 ])
 def test_burden_limit(kind: ReminderKind, day: str, reported: str, skip: bool) -> None:
     t = task(d("2026-12-31"), last_report=d(reported))

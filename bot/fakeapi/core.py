@@ -1244,6 +1244,13 @@ class FakeBotApi:
             self._users[user_id] = user
             return user
 
+    def start_chat(self, user_id: int) -> None:
+        """The user has opened a private chat with the bot (pressed Start) without the bot
+        having processed an update for it yet: the bot may now message them."""
+        with self._cond:
+            self._ensure_user(user_id)
+            self._started.add(user_id)
+
     def add_group(self, chat_id: int, title: str, *, chat_type: str | None = None) -> JSONDict:
         """Register a group the bot is a member of; returns the stored Chat dict.
 
