@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint check clean
+.PHONY: run test lint check bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ check: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot jobs tests
 	$(BIN)/python -m pytest
+
+# Benchmarks (not part of `make test`): prints a table and writes bench/RESULTS.md.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.run
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot jobs tests

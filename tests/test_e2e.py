@@ -54,11 +54,15 @@ admins = [{ADMIN}]
     return path
 
 
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "BOT_CONFIG"}}
+
+
 class BotProcess:
     def __init__(self, config: Path, api: FakeBotApi, log: Path) -> None:
         self.api = api
         self.log = log
-        env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "BOT_CONFIG"}}
+        env = _env()
         polls_before = len(api.calls_of("getUpdates"))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "--config", str(config), "run"],
@@ -97,6 +101,15 @@ def test_bot_process_end_to_end_survives_sigkill(tmp_path: Path,
                                 start=start)
         assert "T0001" in reminder["text"]
         ask(api, ADMIN, "/add 中医院迁建项目一期工程 | 县卫健局 | 张三 | 2027-06-30", "T0002")
+        # Read-only commands work while the bot runs (it holds the writer's lock).
+        plan = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(config), "plan",
+             "--from", "2026-12-01", "--to", "2026-12-02", "--json"],
+            capture_output=True, text=True, timeout=60, env=_env())
+        assert plan.returncode == 0, plan.stderr
+        assert plan.stdout.splitlines() == [
+            '{"date": "2026-12-01", "task": "T0001", "kind": "xun", "to": ["张三"]}',
+        ]
         bot.kill()  # right after the last confirmation
 
         bot = BotProcess(config, api, log)
@@ -154,3 +167,21 @@ def test_damaged_store_refuses_to_start(tmp_path: Path, server: FakeBotApiServer
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     assert "ledger.json" in result.stderr
+
+
+def test_plan_rejects_bad_dates(tmp_path: Path, server: FakeBotApiServer) -> None:
+    config = write_config(tmp_path, server)
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "plan",
+                             "--from", "2026-12-31", "--to", "2026-12-01"],
+                            capture_output=True, text=True, timeout=60, env=_env())
+    assert result.returncode == 2 and "--from" in result.stderr
+
+
+def test_plan_table_without_token(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[storage]\ndir = \"data\"\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(path), "plan",
+                             "--from", "2026-12-01", "--to", "2026-12-31"],
+                            capture_output=True, text=True, timeout=60, env=_env())
+    assert result.returncode == 0, result.stderr
+    assert "0 reminders" in result.stdout
