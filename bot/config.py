@@ -35,6 +35,7 @@ __all__ = [
     "RhythmConfig",
     "StorageConfig",
     "TelegramConfig",
+    "WarningConfig",
     "load_config",
     "parse_config",
     "resolve_config_path",
@@ -64,6 +65,7 @@ _TOP_KEYS: tuple[str, ...] = (
     "chats",
     "rhythm",
     "calendar",
+    "warning",
 )
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "telegram": ("token", "base_url", "base_file_url"),
@@ -72,6 +74,7 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "chats": ("admin_group", "work_group"),
     "rhythm": ("send_at",),
     "calendar": ("extra_holidays", "extra_workdays"),
+    "warning": ("near_deadline_workdays", "near_deadline_progress", "behind_schedule_margin"),
 }
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -173,6 +176,15 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True)
+class WarningConfig:
+    """预警 thresholds (the traffic light of a task)."""
+
+    near_deadline_workdays: int = 3  # 黄 when the deadline is this many workdays away …
+    near_deadline_progress: int = 80  # … and 进度 is below this
+    behind_schedule_margin: int = 20  # 黄 when 进度 < 序时进度 − this
+
+
+@dataclass(frozen=True)
 class Config:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     timezone_name: str = DEFAULT_TIMEZONE
@@ -183,6 +195,7 @@ class Config:
     chats: ChatsConfig = field(default_factory=ChatsConfig)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    warning: WarningConfig = field(default_factory=WarningConfig)
     source: Path | None = None
 
     def redacted_summary(self) -> list[str]:
@@ -349,6 +362,14 @@ def _get_int(
             f"expected an integer >= {minimum}, got {value}",
         )
     return cast(int, value)
+
+
+def _get_percent(table: Mapping[str, Any], name: str, default: int) -> int:
+    value = _get_int(table, "warning", name, default, minimum=0)
+    if value > 100:
+        raise ConfigError(f"warning.{name}", f"应为 0–100 的整数，实际为 {value}",
+                          f"expected an integer from 0 to 100, got {value}")
+    return value
 
 
 def _parse_timezone(value: Any) -> tuple[ZoneInfo, str]:
@@ -608,6 +629,13 @@ def _build(
         )
     calendar = CalendarConfig(extra_holidays=holidays, extra_workdays=workdays)
 
+    wa = _section(data, "warning")
+    warning = WarningConfig(
+        near_deadline_workdays=_get_int(wa, "warning", "near_deadline_workdays", 3, minimum=0),
+        near_deadline_progress=_get_percent(wa, "near_deadline_progress", 80),
+        behind_schedule_margin=_get_percent(wa, "behind_schedule_margin", 20),
+    )
+
     # Checked last, so that other mistakes in the file are reported first.
     if require_token and not token:
         raise ConfigError(
@@ -628,6 +656,7 @@ def _build(
         chats=chats,
         rhythm=rhythm,
         calendar=calendar,
+        warning=warning,
         source=source,
     )
 

@@ -16,7 +16,7 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.errors import DomainError
 from bot.domain.model import HistoryEntry, Invite, Person, Task, TaskStatus
 from bot.domain.rhythm import PlannedReminder, ReminderKind, securing_period
-from bot.domain.warning import EMOJI, light
+from bot.domain.warning import EMOJI, Light
 
 MAX_MESSAGE = 4096
 
@@ -176,6 +176,85 @@ ZH: dict[str, str] = {
     "plan_day": "{day}：共 {count} 条（{kinds}）",
     "plan_rest": "{day}：休息日",
     "plan_none": "未来 {days} 天没有需要发送的调度提醒。",
+    "btn_done": "✅ 已完成",
+    "btn_progress": "📈 报进度",
+    "btn_difficulty": "⚠️ 有困难",
+    "btn_extend": "⏳ 申请延期",
+    "btn_undo": "↩️ 撤回",
+    "btn_verify": "✅ 核账通过",
+    "btn_reject": "↩️ 退回",
+    "btn_approve": "✅ 批准延期",
+    "btn_refuse": "❌ 不批准",
+    "prompt_progress": "📈 {id} 报进度：请回复本消息，写明进度和进展，例如“60%，已完成主体征地”。",
+    "prompt_difficulty": "⚠️ {id} 有困难：请回复本消息，说明困难和需要协调的事项。",
+    "prompt_extend": "⏳ {id} 申请延期：请回复本消息，写明延期到的日期和原因，例如“1月15日，原因：……”。",
+    "prompt_reject": "✍️ {id} 退回：请回复本消息，写明退回理由。",
+    "pick_task": "您有 {count} 项在办任务，这条进展是关于哪一项？请点选：",
+    "no_task_to_report": "您目前没有在办任务，无需报送。如有疑问请联系督查室。",
+    "not_your_task": "{id} 不是您负责的任务，无法报送。请用 /tasks 查看您的任务。",
+    "recorded_done": "✅ 已交账 <b>{id}</b>，进度 100%，等待督查室核账。",
+    "recorded_progress": "已记录 <b>{id}</b>：进度 {progress}%",
+    "recorded_note": "已记录 <b>{id}</b> 最新进展。",
+    "recorded_difficulty": "已记录 <b>{id}</b> 的困难，已告知督查室和责任领导。",
+    "recorded_extension": "已提交 <b>{id}</b> 延期申请（至{deadline}），等待督查室审批。",
+    "recorded_evidence": "已收到 <b>{id}</b> 的佐证材料（{count} 个文件）。",
+    "recorded_with_evidence": "附佐证材料 {count} 个。",
+    "undo_hint": "如理解有误，10 分钟内可点“撤回”。",
+    "undone": "已撤回 <b>{id}</b> 的这次报送，任务恢复原状。",
+    "undo_expired": "已超过 10 分钟，不能撤回。如需更正，请直接再报送一次。",
+    "undo_done": "这次报送已经撤回过了。",
+    "undo_superseded": "{id} 之后已有新的报送或处理，不能撤回这一条。如需更正，请再报送一次。",
+    "undo_not_yours": "只能撤回自己的报送。",
+    "undo_unknown": "找不到这次报送，可能已过期。",
+    "already_submitted": "{id} 已交账，正在等待督查室核账，无需重复交账。",
+    "task_not_live": "{id} 当前状态为“{status}”，不再接收报送。",
+    "invalid_extension_date": "请写明延期到的日期（应晚于原完成时限），例如“申请延期至2027年1月15日，原因：……”。",
+    "invalid_reason": "请写明理由。",
+    "submission": "📥【交账】<b>{id}</b> {title}\n{who} 报告已完成。完成时限：{deadline}\n内容：{text}",
+    "difficulty_alert": "⚠️【困难】<b>{id}</b> {title}\n{who}：{text}\n解决后请发送 /resolve {id} 说明",
+    "extension_request": "⏳【延期申请】<b>{id}</b> {title}\n{who} 申请将完成时限由 {old} 延至 {new}\n理由：{reason}",
+    "verified": "✅ <b>{id}</b> 已核账销账。",
+    "verified_notice": "✅ <b>{id}</b> {title} 已通过核账，已销账。辛苦了！",
+    "verified_by": "已核账（{who}）",
+    "self_verify": "{id} 是您本人交账的，须由其他管理员核账。",
+    "rejected": "已退回 <b>{id}</b>，已告知责任人。",
+    "rejected_notice": "↩️ <b>{id}</b> {title} 被退回，请继续推进。\n理由：{reason}",
+    "rejected_by": "已退回（{who}）：{reason}",
+    "reject_usage": "用法：/reject 编号 理由，例如 /reject T0007 佐证材料不全",
+    "reopened": "已重新打开 <b>{id}</b>，已告知责任人。",
+    "reopened_notice": "🔄 <b>{id}</b> {title} 已重新打开，请继续推进。\n理由：{reason}",
+    "reopen_usage": "用法：/reopen 编号 理由，例如 /reopen T0007 复查发现问题",
+    "verify_usage": "用法：/verify 编号，例如 /verify T0007",
+    "resolve_usage": "用法：/resolve 编号 [说明]，例如 /resolve T0007 资金已落实",
+    "resolved": "已标记 <b>{id}</b> 的困难为已解决。",
+    "resolved_notice": "✅ <b>{id}</b> 反映的困难已解决：{note}",
+    "nothing_pending_difficulty": "{id} 没有未解决的困难。",
+    "nothing_pending_extension": "{id} 没有待审批的延期申请。用法：/extend 编号 日期",
+    "extend_usage": "用法：/extend 编号 [日期]，例如 /extend T0007 2027-01-15（不写日期则批准申请的日期）",
+    "extended": "已将 <b>{id}</b> 的完成时限改为 {deadline}。",
+    "extended_notice": "⏳ <b>{id}</b> {title} 延期已批准：完成时限改为 {deadline}。",
+    "extension_refused": "已不批准 <b>{id}</b> 的延期申请，已告知责任人。",
+    "extension_refused_notice": "❌ <b>{id}</b> {title} 的延期申请未获批准，请按原时限 {deadline} 推进。",
+    "action_expired": "此按钮已失效：{id} 当前状态为“{status}”。",
+    "button_not_yours": "此按钮不是给您的。",
+    "button_unknown": "此按钮已失效，请重新打开任务：/tasks",
+    "task_light": "预警：{light}",
+    "task_difficulties": "未解决困难：{items}",
+    "task_extension": "延期申请：至{deadline}，待审批",
+    "action_submitted": "交账",
+    "action_progress": "报送进展",
+    "action_evidence": "佐证材料",
+    "action_difficulty": "反映困难",
+    "action_extension_requested": "申请延期",
+    "action_withdrawn": "撤回",
+    "action_verified": "核账销账",
+    "action_rejected": "退回",
+    "action_reopened": "重新打开",
+    "action_resolved": "困难已解决",
+    "action_extended": "延期",
+    "action_extension_refused": "延期未批准",
+    "already_recorded": "这条消息已记录过了（{id}），无需重复操作。",
+    "picked": "已选择 {id}。",
 }
 
 EN: dict[str, str] = {
@@ -330,6 +409,85 @@ EN: dict[str, str] = {
     "plan_day": "{day}: {count} ({kinds})",
     "plan_rest": "{day}: rest day",
     "plan_none": "No reminders due in the next {days} days.",
+    "btn_done": "✅ Done",
+    "btn_progress": "📈 Progress",
+    "btn_difficulty": "⚠️ Problem",
+    "btn_extend": "⏳ Extension",
+    "btn_undo": "↩️ Undo",
+    "btn_verify": "✅ Verify",
+    "btn_reject": "↩️ Send back",
+    "btn_approve": "✅ Approve",
+    "btn_refuse": "❌ Refuse",
+    "prompt_progress": "📈 {id} progress: reply to this message with the figure and news, e.g. \"60%, land acquired\".",
+    "prompt_difficulty": "⚠️ {id} problem: reply to this message describing the problem and what you need.",
+    "prompt_extend": "⏳ {id} extension: reply to this message with the new date and the reason, e.g. \"extend to 2027-01-15, because …\".",
+    "prompt_reject": "✍️ {id} send back: reply to this message with the reason.",
+    "pick_task": "You have {count} open tasks. Which one is this about?",
+    "no_task_to_report": "You have no open tasks to report on. Contact the office if this is wrong.",
+    "not_your_task": "{id} is not one of your tasks. See /tasks.",
+    "recorded_done": "✅ <b>{id}</b> reported done (100%); waiting for verification.",
+    "recorded_progress": "Recorded <b>{id}</b>: progress {progress}%",
+    "recorded_note": "Recorded the latest news on <b>{id}</b>.",
+    "recorded_difficulty": "Recorded the problem on <b>{id}</b>; the office and the leader were told.",
+    "recorded_extension": "Extension request for <b>{id}</b> (to {deadline}) sent for approval.",
+    "recorded_evidence": "Received evidence for <b>{id}</b> ({count} file(s)).",
+    "recorded_with_evidence": "With {count} evidence file(s).",
+    "undo_hint": "Misread? Press Undo within 10 minutes.",
+    "undone": "Withdrawn: <b>{id}</b> is back as it was.",
+    "undo_expired": "More than 10 minutes have passed; send a new report instead.",
+    "undo_done": "This report was already withdrawn.",
+    "undo_superseded": "{id} changed since; this report cannot be withdrawn. Send a new one.",
+    "undo_not_yours": "You can only withdraw your own reports.",
+    "undo_unknown": "This report cannot be found.",
+    "already_submitted": "{id} is already reported done and waiting for verification.",
+    "task_not_live": "{id} is \"{status}\" and takes no more reports.",
+    "invalid_extension_date": "Give the new date (later than the deadline), e.g. \"extend to 2027-01-15, because …\".",
+    "invalid_reason": "Please give a reason.",
+    "submission": "📥 [Done] <b>{id}</b> {title}\n{who} reports it done. Deadline: {deadline}\nReport: {text}",
+    "difficulty_alert": "⚠️ [Problem] <b>{id}</b> {title}\n{who}: {text}\nWhen solved: /resolve {id} note",
+    "extension_request": "⏳ [Extension] <b>{id}</b> {title}\n{who} asks to move the deadline from {old} to {new}\nReason: {reason}",
+    "verified": "✅ <b>{id}</b> verified and closed.",
+    "verified_notice": "✅ <b>{id}</b> {title} was verified and closed. Well done!",
+    "verified_by": "Verified ({who})",
+    "self_verify": "You reported {id} done yourself; another admin must verify it.",
+    "rejected": "Sent <b>{id}</b> back; the owners were told.",
+    "rejected_notice": "↩️ <b>{id}</b> {title} was sent back; please continue.\nReason: {reason}",
+    "rejected_by": "Sent back ({who}): {reason}",
+    "reject_usage": "Usage: /reject ID reason, e.g. /reject T0007 evidence missing",
+    "reopened": "Reopened <b>{id}</b>; the owners were told.",
+    "reopened_notice": "🔄 <b>{id}</b> {title} was reopened; please continue.\nReason: {reason}",
+    "reopen_usage": "Usage: /reopen ID reason",
+    "verify_usage": "Usage: /verify ID, e.g. /verify T0007",
+    "resolve_usage": "Usage: /resolve ID [note], e.g. /resolve T0007 funds arranged",
+    "resolved": "Marked the problem on <b>{id}</b> as solved.",
+    "resolved_notice": "✅ The problem you raised on <b>{id}</b> is solved: {note}",
+    "nothing_pending_difficulty": "{id} has no open problem.",
+    "nothing_pending_extension": "{id} has no pending extension request. Usage: /extend ID date",
+    "extend_usage": "Usage: /extend ID [date], e.g. /extend T0007 2027-01-15 (no date: approve the requested one)",
+    "extended": "The deadline of <b>{id}</b> is now {deadline}.",
+    "extended_notice": "⏳ <b>{id}</b> {title}: extension approved, new deadline {deadline}.",
+    "extension_refused": "Refused the extension for <b>{id}</b>; the owners were told.",
+    "extension_refused_notice": "❌ <b>{id}</b> {title}: extension refused; the deadline stays {deadline}.",
+    "action_expired": "This button no longer applies: {id} is \"{status}\".",
+    "button_not_yours": "This button is not for you.",
+    "button_unknown": "This button has expired; open the task again: /tasks",
+    "task_light": "Warning light: {light}",
+    "task_difficulties": "Open problems: {items}",
+    "task_extension": "Extension requested to {deadline}, pending",
+    "action_submitted": "reported done",
+    "action_progress": "progress",
+    "action_evidence": "evidence",
+    "action_difficulty": "problem",
+    "action_extension_requested": "extension requested",
+    "action_withdrawn": "withdrawn",
+    "action_verified": "verified",
+    "action_rejected": "sent back",
+    "action_reopened": "reopened",
+    "action_resolved": "problem solved",
+    "action_extended": "extended",
+    "action_extension_refused": "extension refused",
+    "already_recorded": "This message was already recorded ({id}).",
+    "picked": "Chose {id}.",
 }
 
 CATALOGS = {"zh": ZH, "en": EN}
@@ -405,6 +563,17 @@ class Messages:
             return self.t("already_bound", name=params["name"])
         if code in {"invite_unknown", "invite_used", "invite_expired"}:
             return self.t(code)
+        if code == "task_not_live":
+            return self.t("task_not_live", id=params["task_id"],
+                          status=self.status(TaskStatus(params["status"])))
+        if code in {"already_submitted", "already_recorded"}:
+            return self.t(code, id=params["task_id"])
+        if code == "undo_refused":
+            return self.t(f"undo_{params['reason']}", id=params.get("task_id", ""))
+        if code == "nothing_pending":
+            return self.t(f"nothing_pending_{params['what']}", id=params["task_id"])
+        if code == "not_allowed" and params.get("reason") == "self_verify":
+            return self.t("self_verify", id=params["task_id"])
         return self.t("internal_error")
 
     # ---- tasks ---------------------------------------------------------------------------
@@ -413,29 +582,37 @@ class Messages:
         return self.t("task_created", id=task.id, title=task.title, unit=task.lead_unit,
                       owners=self.names(task.owners), deadline=self.date(task.deadline))
 
-    def task_line(self, task: Task, today: date) -> str:
-        return self.t("task_line", id=task.id, title=task.title,
+    def task_line(self, task: Task, today: date, light: Light | None = None) -> str:
+        line = self.t("task_line", id=task.id, title=task.title,
                       deadline=self.deadline_with_days(task, today),
                       owners=self.names(task.owners), status=self.status(task.status))
+        return f"{EMOJI[light]}{line}" if light else line
 
     def task_list(self, header: str, tasks: Sequence[Task], today: date,
-                  limit: int = 50) -> str:
+                  limit: int = 50, lights: dict[str, Light] | None = None) -> str:
         lines = [f"<b>{header}</b>"]
-        lines += [self.task_line(t, today) for t in tasks[:limit]]
+        lines += [self.task_line(t, today, (lights or {}).get(t.id)) for t in tasks[:limit]]
         if len(tasks) > limit:
             lines.append(self.t("tasks_more", count=len(tasks) - limit))
         return "\n".join(lines)
 
     def task_detail(self, task: Task, history: Sequence[HistoryEntry], today: date,
-                    history_limit: int = 10) -> str:
-        lines = [self.t("task_detail", id=task.id, title=task.title,
-                        status=self.status(task.status), progress=task.progress,
-                        deadline=self.deadline_with_days(task, today), unit=task.lead_unit,
-                        owners=self.names(task.owners))]
+                    history_limit: int = 10, *, light: Light | None = None,
+                    difficulties: Sequence[str] = (),
+                    extension_to: date | None = None) -> str:
+        head = self.t("task_detail", id=task.id, title=task.title,
+                      status=self.status(task.status), progress=task.progress,
+                      deadline=self.deadline_with_days(task, today), unit=task.lead_unit,
+                      owners=self.names(task.owners))
+        lines = [f"{EMOJI[light]}{head}" if light else head]
         if task.leader:
             lines.append(self.t("task_leader", leader=task.leader))
         if task.latest_note:
             lines.append(self.t("task_latest", note=task.latest_note))
+        if difficulties:
+            lines.append(self.t("task_difficulties", items="；".join(difficulties)))
+        if extension_to is not None:
+            lines.append(self.t("task_extension", deadline=self.date(extension_to)))
         if history:
             lines.append(self.t("history_header"))
             for entry in list(history)[-history_limit:]:
@@ -460,11 +637,32 @@ class Messages:
         return value.strftime("%d %b").lstrip("0") if self.language == "en" else (
             f"{value.month}月{value.day}日")
 
+    def recorded(self, outcome: Any) -> str:
+        """What the bot understood from a report, e.g. 已记录 T0007：进度 60%."""
+        report, task = outcome.report, outcome.task
+        kind = report.kind
+        if kind == "completion":
+            text = self.t("recorded_done", id=task.id)
+        elif kind == "extension" and outcome.extension is not None:
+            text = self.t("recorded_extension", id=task.id,
+                          deadline=self.date(outcome.extension.new_deadline))
+        elif kind == "difficulty":
+            text = self.t("recorded_difficulty", id=task.id)
+        elif kind == "evidence":
+            return self.t("recorded_evidence", id=task.id, count=len(report.evidence))
+        elif report.progress is not None:
+            text = self.t("recorded_progress", id=task.id, progress=report.progress)
+        else:
+            text = self.t("recorded_note", id=task.id)
+        if report.evidence:
+            text += "\n" + self.t("recorded_with_evidence", count=len(report.evidence))
+        return f"{text}\n{self.t('undo_hint')}"
+
     def rhythm_reminder(self, task: Task, kind: ReminderKind, day: date,
-                        calendar: WorkCalendar) -> str:
+                        calendar: WorkCalendar, light: Light) -> str:
         """A scheduled reminder: key fact first, what it secures, the latest report, how to
         answer."""
-        emoji = EMOJI[light(task, day, calendar)]
+        emoji = EMOJI[light]
         if kind is ReminderKind.OVERDUE:
             days = calendar.workdays_between(task.deadline or day, day)
             lines = [self.t("rhythm_head_overdue", light=emoji, id=task.id, title=task.title,
@@ -492,6 +690,13 @@ class Messages:
                 lines.append(self.t("rhythm_latest_bare", day=when, progress=task.progress))
         lines.append(self.t("rhythm_how"))
         return "\n".join(lines)
+
+    def task_buttons(self, task_id: str) -> list[list[tuple[str, str]]]:
+        """✅ 已完成 · 📈 报进度 / ⚠️ 有困难 · ⏳ 申请延期 under reminders and task messages."""
+        return [[(self.catalog["btn_done"], f"ACT {task_id} done"),
+                 (self.catalog["btn_progress"], f"ACT {task_id} progress")],
+                [(self.catalog["btn_difficulty"], f"ACT {task_id} difficulty"),
+                 (self.catalog["btn_extend"], f"ACT {task_id} extend")]]
 
     def plan_summary(self, planned: Sequence[PlannedReminder], start: date, days: int,
                      calendar: WorkCalendar) -> str:

@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.ledger import Ledger
+from bot.domain.warning import LightBoard, WarningRules
 from bot.messages import Messages
 from bot.tg.context import Services
 
@@ -32,9 +33,11 @@ def build_services(config: Config, store: DocStore, *, clock: Clock | None = Non
             _last_snapshot[0] = store.seq
 
     _last_snapshot = [store.seq]
+    calendar = build_calendar(config)
+    rules = WarningRules(**vars(config.warning))
     return Services(config=config, ledger=ledger, messages=Messages(config.language),
-                    clock=clock, calendar=build_calendar(config), snapshot=snapshot,
-                    close=store.close)
+                    clock=clock, calendar=calendar, lights=LightBoard(repo, calendar, rules),
+                    snapshot=snapshot, close=store.close)
 
 
 def build_calendar(config: Config) -> WorkCalendar:

@@ -25,6 +25,7 @@ from bot.domain.ports import (
     Unreachable,
 )
 from bot.domain.rhythm import URGENCY, ReminderKind, already_reported, reminder_kind
+from bot.domain.warning import LightBoard
 from bot.messages import Messages
 from jobs.pacing import Pacer, interleave
 
@@ -66,6 +67,7 @@ class RhythmDispatcher:
         sender: Sender,
         messages: Messages,
         *,
+        lights: LightBoard | None = None,
         pacer_factory: Callable[[], Pacer] = Pacer,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
@@ -76,6 +78,7 @@ class RhythmDispatcher:
         self.clock = clock
         self.sender = sender
         self.messages = messages
+        self.lights = lights or LightBoard(repo, calendar)
         self._pacer_factory = pacer_factory
         self._sleep = sleep
         self._retry_delays = retry_delays
@@ -165,11 +168,13 @@ class RhythmDispatcher:
 
     async def _deliver_one(self, item: _Item, day: date, report: DispatchReport) -> None:
         task = self.repo.get_task(item.task.id) or item.task
-        text = self.messages.rhythm_reminder(task, item.kind, day, self.calendar)
+        text = self.messages.rhythm_reminder(task, item.kind, day, self.calendar,
+                                             self.lights.of(task, day))
+        buttons = self.messages.task_buttons(task.id)
         attempt = 0
         while True:
             try:
-                message_id = await self.sender.send(item.chat_id, text)
+                message_id = await self.sender.send(item.chat_id, text, buttons)
                 break
             except Unreachable:
                 self._mark_unreachable(item, day, report)
@@ -183,6 +188,12 @@ class RhythmDispatcher:
                 await self._sleep(self._retry_delays[attempt])
                 attempt += 1
         change = Change(outbox=[self._entry(item, day, DeliveryStatus.SENT, message_id)])
+        current = self.repo.get_task(task.id)
+        if current is not None and (current.reminded_on, current.reminded_kind) != (
+                day, item.kind.value):
+            # 预警: "no report since the last reminder's period began" starts from here.
+            change.tasks.append(current.with_changes(reminded_on=day,
+                                                     reminded_kind=item.kind.value))
         person = self.repo.get_person(item.person.name)
         if person is not None and person.unreachable_since is not None:
             change.people.append(person.with_changes(unreachable_since=None))

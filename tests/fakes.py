@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.domain.model import HistoryEntry, Invite, OutboxEntry, Person, Task, Unit
+from bot.domain.model import (
+    Difficulty,
+    ExtensionRequest,
+    HistoryEntry,
+    Invite,
+    OutboxEntry,
+    Person,
+    Report,
+    Task,
+    Unit,
+)
 from bot.domain.ports import Change, LedgerRepository, PersistenceError
 
 
@@ -17,6 +27,9 @@ class FakeRepository(LedgerRepository):
         self._history: list[HistoryEntry] = []
         self._counters: dict[str, int] = {}
         self._outbox: dict[str, OutboxEntry] = {}
+        self._reports: dict[str, Report] = {}
+        self._difficulties: dict[str, Difficulty] = {}
+        self._extensions: dict[str, ExtensionRequest] = {}
         self.commits = 0
         self.fail_next_commit = False
 
@@ -53,6 +66,21 @@ class FakeRepository(LedgerRepository):
     def outbox_keys(self) -> Iterable[str]:
         return list(self._outbox)
 
+    def get_report(self, report_id: str) -> Report | None:
+        return self._reports.get(report_id)
+
+    def report_from(self, source: str) -> Report | None:
+        return next((r for r in self._reports.values() if r.source == source), None)
+
+    def difficulties_of(self, task_id: str) -> Sequence[Difficulty]:
+        return [d for d in self._difficulties.values() if d.task_id == task_id]
+
+    def open_difficulties(self) -> Sequence[Difficulty]:
+        return [d for d in self._difficulties.values() if d.open]
+
+    def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]:
+        return [e for e in self._extensions.values() if e.task_id == task_id]
+
     def commit(self, change: Change) -> None:
         if self.fail_next_commit:
             self.fail_next_commit = False
@@ -67,3 +95,6 @@ class FakeRepository(LedgerRepository):
         self._outbox.update({o.key: o for o in change.outbox})
         for key in change.outbox_drop:
             self._outbox.pop(key, None)
+        self._reports.update({r.id: r for r in change.reports})
+        self._difficulties.update({d.id: d for d in change.difficulties})
+        self._extensions.update({e.id: e for e in change.extensions})

@@ -62,7 +62,7 @@ class Harness:
         self.time = FakeTime()
         self.services.dispatcher = RhythmDispatcher(
             self.services.ledger.repo, self.services.calendar, self.clock,
-            TelegramSender(self.app.bot), self.services.messages,
+            TelegramSender(self.app.bot), self.services.messages, lights=self.services.lights,
             pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
             sleep=self.time.sleep)
         self._offset = 0

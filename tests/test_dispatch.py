@@ -121,12 +121,12 @@ async def test_restart_mid_fan_out_sends_the_rest_exactly_once(tmp_path: Path) -
         sent = 0
         real_send = bot.services.dispatcher.sender.send
 
-        async def dying_send(chat_id: int, text: str) -> int:
+        async def dying_send(chat_id: int, text: str, buttons: Any = None) -> int:
             nonlocal sent
             if sent == 3:
                 raise Crash  # the process dies here
             sent += 1
-            return await real_send(chat_id, text)
+            return await real_send(chat_id, text, buttons)
 
         bot.services.dispatcher.sender.send = dying_send  # type: ignore[method-assign]
         with pytest.raises(Crash):

@@ -10,11 +10,22 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.adapters.docstore import DocStore, Put, StoreWriteError
-from bot.domain.model import HistoryEntry, Invite, OutboxEntry, Person, Task, Unit
+from bot.domain.model import (
+    Difficulty,
+    ExtensionRequest,
+    HistoryEntry,
+    Invite,
+    OutboxEntry,
+    Person,
+    Report,
+    Task,
+    Unit,
+)
 from bot.domain.ports import Change, LedgerRepository, PersistenceError
 
 TASKS, PEOPLE, UNITS, INVITES, COUNTERS = "tasks", "people", "units", "invites", "counters"
 OUTBOX = "outbox"
+REPORTS, DIFFICULTIES, EXTENSIONS = "reports", "difficulties", "extensions"
 # The id of the last Telegram update whose change was committed. Telegram redelivers updates
 # whose offset was not yet confirmed (a crash right after answering); this tells them apart.
 UPDATE_MARK = "telegram_update"
@@ -26,6 +37,9 @@ class StoreRepository(LedgerRepository):
         self._tasks: dict[str, Task] = {}
         self._people: dict[str, Person] = {}
         self._by_user: dict[int, str] = {}
+        self._difficulties: dict[str, Difficulty] = {}
+        self._extensions: dict[str, ExtensionRequest] = {}
+        self._sources: dict[str, str] = {}
         self.current_update: int | None = None  # set by the Telegram adapter per update
         self._load()
 
@@ -33,6 +47,12 @@ class StoreRepository(LedgerRepository):
         self._tasks = {k: Task.from_doc(d) for k, d in self.store.all(TASKS).items()}
         self._people = {k: Person.from_doc(d) for k, d in self.store.all(PEOPLE).items()}
         self._by_user = {p.user_id: p.name for p in self._people.values() if p.user_id}
+        self._difficulties = {k: Difficulty.from_doc(d)
+                              for k, d in self.store.all(DIFFICULTIES).items()}
+        self._extensions = {k: ExtensionRequest.from_doc(d)
+                            for k, d in self.store.all(EXTENSIONS).items()}
+        self._sources = {d["source"]: k for k, d in self.store.all(REPORTS).items()
+                         if d.get("source")}
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -73,6 +93,23 @@ class StoreRepository(LedgerRepository):
     def outbox_keys(self) -> Iterable[str]:
         return list(self.store.all(OUTBOX).keys())
 
+    def get_report(self, report_id: str) -> Report | None:
+        doc = self.store.get(REPORTS, report_id)
+        return Report.from_doc(doc) if doc else None
+
+    def report_from(self, source: str) -> Report | None:
+        report_id = self._sources.get(source)
+        return self.get_report(report_id) if report_id else None
+
+    def difficulties_of(self, task_id: str) -> Sequence[Difficulty]:
+        return [d for d in self._difficulties.values() if d.task_id == task_id]
+
+    def open_difficulties(self) -> Sequence[Difficulty]:
+        return [d for d in self._difficulties.values() if d.open]
+
+    def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]:
+        return [e for e in self._extensions.values() if e.task_id == task_id]
+
     def last_committed_update(self) -> int:
         return self.counter(UPDATE_MARK)
 
@@ -87,6 +124,9 @@ class StoreRepository(LedgerRepository):
         puts += [(COUNTERS, k, {"value": v}) for k, v in change.counters.items()]
         puts += [(OUTBOX, o.key, o.to_doc()) for o in change.outbox]
         puts += [(OUTBOX, key, None) for key in change.outbox_drop]
+        puts += [(REPORTS, r.id, r.to_doc()) for r in change.reports]
+        puts += [(DIFFICULTIES, d.id, d.to_doc()) for d in change.difficulties]
+        puts += [(EXTENSIONS, e.id, e.to_doc()) for e in change.extensions]
         if self.current_update is not None:
             puts.append((COUNTERS, UPDATE_MARK, {"value": self.current_update}))
         history: list[tuple[str, dict[str, Any]]] = [(h.task_id, h.to_doc())
@@ -98,6 +138,13 @@ class StoreRepository(LedgerRepository):
         # Durable: now make it visible.
         for task in change.tasks:
             self._tasks[task.id] = task
+        for report in change.reports:
+            if report.source:
+                self._sources[report.source] = report.id
+        for difficulty in change.difficulties:
+            self._difficulties[difficulty.id] = difficulty
+        for extension in change.extensions:
+            self._extensions[extension.id] = extension
         for person in change.people:
             old = self._people.get(person.name)
             if old and old.user_id and old.user_id != person.user_id:

@@ -49,3 +49,33 @@ class AlreadyBound(DomainError):
 
 class NotAllowed(DomainError):
     code = "not_allowed"
+
+
+class TaskNotLive(DomainError):
+    """The task is closed or cancelled: no reports on it."""
+
+    code = "task_not_live"
+
+
+class AlreadySubmitted(DomainError):
+    """交账 twice: the task is already waiting for 核账."""
+
+    code = "already_submitted"
+
+
+class UndoRefused(DomainError):
+    """撤回 is not possible (reason=expired|done|superseded|not_yours|unknown)."""
+
+    code = "undo_refused"
+
+
+class NothingPending(DomainError):
+    """No open 困难 / pending extension request to act on (what=difficulty|extension)."""
+
+    code = "nothing_pending"
+
+
+class AlreadyRecorded(DomainError):
+    """This message was already recorded as a report (a second button press)."""
+
+    code = "already_recorded"

@@ -14,31 +14,62 @@ from datetime import date, timedelta
 from bot.domain.clock import Clock
 from bot.domain.errors import (
     AlreadyBound,
+    AlreadyRecorded,
+    AlreadySubmitted,
     InvalidField,
     InvalidTransition,
     InviteExpired,
     InviteUnknown,
     InviteUsed,
+    NotAllowed,
+    NothingPending,
     TaskNotFound,
+    TaskNotLive,
+    UndoRefused,
 )
 from bot.domain.model import (
     ALLOWED_TRANSITIONS,
     LIVE_STATES,
+    Difficulty,
+    Evidence,
+    ExtensionRequest,
+    ExtensionStatus,
     Frequency,
     HistoryEntry,
     Invite,
     Person,
+    Report,
     Role,
     Task,
     TaskStatus,
     Unit,
 )
 from bot.domain.ports import Change, LedgerRepository
+from bot.domain.replies import Reading, ReplyKind
 
 INVITE_VALID_FOR = timedelta(days=7)
+UNDO_WINDOW = timedelta(minutes=10)  # ↩️ 撤回 of a misread report
+EVIDENCE_KIND = "evidence"
 MAX_TITLE = 200
 MAX_NAME = 30
 TASK_COUNTER = "task"
+REPORT_COUNTER, DIFFICULTY_COUNTER, EXTENSION_COUNTER = "report", "difficulty", "extension"
+# Task fields a report may change; kept in the report so that 撤回 can put them back.
+_RESTORABLE = ("status", "progress", "latest_note", "last_report_at", "last_report",
+               "submitted_by", "submission")
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    task: Task
+    report: Report
+    difficulty: Difficulty | None = None
+    extension: ExtensionRequest | None = None
+
+    @property
+    def submitted(self) -> bool:
+        """交账: the report moved the task to 待核账."""
+        return self.report.kind == ReplyKind.COMPLETION.value
 
 
 @dataclass(frozen=True)
@@ -163,6 +194,217 @@ class Ledger:
         entry = HistoryEntry(task_id, self.clock.now(), who, "remind", note="、".join(names))
         self.repo.commit(Change(history=[entry]))
 
+    # ---- 交账 and progress reports -------------------------------------------------------
+
+    def submit_report(self, task_id: str, reading: Reading, *, who: str, user_id: int,
+                      evidence: tuple[Evidence, ...] = (), source: str = "") -> ReportOutcome:
+        """An official's answer, as read by the reply reader, applied to a task.
+
+        Completion → 交账 (待核账, 进度 100); a progress figure sets 进度 and never the state;
+        a difficulty opens a 困难 item; an extension request waits for an admin; anything else
+        is a progress note. Every report counts as 最近填报 (and for 减负).
+        """
+        task = self.task(task_id)
+        if source and self.repo.report_from(source) is not None:
+            raise AlreadyRecorded(task_id=task.id)
+        if not task.live:
+            raise TaskNotLive(task_id=task.id, status=task.status.value)
+        now = self.clock.now()
+        change = Change()
+        report_id = self._next_id(change, REPORT_COUNTER, "R", 6)
+        kind = reading.kind
+        text = reading.text.strip()
+        updates: dict[str, object] = {"last_report_at": now, "last_report": report_id}
+        if text:
+            updates["latest_note"] = text
+        difficulty: Difficulty | None = None
+        extension: ExtensionRequest | None = None
+        if kind is ReplyKind.COMPLETION:
+            if task.status is TaskStatus.SUBMITTED:
+                raise AlreadySubmitted(task_id=task.id)
+            updates.update(status=TaskStatus.SUBMITTED, progress=100, submitted_by=who,
+                           submission=report_id)
+            change.history.append(HistoryEntry(task.id, now, who, "submitted", task.status,
+                                               TaskStatus.SUBMITTED, text))
+        elif kind is ReplyKind.EXTENSION:
+            new_deadline = reading.new_deadline
+            if new_deadline is None or new_deadline <= self.clock.today() or (
+                    task.deadline is not None and new_deadline <= task.deadline):
+                raise InvalidField(field="extension_date",
+                                   value=new_deadline.isoformat() if new_deadline else "")
+            extension = ExtensionRequest(
+                id=self._next_id(change, EXTENSION_COUNTER, "E", 4), task_id=task.id,
+                requested_by=who, requested_at=now, new_deadline=new_deadline,
+                reason=reading.detail.strip())
+            change.extensions.append(extension)
+            change.history.append(HistoryEntry(
+                task.id, now, who, "extension_requested",
+                note=f"{new_deadline.isoformat()} {extension.reason}".strip()))
+        else:
+            if reading.progress is not None:
+                updates["progress"] = max(0, min(100, reading.progress))
+            if kind is ReplyKind.DIFFICULTY:
+                difficulty = Difficulty(
+                    id=self._next_id(change, DIFFICULTY_COUNTER, "D", 4), task_id=task.id,
+                    text=(reading.detail or text).strip(), opened_by=who, opened_at=now)
+                change.difficulties.append(difficulty)
+                change.history.append(HistoryEntry(task.id, now, who, "difficulty",
+                                                   note=difficulty.text))
+            else:
+                note = text
+                if reading.progress is not None:
+                    note = f"{reading.progress}%" + (f"：{text}" if text else "")
+                change.history.append(HistoryEntry(
+                    task.id, now, who, "progress" if text or reading.progress is not None
+                    else EVIDENCE_KIND, note=note))
+        report = Report(
+            id=report_id, task_id=task.id, who=who, user_id=user_id, at=now,
+            kind=kind.value if (text or reading.progress is not None) else EVIDENCE_KIND,
+            text=text, progress=reading.progress if kind is not ReplyKind.COMPLETION else 100,
+            evidence=evidence, before=_snapshot(task), source=source,
+            difficulty_id=difficulty.id if difficulty else "",
+            extension_id=extension.id if extension else "")
+        updated = task.with_changes(**updates)
+        change.tasks.append(updated)
+        change.reports.append(report)
+        self.repo.commit(change)
+        return ReportOutcome(updated, report, difficulty, extension)
+
+    def undo_report(self, report_id: str, *, user_id: int) -> Task:
+        """↩️ 撤回: the reporter takes back a misread report within 10 minutes, as long as
+        nothing happened to the task since."""
+        report = self.repo.get_report(report_id)
+        if report is None:
+            raise UndoRefused(reason="unknown", report_id=report_id)
+        if report.user_id != user_id:
+            raise UndoRefused(reason="not_yours", report_id=report_id)
+        if report.undone_at is not None:
+            raise UndoRefused(reason="done", report_id=report_id, task_id=report.task_id)
+        now = self.clock.now()
+        if now - report.at > UNDO_WINDOW:
+            raise UndoRefused(reason="expired", report_id=report_id, task_id=report.task_id)
+        task = self.task(report.task_id)
+        if task.last_report != report.id or (
+                report.kind == ReplyKind.COMPLETION.value
+                and task.status is not TaskStatus.SUBMITTED):
+            raise UndoRefused(reason="superseded", report_id=report_id, task_id=task.id)
+        restored = task.with_changes(**_restore(report.before))
+        change = Change(tasks=[restored],
+                        reports=[Report(**{**report.__dict__, "undone_at": now})])
+        change.history.append(HistoryEntry(task.id, now, report.who, "withdrawn", task.status,
+                                           restored.status if restored.status != task.status
+                                           else None, report.text))
+        if report.difficulty_id:
+            for item in self.repo.difficulties_of(task.id):
+                if item.id == report.difficulty_id:
+                    change.difficulties.append(item.with_changes(withdrawn=True))
+        if report.extension_id:
+            for request in self.repo.extensions_of(task.id):
+                if request.id == report.extension_id and \
+                        request.status is ExtensionStatus.PENDING:
+                    change.extensions.append(
+                        request.with_changes(status=ExtensionStatus.WITHDRAWN))
+        self.repo.commit(change)
+        return restored
+
+    # ---- 核账 / 销账 / 退回 / 重新打开 -------------------------------------------------------
+
+    def verify(self, task_id: str, *, who: str) -> Task:
+        """核账 passed → 已销账. Never by the one who reported it done."""
+        task = self.task(task_id)
+        if task.status is TaskStatus.SUBMITTED and task.submitted_by == who:
+            raise NotAllowed(reason="self_verify", task_id=task.id)
+        return self.transition(task.id, TaskStatus.CLOSED, who=who, action="verified")
+
+    def reject(self, task_id: str, reason: str, *, who: str) -> Task:
+        """退回: a submitted task goes back to 推进中 with a reason; 进度 as before 交账."""
+        task = self.task(task_id)
+        reason = reason.strip()
+        if not reason:
+            raise InvalidField(field="reason", value="")
+        if TaskStatus.OPEN not in ALLOWED_TRANSITIONS[task.status] or \
+                task.status is not TaskStatus.SUBMITTED:
+            raise InvalidTransition(task_id=task.id, current=task.status.value,
+                                    target=TaskStatus.OPEN.value)
+        submission = self.repo.get_report(task.submission) if task.submission else None
+        progress = int(submission.before.get("progress", task.progress)) if submission else (
+            min(task.progress, 90))
+        now = self.clock.now()
+        updated = task.with_changes(status=TaskStatus.OPEN, progress=progress,
+                                    submitted_by="", submission="")
+        entry = HistoryEntry(task.id, now, who, "rejected", task.status, TaskStatus.OPEN, reason)
+        self.repo.commit(Change(tasks=[updated], history=[entry]))
+        return updated
+
+    def reopen(self, task_id: str, reason: str, *, who: str) -> Task:
+        task = self.task(task_id)
+        if not reason.strip():
+            raise InvalidField(field="reason", value="")
+        if task.status is not TaskStatus.CLOSED:
+            raise InvalidTransition(task_id=task.id, current=task.status.value,
+                                    target=TaskStatus.OPEN.value)
+        return self.transition(task.id, TaskStatus.OPEN, who=who, note=reason, action="reopened")
+
+    # ---- 困难 (督帮一体) and 延期 -------------------------------------------------------------
+
+    def open_difficulties_of(self, task_id: str) -> list[Difficulty]:
+        return [d for d in self.repo.difficulties_of(task_id) if d.open]
+
+    def resolve_difficulties(self, task_id: str, note: str, *, who: str) -> list[Difficulty]:
+        task = self.task(task_id)
+        items = self.open_difficulties_of(task.id)
+        if not items:
+            raise NothingPending(what="difficulty", task_id=task.id)
+        now = self.clock.now()
+        resolved = [d.with_changes(resolved_at=now, resolved_by=who, resolution=note.strip())
+                    for d in items]
+        entry = HistoryEntry(task.id, now, who, "resolved", note=note.strip())
+        self.repo.commit(Change(difficulties=resolved, history=[entry]))
+        return resolved
+
+    def pending_extension(self, task_id: str) -> ExtensionRequest | None:
+        pending = [e for e in self.repo.extensions_of(task_id)
+                   if e.status is ExtensionStatus.PENDING]
+        return max(pending, key=lambda e: e.requested_at) if pending else None
+
+    def extend(self, task_id: str, new_deadline: date | None, *, who: str) -> Task:
+        """Approve a 延期: the pending request's date (or the date given). The original
+        deadline stays in the history."""
+        task = self.task(task_id)
+        if not task.live:
+            raise TaskNotLive(task_id=task.id, status=task.status.value)
+        request = self.pending_extension(task.id)
+        target = new_deadline or (request.new_deadline if request else None)
+        if target is None:
+            raise NothingPending(what="extension", task_id=task.id)
+        if target < self.clock.today():
+            raise InvalidField(field="extension_date", value=target.isoformat())
+        now = self.clock.now()
+        updated = task.with_changes(deadline=target)
+        old = task.deadline.isoformat() if task.deadline else "长期"
+        change = Change(tasks=[updated], history=[HistoryEntry(
+            task.id, now, who, "extended", note=f"{old} → {target.isoformat()}",
+            changes={"deadline": [task.deadline.isoformat() if task.deadline else None,
+                                  target.isoformat()]})])
+        if request is not None:
+            change.extensions.append(request.with_changes(
+                status=ExtensionStatus.APPROVED, decided_by=who, decided_at=now,
+                new_deadline=target))
+        self.repo.commit(change)
+        return updated
+
+    def refuse_extension(self, task_id: str, *, who: str, note: str = "") -> ExtensionRequest:
+        task = self.task(task_id)
+        request = self.pending_extension(task.id)
+        if request is None:
+            raise NothingPending(what="extension", task_id=task.id)
+        now = self.clock.now()
+        refused = request.with_changes(status=ExtensionStatus.REFUSED, decided_by=who,
+                                       decided_at=now)
+        entry = HistoryEntry(task.id, now, who, "extension_refused", note=note.strip())
+        self.repo.commit(Change(extensions=[refused], history=[entry]))
+        return refused
+
     # ---- people and invites --------------------------------------------------------------
 
     def create_invite(self, name: str, unit: str, *, admin_id: int) -> Invite:
@@ -214,6 +456,11 @@ class Ledger:
 
     # ---- helpers -------------------------------------------------------------------------
 
+    def _next_id(self, change: Change, counter: str, prefix: str, width: int) -> str:
+        number = max(self.repo.counter(counter), change.counters.get(counter, 0)) + 1
+        change.counters[counter] = number
+        return f"{prefix}{number:0{width}d}"
+
     def _next_task_id(self, change: Change) -> str:
         number = max(self.repo.counter(TASK_COUNTER), change.counters.get(TASK_COUNTER, 0))
         while True:
@@ -240,6 +487,17 @@ class Ledger:
     def _ensure_leader(self, change: Change, name: str) -> None:
         if self.repo.get_person(name) is None:
             change.people.append(Person(name=name, role=Role.LEADER))
+
+
+def _snapshot(task: Task) -> dict[str, object]:
+    doc = task.to_doc()
+    return {key: doc[key] for key in _RESTORABLE}
+
+
+def _restore(before: dict[str, object]) -> dict[str, object]:
+    doc = {"id": "x", "title": "x", "created_at": "2000-01-01T00:00:00+00:00", **before}
+    task = Task.from_doc(doc)
+    return {key: getattr(task, key) for key in _RESTORABLE}
 
 
 def _urgency(task: Task) -> tuple[date, str]:

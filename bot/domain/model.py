@@ -120,6 +120,11 @@ class Task:
     progress: int = 0  # 进度 0–100
     latest_note: str = ""  # 最新进展
     last_report_at: datetime | None = None  # 最近填报
+    last_report: str = ""  # the id of that report (撤回 applies only to the latest)
+    submitted_by: str = ""  # who reported it done (交账); never the one who verifies it
+    submission: str = ""  # the report id of the 交账, to restore progress on 退回
+    reminded_on: date | None = None  # the last scheduled reminder …
+    reminded_kind: str = ""  # … and its kind (预警: no report since its period began)
 
     @property
     def live(self) -> bool:
@@ -146,6 +151,11 @@ class Task:
             "progress": self.progress,
             "latest_note": self.latest_note,
             "last_report_at": _dt_out(self.last_report_at),
+            "last_report": self.last_report,
+            "submitted_by": self.submitted_by,
+            "submission": self.submission,
+            "reminded_on": self.reminded_on.isoformat() if self.reminded_on else None,
+            "reminded_kind": self.reminded_kind,
         }
 
     @classmethod
@@ -170,6 +180,11 @@ class Task:
             progress=int(doc.get("progress", 0)),
             latest_note=doc.get("latest_note", ""),
             last_report_at=_dt_in(doc.get("last_report_at")),
+            last_report=doc.get("last_report", ""),
+            submitted_by=doc.get("submitted_by", ""),
+            submission=doc.get("submission", ""),
+            reminded_on=date.fromisoformat(doc["reminded_on"]) if doc.get("reminded_on") else None,
+            reminded_kind=doc.get("reminded_kind", ""),
         )
 
 
@@ -251,6 +266,186 @@ class Invite:
             created_by=int(doc.get("created_by", 0)),
             used_by=doc.get("used_by"),
             used_at=_dt_in(doc.get("used_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """佐证材料: a photo or document kept with a report (Telegram file id)."""
+
+    kind: str  # "photo" | "document"
+    file_id: str
+    name: str = ""
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file_id": self.file_id, "name": self.name}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Evidence:
+        return cls(kind=doc["kind"], file_id=doc["file_id"], name=doc.get("name", ""))
+
+
+@dataclass(frozen=True)
+class Report:
+    """One status report from an official (or an admin on their behalf)."""
+
+    id: str  # R000001
+    task_id: str
+    who: str
+    user_id: int
+    at: datetime
+    kind: str  # a ReplyKind value, or "evidence"
+    text: str
+    progress: int | None = None
+    evidence: tuple[Evidence, ...] = ()
+    before: dict[str, Any] = field(default_factory=dict)  # task fields before, for 撤回
+    difficulty_id: str = ""
+    extension_id: str = ""
+    undone_at: datetime | None = None
+    source: str = ""  # "chat:message" of the Telegram message it came from (no double use)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task_id,
+            "source": self.source,
+            "who": self.who,
+            "user_id": self.user_id,
+            "at": _dt_out(self.at),
+            "kind": self.kind,
+            "text": self.text,
+            "progress": self.progress,
+            "evidence": [e.to_doc() for e in self.evidence],
+            "before": self.before,
+            "difficulty": self.difficulty_id,
+            "extension": self.extension_id,
+            "undone_at": _dt_out(self.undone_at),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Report:
+        at = _dt_in(doc["at"])
+        assert at is not None
+        return cls(
+            id=doc["id"],
+            task_id=doc["task"],
+            who=doc.get("who", ""),
+            user_id=int(doc.get("user_id", 0)),
+            at=at,
+            kind=doc.get("kind", "note"),
+            text=doc.get("text", ""),
+            progress=doc.get("progress"),
+            evidence=tuple(Evidence.from_doc(e) for e in doc.get("evidence", ())),
+            before=dict(doc.get("before", {})),
+            difficulty_id=doc.get("difficulty", ""),
+            extension_id=doc.get("extension", ""),
+            undone_at=_dt_in(doc.get("undone_at")),
+            source=doc.get("source", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """困难: a problem an official raised; open until an admin resolves it (督帮一体)."""
+
+    id: str  # D0001
+    task_id: str
+    text: str
+    opened_by: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str = ""
+    resolution: str = ""
+    withdrawn: bool = False  # the report that opened it was withdrawn (撤回)
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None and not self.withdrawn
+
+    def with_changes(self, **changes: Any) -> Difficulty:
+        return replace(self, **changes)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task_id,
+            "text": self.text,
+            "opened_by": self.opened_by,
+            "opened_at": _dt_out(self.opened_at),
+            "resolved_at": _dt_out(self.resolved_at),
+            "resolved_by": self.resolved_by,
+            "resolution": self.resolution,
+            "withdrawn": self.withdrawn,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Difficulty:
+        opened = _dt_in(doc["opened_at"])
+        assert opened is not None
+        return cls(
+            id=doc["id"],
+            task_id=doc["task"],
+            text=doc.get("text", ""),
+            opened_by=doc.get("opened_by", ""),
+            opened_at=opened,
+            resolved_at=_dt_in(doc.get("resolved_at")),
+            resolved_by=doc.get("resolved_by", ""),
+            resolution=doc.get("resolution", ""),
+            withdrawn=bool(doc.get("withdrawn", False)),
+        )
+
+
+class ExtensionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class ExtensionRequest:
+    """申请延期: an official asks for a later deadline; an admin approves or refuses."""
+
+    id: str  # E0001
+    task_id: str
+    requested_by: str
+    requested_at: datetime
+    new_deadline: date
+    reason: str = ""
+    status: ExtensionStatus = ExtensionStatus.PENDING
+    decided_by: str = ""
+    decided_at: datetime | None = None
+
+    def with_changes(self, **changes: Any) -> ExtensionRequest:
+        return replace(self, **changes)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task_id,
+            "requested_by": self.requested_by,
+            "requested_at": _dt_out(self.requested_at),
+            "new_deadline": self.new_deadline.isoformat(),
+            "reason": self.reason,
+            "status": self.status.value,
+            "decided_by": self.decided_by,
+            "decided_at": _dt_out(self.decided_at),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> ExtensionRequest:
+        requested = _dt_in(doc["requested_at"])
+        assert requested is not None
+        return cls(
+            id=doc["id"],
+            task_id=doc["task"],
+            requested_by=doc.get("requested_by", ""),
+            requested_at=requested,
+            new_deadline=date.fromisoformat(doc["new_deadline"]),
+            reason=doc.get("reason", ""),
+            status=ExtensionStatus(doc.get("status", "pending")),
+            decided_by=doc.get("decided_by", ""),
+            decided_at=_dt_in(doc.get("decided_at")),
         )
 
 

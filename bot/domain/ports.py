@@ -6,7 +6,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bot.domain.model import HistoryEntry, Invite, OutboxEntry, Person, Task, Unit
+from bot.domain.model import (
+    Difficulty,
+    ExtensionRequest,
+    HistoryEntry,
+    Invite,
+    OutboxEntry,
+    Person,
+    Report,
+    Task,
+    Unit,
+)
 
 
 @dataclass
@@ -21,10 +31,14 @@ class Change:
     counters: dict[str, int] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     outbox_drop: list[str] = field(default_factory=list)  # keys of old entries to forget
+    reports: list[Report] = field(default_factory=list)
+    difficulties: list[Difficulty] = field(default_factory=list)
+    extensions: list[ExtensionRequest] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any((self.tasks, self.people, self.units, self.invites, self.history,
-                    self.counters, self.outbox, self.outbox_drop))
+                    self.counters, self.outbox, self.outbox_drop, self.reports,
+                    self.difficulties, self.extensions))
 
 
 class LedgerRepository(ABC):
@@ -64,6 +78,22 @@ class LedgerRepository(ABC):
     def outbox_keys(self) -> Iterable[str]: ...
 
     @abstractmethod
+    def get_report(self, report_id: str) -> Report | None: ...
+
+    @abstractmethod
+    def report_from(self, source: str) -> Report | None:
+        """The report made from one Telegram message, if any."""
+
+    @abstractmethod
+    def difficulties_of(self, task_id: str) -> Sequence[Difficulty]: ...
+
+    @abstractmethod
+    def open_difficulties(self) -> Sequence[Difficulty]: ...
+
+    @abstractmethod
+    def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]: ...
+
+    @abstractmethod
     def commit(self, change: Change) -> None:
         """Make the change durable, then visible. Raises StorageFull/OSError-like errors
         (the adapter's own) when it could not; then nothing changed."""
@@ -82,8 +112,11 @@ class DeliveryFailed(Exception):
     """Sending failed for now (network, Telegram trouble) after the sender's own retries."""
 
 
+Buttons = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
+
+
 class Sender(ABC):
     """Sends one message to one chat; returns Telegram's message id."""
 
     @abstractmethod
-    async def send(self, chat_id: int, text: str) -> int: ...
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int: ...

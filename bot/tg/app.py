@@ -12,6 +12,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -22,7 +23,9 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.tg import callbacks
 from bot.tg import handlers as h
+from bot.tg import reporting as r
 from bot.tg.context import LuoshiContext, Services, attach_services
 from bot.tg.notifier import TelegramSender
 from jobs.dispatch import RhythmDispatcher
@@ -41,6 +44,9 @@ ADMIN_COMMANDS = {
         ("tasks", "在办任务 [单位]"), ("task", "任务详情：/task 编号"),
         ("add", "建账：任务 | 牵头单位 | 责任人 | 完成时限"), ("remind", "催办：/remind 编号"),
         ("cancel", "撤销：/cancel 编号 [原因]"), ("invite", "邀请：/invite 姓名 [单位]"),
+        ("verify", "核账通过：/verify 编号"), ("reject", "退回：/reject 编号 理由"),
+        ("resolve", "困难已解决：/resolve 编号 [说明]"), ("extend", "延期：/extend 编号 [日期]"),
+        ("reopen", "重新打开：/reopen 编号 理由"),
         ("people", "人员和绑定情况"), ("dispatch", "立即执行今日调度"),
         ("plan", "调度计划：/plan [天数]"), ("help", "命令说明"),
     ],
@@ -48,6 +54,9 @@ ADMIN_COMMANDS = {
         ("tasks", "open tasks [unit]"), ("task", "task details: /task ID"),
         ("add", "open a task: task | unit | owners | deadline"), ("remind", "urge: /remind ID"),
         ("cancel", "cancel: /cancel ID [reason]"), ("invite", "invite: /invite name [unit]"),
+        ("verify", "verify: /verify ID"), ("reject", "send back: /reject ID reason"),
+        ("resolve", "problem solved: /resolve ID [note]"),
+        ("extend", "extend: /extend ID [date]"), ("reopen", "reopen: /reopen ID reason"),
         ("people", "people and registration"), ("dispatch", "run today's dispatch now"),
         ("plan", "reminder plan: /plan [days]"), ("help", "command help"),
     ],
@@ -82,7 +91,7 @@ def build_application(
     attach_services(app, services)
     services.dispatcher = RhythmDispatcher(services.ledger.repo, services.calendar,
                                            services.clock, TelegramSender(app.bot),
-                                           services.messages)
+                                           services.messages, lights=services.lights)
     _configure_scheduler(app)
     register_handlers(app)
     return app
@@ -137,7 +146,21 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("remind", h.remind))
     app.add_handler(CommandHandler("dispatch", h.dispatch_now))
     app.add_handler(CommandHandler("plan", h.plan_preview))
-    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, h.fallback))
+    app.add_handler(CommandHandler("verify", r.verify_command))
+    app.add_handler(CommandHandler("reject", r.reject_command))
+    app.add_handler(CommandHandler("reopen", r.reopen_command))
+    app.add_handler(CommandHandler("resolve", r.resolve_command))
+    app.add_handler(CommandHandler("extend", r.extend_command))
+    # Buttons: ours are routed by prefix; anything else (old, forged) still gets an answer.
+    app.add_handler(CallbackQueryHandler(r.on_button, pattern=callbacks.ROUTE))
+    app.add_handler(CallbackQueryHandler(r.on_button))
+    # Reports: replies to the bot's messages first (they name their task), then plain
+    # messages in private chats. Edits are not new reports.
+    content = (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND
+    fresh = ~filters.UpdateType.EDITED
+    app.add_handler(MessageHandler(filters.REPLY & content & fresh, r.on_reply))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & content & fresh, r.on_plain))
+    app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL & fresh, h.fallback))
     app.add_error_handler(h.on_error)
 
 
@@ -180,4 +203,4 @@ async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 
 
 def allowed_updates() -> list[str]:
-    return [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+    return [Update.MESSAGE, Update.CALLBACK_QUERY]

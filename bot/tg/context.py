@@ -13,6 +13,7 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.ledger import Ledger
 from bot.domain.model import Person
+from bot.domain.warning import LightBoard
 from bot.messages import Messages
 
 SERVICES_KEY = "luoshi.services"
@@ -27,6 +28,7 @@ class Services:
     messages: Messages
     clock: Clock
     calendar: WorkCalendar
+    lights: LightBoard
     snapshot: Callable[[], Any] | None = None  # async callable: make a store snapshot
     close: Callable[[], None] | None = None  # release the store on shutdown
     dispatcher: Any = None  # jobs.dispatch.RhythmDispatcher, built once the bot exists

@@ -16,12 +16,13 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 from bot.adapters.repository import StoreRepository
 from bot.domain.errors import DomainError, InvalidField
 from bot.domain.ledger import NewTask
-from bot.domain.model import Person, Task
+from bot.domain.model import Person, Task, TaskStatus
 from bot.domain.ports import PersistenceError
 from bot.domain.rhythm import plan
 from bot.domain.text import normalize, normalize_task_id, parse_deadline, split_names
 from bot.messages import split_message
 from bot.tg.context import LuoshiContext, Services
+from bot.tg.notifier import keyboard
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,8 @@ async def list_tasks(update: Update, context: LuoshiContext) -> None:
             await reply(update, context, msgs.t("tasks_none"))
             return
         header = msgs.t("tasks_header", count=len(tasks))
-    await reply(update, context, msgs.task_list(header, tasks, today))
+    lights = services.lights.all(tasks, today)
+    await reply(update, context, msgs.task_list(header, tasks, today, lights=lights))
 
 
 @guarded
@@ -329,7 +331,16 @@ async def show_task(update: Update, context: LuoshiContext) -> None:
         await reply(update, context, msgs.t("task_not_found", id=task_id))
         return
     history = services.ledger.repo.history(task.id)
-    await reply(update, context, msgs.task_detail(task, history, services.clock.today()))
+    today = services.clock.today()
+    difficulties = [d.text for d in services.ledger.open_difficulties_of(task.id)]
+    pending = services.ledger.pending_extension(task.id)
+    text = msgs.task_detail(task, history, today, light=services.lights.of(task, today),
+                            difficulties=difficulties,
+                            extension_to=pending.new_deadline if pending else None)
+    buttons = None
+    if person is not None and person.name in task.owners and task.status is TaskStatus.OPEN:
+        buttons = keyboard(msgs.task_buttons(task.id))
+    await reply(update, context, text, reply_markup=buttons)
 
 
 # ---- people: /invite and /people --------------------------------------------------------------
@@ -403,7 +414,8 @@ async def remind(update: Update, context: LuoshiContext) -> None:
             unbound.append(name)
             continue
         try:
-            await context.bot.send_message(chat_id=person.user_id, text=text)
+            await context.bot.send_message(chat_id=person.user_id, text=text,
+                                           reply_markup=keyboard(msgs.task_buttons(task.id)))
             sent.append(name)
         except Forbidden:
             unreachable.append(name)
@@ -488,7 +500,7 @@ async def plan_preview(update: Update, context: LuoshiContext) -> None:
 
 @guarded
 async def fallback(update: Update, context: LuoshiContext) -> None:
-    """Unknown commands, and plain messages in private chats."""
+    """Unknown commands, and whatever no other handler took (stickers, voice, …)."""
     services = context.services
     user = update.effective_user
     chat = update.effective_chat

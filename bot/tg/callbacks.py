@@ -1,0 +1,58 @@
+"""Callback data for inline buttons: encoded and decoded here only, never trusted.
+
+Formats (Telegram allows 64 bytes):
+  ACT <task> <done|progress|difficulty|extend>   the four buttons under reminders
+  UNDO <report>                                  ↩️ 撤回 a misread report
+  VERIFY <task> / REJECT <task>                  核账通过 / 退回 under a submission
+  EXT <task> <yes|no>                            approve or refuse an extension request
+  PICK <task>                                    which task a plain message was about
+
+Decoding only checks the shape; handlers check who pressed and whether the action is still
+valid for the task's current state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ACT, UNDO, VERIFY, REJECT, EXT, PICK = "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK"
+ACTIONS = ("done", "progress", "difficulty", "extend")
+_ID = r"[A-Za-z0-9_-]{1,20}"
+_PATTERNS = {
+    ACT: re.compile(rf"^ACT ({_ID}) ({'|'.join(ACTIONS)})$"),
+    UNDO: re.compile(rf"^UNDO ({_ID})$"),
+    VERIFY: re.compile(rf"^VERIFY ({_ID})$"),
+    REJECT: re.compile(rf"^REJECT ({_ID})$"),
+    EXT: re.compile(rf"^EXT ({_ID}) (yes|no)$"),
+    PICK: re.compile(rf"^PICK ({_ID})$"),
+}
+# For handler registration: `pattern=ROUTE` on the CallbackQueryHandler.
+ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK) ")
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: str
+    target: str  # a task id or a report id
+    choice: str = ""
+
+
+def encode(kind: str, target: str, choice: str = "") -> str:
+    data = f"{kind} {target} {choice}".strip()
+    if decode(data) is None:
+        raise ValueError(f"not valid callback data: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Callback | None:
+    """The callback, or None when the data is not one of ours (old, forged, garbled)."""
+    if not data or len(data.encode()) > 64:
+        return None
+    kind = data.split(" ", 1)[0]
+    pattern = _PATTERNS.get(kind)
+    match = pattern.match(data) if pattern else None
+    if match is None:
+        return None
+    groups = match.groups()
+    return Callback(kind, groups[0], groups[1] if len(groups) > 1 else "")

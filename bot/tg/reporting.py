@@ -1,0 +1,510 @@
+"""Officials answer in chat; admins verify and close (交账 → 核账 → 销账).
+
+Replies to the bot's task messages, plain messages, photos and documents (佐证材料), the
+inline buttons, and the admin commands /verify /reject /reopen /resolve /extend.
+Callback data is decoded in `callbacks` and never trusted: who pressed, and whether the action
+still applies to the task as it is now, are checked here every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from telegram import CallbackQuery, ForceReply, Message, ReplyParameters, Update, User
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from bot.domain.errors import DomainError, InvalidField, TaskNotFound
+from bot.domain.ledger import ReportOutcome
+from bot.domain.model import Evidence, Task, TaskStatus
+from bot.domain.ports import Buttons, PersistenceError
+from bot.domain.replies import Reading, ReplyKind, read_reply
+from bot.domain.text import normalize, normalize_task_id, parse_deadline
+from bot.tg import callbacks
+from bot.tg.context import LuoshiContext, Services
+from bot.tg.handlers import actor, admin_only, guarded, reply
+from bot.tg.notifier import keyboard
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[A-Za-z0-9-]{2,}")
+# The first line of a ForceReply prompt says what the answer is for.
+_PROMPT_INTENTS = (("📈", "progress"), ("⚠️", "difficulty"), ("⏳", "extend"), ("✍️", "reject"))
+
+
+# ---- reading the context of a message ----
+
+
+def task_mentioned(services: Services, text: str) -> Task | None:
+    """The first existing task whose 编号 appears in a bot message's text."""
+    for token in _TOKEN.findall(text[:400]):
+        task_id = normalize_task_id(token)
+        if task_id:
+            task = services.ledger.repo.get_task(task_id)
+            if task is not None:
+                return task
+    return None
+
+
+def prompt_intent(text: str) -> str | None:
+    first = text.lstrip()[:3]
+    for emoji, intent in _PROMPT_INTENTS:
+        if first.startswith(emoji):
+            return intent
+    return None
+
+
+def evidence_of(message: Message) -> tuple[Evidence, ...]:
+    """Photos and documents are kept as 佐证材料 (the largest photo size)."""
+    if message.photo:
+        return (Evidence("photo", message.photo[-1].file_id),)
+    if message.document:
+        return (Evidence("document", message.document.file_id,
+                         message.document.file_name or ""),)
+    return ()
+
+
+def source_of(message: Message) -> str:
+    return f"{message.chat_id}:{message.message_id}"
+
+
+def may_report(services: Services, user: User, task: Task) -> bool:
+    """Only the task's 责任人 and admins may report on it."""
+    if services.is_admin(user.id):
+        return True
+    person = services.person(user.id)
+    return person is not None and person.name in task.owners
+
+
+# ---- notifications ----
+
+
+async def send_safely(context: LuoshiContext, chat_id: int, text: str,
+                      buttons: Buttons | None = None) -> Message | None:
+    try:
+        return await context.bot.send_message(chat_id=chat_id, text=text,
+                                              reply_markup=keyboard(buttons))
+    except TelegramError as err:
+        log.warning("could not send to chat %s: %s", chat_id, err)
+        return None
+
+
+async def notify_admins(context: LuoshiContext, text: str,
+                        buttons: Buttons | None = None) -> None:
+    """To the admin group when there is one, else to every admin privately."""
+    services = context.services
+    group = services.config.chats.admin_group
+    targets = [group] if group else sorted(services.config.access.admins)
+    for chat_id in targets:
+        await send_safely(context, chat_id, text, buttons)
+
+
+async def notify_owners(context: LuoshiContext, task: Task, text: str,
+                        buttons: Buttons | None = None, *, skip_user: int | None = None) -> None:
+    for name in task.owners:
+        person = context.services.ledger.repo.get_person(name)
+        if person is not None and person.user_id and person.user_id != skip_user:
+            await send_safely(context, person.user_id, text, buttons)
+
+
+async def notify_leader(context: LuoshiContext, task: Task, text: str) -> None:
+    if not task.leader:
+        return
+    person = context.services.ledger.repo.get_person(task.leader)
+    if person is not None and person.user_id:
+        await send_safely(context, person.user_id, text)
+
+
+# ---- applying a report ----
+
+
+def reading_for(intent: str | None, text: str, today: date) -> Reading:
+    """Read the text, steered by the button the official pressed (if any)."""
+    reading = read_reply(text, today=today)
+    if intent == "difficulty" and reading.kind is not ReplyKind.DIFFICULTY:
+        return Reading(ReplyKind.DIFFICULTY, progress=reading.progress, text=reading.text,
+                       detail=reading.text)
+    if intent == "extend" and reading.kind is not ReplyKind.EXTENSION:
+        steered = read_reply(f"申请延期至{normalize(text)}", today=today)
+        if steered.kind is ReplyKind.EXTENSION and steered.new_deadline is not None:
+            return Reading(ReplyKind.EXTENSION, text=reading.text,
+                           new_deadline=steered.new_deadline, detail=steered.detail)
+        return Reading(ReplyKind.EXTENSION, text=reading.text)
+    return reading
+
+
+async def apply_report(update: Update, context: LuoshiContext, task: Task, message: Message,
+                       *, intent: str | None = None, user: User | None = None) -> None:
+    """Record what `message` says about `task`, answer with what was understood (with ↩️ 撤回),
+    then tell whoever must act: admins on 交账 and 延期, admins and the leader on 困难."""
+    services = context.services
+    msgs = services.messages
+    user = user or update.effective_user
+    if user is None:
+        return
+    if not may_report(services, user, task):
+        await reply(update, context, msgs.t("not_your_task", id=task.id))
+        return
+    text = (message.text or message.caption or "").strip()
+    evidence = evidence_of(message)
+    if not text and not evidence:
+        return
+    reading = (reading_for(intent, text, services.clock.today()) if text
+               else Reading(ReplyKind.NOTE))
+    try:
+        outcome = services.ledger.submit_report(
+            task.id, reading, who=actor(services, user), user_id=user.id,
+            evidence=evidence, source=source_of(message))
+    except InvalidField as err:
+        if err.params.get("field") == "extension_date":
+            await reply(update, context, msgs.t("invalid_extension_date"))
+            return
+        raise
+    # Durable now: confirm, with the way back.
+    undo = [[(msgs.catalog["btn_undo"], callbacks.encode(callbacks.UNDO, outcome.report.id))]]
+    await reply(update, context, msgs.recorded(outcome), reply_markup=keyboard(undo))
+    await tell_about(context, outcome)
+
+
+async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> None:
+    services = context.services
+    msgs = services.messages
+    task, report = outcome.task, outcome.report
+    if outcome.submitted:
+        text = msgs.t("submission", id=task.id, title=task.title, who=report.who,
+                      deadline=msgs.date(task.deadline), text=report.text or "—")
+        buttons = [[(msgs.catalog["btn_verify"], callbacks.encode(callbacks.VERIFY, task.id)),
+                    (msgs.catalog["btn_reject"], callbacks.encode(callbacks.REJECT, task.id))]]
+        await notify_admins(context, text, buttons)
+    if outcome.difficulty is not None:
+        text = msgs.t("difficulty_alert", id=task.id, title=task.title, who=report.who,
+                      text=outcome.difficulty.text)
+        await notify_admins(context, text)
+        await notify_leader(context, task, text)
+    if outcome.extension is not None:
+        request = outcome.extension
+        text = msgs.t("extension_request", id=task.id, title=task.title, who=report.who,
+                      old=msgs.date(task.deadline), new=msgs.date(request.new_deadline),
+                      reason=request.reason or "—")
+        buttons = [[(msgs.catalog["btn_approve"], callbacks.encode(callbacks.EXT, task.id, "yes")),
+                    (msgs.catalog["btn_refuse"], callbacks.encode(callbacks.EXT, task.id, "no"))]]
+        await notify_admins(context, text, buttons)
+
+
+# ---- messages ----
+
+
+@guarded
+async def on_reply(update: Update, context: LuoshiContext) -> None:
+    """A reply to one of the bot's messages: a reminder, a task message or a prompt."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    replied = message.reply_to_message
+    services = context.services
+    bot_text = (replied.text or replied.caption or "") if replied else ""
+    from_bot = (replied is not None and replied.from_user is not None
+                and replied.from_user.id == context.bot.id)
+    task = task_mentioned(services, bot_text) if from_bot else None
+    if task is None:
+        await on_plain(update, context)
+        return
+    intent = prompt_intent(bot_text)
+    if intent == "reject":
+        if services.is_admin(user.id):
+            await _reject(update, context, task.id, message.text or "")
+        return
+    await apply_report(update, context, task, message, intent=intent)
+
+
+@guarded
+async def on_plain(update: Update, context: LuoshiContext) -> None:
+    """A message that is not a reply: with one open task it applies to it; with several the
+    bot asks which (the question replies to the message, so nothing needs remembering)."""
+    message = update.effective_message
+    user = update.effective_user
+    chat = update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    services = context.services
+    msgs = services.messages
+    if chat.type != ChatType.PRIVATE:
+        return  # in groups only replies to the bot count
+    if services.person(user.id) is None:
+        key = "help_admin" if services.is_admin(user.id) else "not_registered"
+        await reply(update, context, msgs.t(key))
+        return
+    person = services.person(user.id)
+    assert person is not None
+    tasks = [t for t in services.ledger.tasks_of_person(person.name)
+             if t.status is TaskStatus.OPEN]
+    if not tasks:
+        await reply(update, context, msgs.t("no_task_to_report"))
+        return
+    if len(tasks) == 1:
+        await apply_report(update, context, tasks[0], message)
+        return
+    buttons = [[(f"{t.id} {_short(t.title)}", callbacks.encode(callbacks.PICK, t.id))]
+               for t in tasks[:20]]
+    await context.bot.send_message(
+        chat_id=chat.id, text=msgs.t("pick_task", count=len(tasks)),
+        reply_markup=keyboard(buttons),
+        reply_parameters=ReplyParameters(message_id=message.message_id))
+
+
+def _short(title: str, limit: int = 18) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+# ---- buttons ----
+
+
+async def on_button(update: Update, context: LuoshiContext) -> None:
+    query = update.callback_query
+    if query is None or query.from_user is None:
+        return
+    services = context.services
+    msgs = services.messages
+    data = callbacks.decode(query.data)
+    if data is None:
+        await query.answer(msgs.t("button_unknown"), show_alert=True)
+        return
+    try:
+        notice = await _handle_button(update, context, query, data)
+    except DomainError as err:
+        notice = msgs.error(err)
+    except PersistenceError:
+        log.error("a button's change could not be made durable")
+        notice = msgs.t("save_failed")
+    try:
+        if notice:
+            await query.answer(_plain(notice), show_alert=True)
+        else:
+            await query.answer()
+    except TelegramError as err:  # a query answered late or twice: nothing to do
+        log.info("callback answer failed: %s", err)
+
+
+def _plain(text: str) -> str:
+    """Alerts are plain text, at most 200 characters."""
+    return re.sub(r"<[^>]+>", "", text)[:200]
+
+
+async def _handle_button(update: Update, context: LuoshiContext, query: CallbackQuery,
+                         data: callbacks.Callback) -> str | None:
+    """Returns an alert text for the presser, or None when the chat shows the result."""
+    services = context.services
+    msgs = services.messages
+    user = query.from_user
+    if data.kind == callbacks.UNDO:
+        task = services.ledger.undo_report(data.target, user_id=user.id)
+        await _edit(query, msgs.t("undone", id=task.id))
+        return None
+    task = services.ledger.repo.get_task(data.target)
+    if task is None:
+        raise TaskNotFound(task_id=data.target)
+    message = query.message if isinstance(query.message, Message) else None
+    if data.kind in (callbacks.VERIFY, callbacks.REJECT, callbacks.EXT):
+        if not services.is_admin(user.id):
+            return msgs.t("button_not_yours")
+        if data.kind == callbacks.VERIFY:
+            closed = services.ledger.verify(task.id, who=actor(services, user))
+            await _edit(query, _append(message, msgs.t("verified_by", who=actor(services, user))))
+            await notify_owners(context, closed,
+                                msgs.t("verified_notice", id=closed.id, title=closed.title))
+            return None
+        if data.kind == callbacks.REJECT:
+            if task.status is not TaskStatus.SUBMITTED:
+                return msgs.t("action_expired", id=task.id, status=msgs.status(task.status))
+            await _prompt(context, query, msgs.t("prompt_reject", id=task.id))
+            return None
+        if data.choice == "yes":
+            extended = services.ledger.extend(task.id, None, who=actor(services, user))
+            await _edit(query, _append(message, msgs.t("extended", id=task.id,
+                                                       deadline=msgs.date(extended.deadline))))
+            await notify_owners(context, extended, msgs.t(
+                "extended_notice", id=task.id, title=task.title,
+                deadline=msgs.date(extended.deadline)))
+        else:
+            services.ledger.refuse_extension(task.id, who=actor(services, user))
+            await _edit(query, _append(message, msgs.t("extension_refused", id=task.id)))
+            await notify_owners(context, task, msgs.t(
+                "extension_refused_notice", id=task.id, title=task.title,
+                deadline=msgs.date(task.deadline)))
+        return None
+    if not may_report(services, user, task):
+        return msgs.t("button_not_yours")
+    if data.kind == callbacks.PICK:
+        original = message.reply_to_message if message else None
+        if original is None or original.from_user is None or original.from_user.id != user.id:
+            return msgs.t("button_not_yours")
+        if task.status is not TaskStatus.OPEN:
+            return msgs.t("action_expired", id=task.id, status=msgs.status(task.status))
+        await _edit(query, msgs.t("picked", id=task.id))
+        await apply_report(update, context, task, original, user=user)
+        return None
+    # ACT: the four buttons under a reminder or task message.
+    if task.status is not TaskStatus.OPEN:
+        if data.choice == "done" and task.status is TaskStatus.SUBMITTED:
+            return msgs.t("already_submitted", id=task.id)
+        return msgs.t("action_expired", id=task.id, status=msgs.status(task.status))
+    if data.choice == "done":
+        outcome = services.ledger.submit_report(
+            task.id, Reading(ReplyKind.COMPLETION, progress=100,
+                             text=_plain(msgs.catalog["btn_done"]).lstrip("✅ ")),
+            who=actor(services, user), user_id=user.id)
+        undo = [[(msgs.catalog["btn_undo"],
+                  callbacks.encode(callbacks.UNDO, outcome.report.id))]]
+        await reply(update, context, msgs.recorded(outcome), reply_markup=keyboard(undo))
+        await tell_about(context, outcome)
+        return None
+    await _prompt(context, query, msgs.t(f"prompt_{data.choice}", id=task.id))
+    return None
+
+
+async def _prompt(context: LuoshiContext, query: CallbackQuery, text: str) -> None:
+    """Ask for the text a button needs; the answer comes back as a reply to this prompt."""
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    await context.bot.send_message(chat_id=chat_id, text=text,
+                                   reply_markup=ForceReply(selective=True))
+
+
+async def _edit(query: CallbackQuery, text: str) -> None:
+    """Replace the pressed message's text and drop its buttons (a second press is harmless)."""
+    try:
+        await query.edit_message_text(text)
+    except TelegramError as err:
+        log.info("could not edit the message: %s", err)
+
+
+def _append(message: Message | None, line: str) -> str:
+    from bot.messages import esc
+
+    original = esc(message.text) if message and message.text else ""
+    return f"{original}\n{line}" if original else line
+
+
+# ---- admin commands ----
+
+
+def _task_arg(context: LuoshiContext) -> str | None:
+    args = context.args or []
+    return normalize_task_id(args[0]) if args else None
+
+
+def _rest(context: LuoshiContext) -> str:
+    return " ".join((context.args or [])[1:]).strip()
+
+
+@admin_only
+@guarded
+async def verify_command(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    task_id = _task_arg(context)
+    if task_id is None:
+        await reply(update, context, msgs.t("verify_usage"))
+        return
+    assert update.effective_user is not None
+    task = services.ledger.verify(task_id, who=actor(services, update.effective_user))
+    await reply(update, context, msgs.t("verified", id=task.id))
+    await notify_owners(context, task, msgs.t("verified_notice", id=task.id, title=task.title))
+
+
+async def _reject(update: Update, context: LuoshiContext, task_id: str, reason: str) -> None:
+    services = context.services
+    msgs = services.messages
+    assert update.effective_user is not None
+    try:
+        task = services.ledger.reject(task_id, reason, who=actor(services, update.effective_user))
+    except InvalidField:
+        await reply(update, context, f"{msgs.t('invalid_reason')}\n{msgs.t('reject_usage')}")
+        return
+    await reply(update, context, msgs.t("rejected", id=task.id))
+    await notify_owners(context, task,
+                        msgs.t("rejected_notice", id=task.id, title=task.title,
+                               reason=reason.strip()),
+                        msgs.task_buttons(task.id))
+
+
+@admin_only
+@guarded
+async def reject_command(update: Update, context: LuoshiContext) -> None:
+    task_id = _task_arg(context)
+    if task_id is None:
+        await reply(update, context, context.services.messages.t("reject_usage"))
+        return
+    await _reject(update, context, task_id, _rest(context))
+
+
+@admin_only
+@guarded
+async def reopen_command(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    task_id = _task_arg(context)
+    reason = _rest(context)
+    if task_id is None or not reason:
+        await reply(update, context, msgs.t("reopen_usage"))
+        return
+    assert update.effective_user is not None
+    task = services.ledger.reopen(task_id, reason, who=actor(services, update.effective_user))
+    await reply(update, context, msgs.t("reopened", id=task.id))
+    await notify_owners(context, task, msgs.t("reopened_notice", id=task.id, title=task.title,
+                                              reason=reason), msgs.task_buttons(task.id))
+
+
+@admin_only
+@guarded
+async def resolve_command(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    task_id = _task_arg(context)
+    if task_id is None:
+        await reply(update, context, msgs.t("resolve_usage"))
+        return
+    note = _rest(context)
+    assert update.effective_user is not None
+    services.ledger.resolve_difficulties(task_id, note, who=actor(services, update.effective_user))
+    await reply(update, context, msgs.t("resolved", id=task_id))
+    task = services.ledger.task(task_id)
+    await notify_owners(context, task, msgs.t("resolved_notice", id=task.id, note=note or "—"))
+
+
+@admin_only
+@guarded
+async def extend_command(update: Update, context: LuoshiContext) -> None:
+    services = context.services
+    msgs = services.messages
+    task_id = _task_arg(context)
+    if task_id is None:
+        await reply(update, context, msgs.t("extend_usage"))
+        return
+    rest = _rest(context)
+    new_deadline: date | None = None
+    if rest:
+        try:
+            new_deadline = parse_deadline(rest, today=services.clock.today())
+        except InvalidField:
+            new_deadline = None
+        if new_deadline is None:
+            await reply(update, context, msgs.t("extend_usage"))
+            return
+    assert update.effective_user is not None
+    task = services.ledger.extend(task_id, new_deadline, who=actor(services, update.effective_user))
+    await reply(update, context, msgs.t("extended", id=task.id, deadline=msgs.date(task.deadline)))
+    await notify_owners(context, task, msgs.t("extended_notice", id=task.id, title=task.title,
+                                              deadline=msgs.date(task.deadline)))
+
+
+def task_buttons_for(services: Services, user_id: int, task: Task) -> Sequence[Any] | None:
+    """The answer buttons belong under a task message only for its 责任人, while it is open."""
+    person = services.person(user_id)
+    if person is None or person.name not in task.owners or task.status is not TaskStatus.OPEN:
+        return None
+    return services.messages.task_buttons(task.id)
