@@ -63,12 +63,13 @@ class BotProcess:
         self.api = api
         self.log = log
         env = _env()
-        polls_before = len(api.calls_of("getUpdates"))
+        menus_before = len(api.calls_of("setMyCommands"))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "--config", str(config), "run"],
             cwd=config.parent, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        # Started = polling (the journal was replayed before the first getUpdates).
-        api.wait_until(lambda: len(api.calls_of("getUpdates")) > polls_before, timeout=30)
+        # Started = post_init ran (the journal was replayed before it; polling follows, and
+        # updates sent from now on are queued for its first getUpdates).
+        api.wait_until(lambda: len(api.calls_of("setMyCommands")) > menus_before, timeout=30)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
