@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
-from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, TaskStatus, outbox_key
+from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, outbox_key
 from bot.domain.ports import (
     Change,
     DeliveryFailed,
@@ -24,7 +24,7 @@ from bot.domain.ports import (
     Sender,
     Unreachable,
 )
-from bot.domain.rhythm import URGENCY, ReminderKind, already_reported, reminder_kind
+from bot.domain.rhythm import URGENCY, ReminderKind, already_reported, plan_day
 from bot.domain.warning import LightBoard
 from bot.messages import Messages
 from jobs.pacing import Pacer, interleave
@@ -107,8 +107,8 @@ class RhythmDispatcher:
         pacer = self._pacer_factory()
         gate = asyncio.Semaphore(self._concurrency)
         pending: set[asyncio.Task[None]] = set()
-        for item in ordered:
-            await pacer.wait(item.chat_id)
+        async for item in pacer.paced(ordered, lambda i: i.chat_id,
+                                      lambda i: URGENCY[i.kind]):
             await gate.acquire()
             task = asyncio.create_task(self._deliver(item, day, report, gate))
             pending.add(task)
@@ -123,11 +123,10 @@ class RhythmDispatcher:
     def _collect(self, day: date, report: DispatchReport) -> tuple[list[_Item], list[OutboxEntry]]:
         """Today's due reminders, most urgent first, minus what was already sent."""
         due: list[tuple[Task, ReminderKind]] = []
-        for task in self.repo.tasks():
-            if task.status is not TaskStatus.OPEN:
-                continue
-            kind = reminder_kind(task, day, self.calendar)
-            if kind is None:
+        for planned in plan_day(self.repo.tasks(), day, self.calendar):
+            task = self.repo.get_task(planned.task_id)
+            kind = planned.kind
+            if task is None:
                 continue
             if already_reported(task, kind, day):
                 report.skipped_reported += len(task.owners)

@@ -24,7 +24,7 @@ from jobs.schedule import (
     install_jobs,
     scheduled_dispatch,
 )
-from tests.harness import ADMIN, TZ, Harness
+from tests.harness import ADMIN, TZ, FakeTime, Harness
 
 ZHANG, LI, WANG = 2001, 2002, 2003
 DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # Tue: first workday of December
@@ -285,6 +285,25 @@ def test_pacer_spaces_messages_per_chat_and_overall() -> None:
     for chat in (1, 2, 1, -5, -5, 3):
         slots.append(round(pacer.reserve(chat), 3))
     assert slots == [0.0, 0.1, 1.0, 1.1, 4.1, 4.2]
+
+
+async def test_a_chat_that_is_not_ready_does_not_hold_up_the_others() -> None:
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, private_interval=1.0, monotonic=clock.monotonic,
+                  sleep=clock.sleep)
+    items = [(1, "a"), (1, "b"), (2, "c"), (3, "d"), (1, "e")]
+    seen = []
+    async for _chat, name in pacer.paced(items, lambda i: i[0], lambda i: 0):
+        seen.append((name, round(clock.now, 2)))
+    assert seen == [("a", 0.0), ("c", 0.1), ("d", 0.2), ("b", 1.0), ("e", 2.0)]
+
+
+async def test_more_urgent_items_go_first_when_ready() -> None:
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, monotonic=clock.monotonic, sleep=clock.sleep)
+    items = [(1, 1), (2, 0), (3, 1)]
+    order = [chat async for chat, _ in pacer.paced(items, lambda i: i[0], lambda i: i[1])]
+    assert order == [2, 1, 3]
 
 
 def test_interleave_puts_every_chat_first_message_before_any_second() -> None:

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from bot.domain.calendar import WorkCalendar
 from bot.domain.model import Frequency, Task, TaskStatus
-from bot.domain.periods import Period, PeriodKind, month_of, period_of, quarter_of, xun_of
+from bot.domain.periods import Period, PeriodKind, period_of
 
 
 class ReminderKind(StrEnum):
@@ -78,51 +78,75 @@ class PlannedReminder:
                 "to": list(self.to)}
 
 
-def _kind_due(kind: ReminderKind, day: date, calendar: WorkCalendar) -> bool:
-    """Whether a reminder of `kind` falls on workday `day` (daily: every workday)."""
-    if kind is ReminderKind.DAILY:
-        return True
-    return calendar.is_first_workday(day, PERIOD_OF_KIND[kind])
+@dataclass(frozen=True)
+class _Day:
+    """What the policy needs to know about one day, computed once for all tasks."""
+
+    day: date
+    workday: bool
+    xun: tuple[int, int, int]
+    month: tuple[int, int]
+    quarter: tuple[int, int]
+    due: dict[ReminderKind, bool]  # whether a reminder of each kind falls on this day
 
 
-def reminder_kind(task: Task, day: date, calendar: WorkCalendar) -> ReminderKind | None:
-    """The reminder due for `task` on `day`, or None."""
-    if task.status is not TaskStatus.OPEN or not calendar.is_workday(day):
+def _xun_key(day: date) -> tuple[int, int, int]:
+    return (day.year, day.month, 1 if day.day <= 10 else 2 if day.day <= 20 else 3)
+
+
+def _quarter_key(day: date) -> tuple[int, int]:
+    return (day.year, (day.month - 1) // 3)
+
+
+def _day(day: date, calendar: WorkCalendar) -> _Day:
+    workday = calendar.is_workday(day)
+    due = {kind: workday and (kind is ReminderKind.DAILY
+                              or calendar.is_first_workday(day, PERIOD_OF_KIND[kind]))
+           for kind in FINENESS}
+    return _Day(day, workday, _xun_key(day), (day.year, day.month), _quarter_key(day), due)
+
+
+def _kind_on(task: Task, ctx: _Day) -> ReminderKind | None:
+    if task.status is not TaskStatus.OPEN or not ctx.workday:
         return None
-    candidates: list[ReminderKind] = []
+    best: ReminderKind | None = None
     deadline = task.deadline
     if deadline is not None:
-        if deadline < day:
+        if deadline < ctx.day:
             return ReminderKind.OVERDUE
-        if xun_of(deadline) == xun_of(day):
+        if _xun_key(deadline) == ctx.xun:
             base = ReminderKind.DAILY
-        elif month_of(deadline) == month_of(day):
+        elif (deadline.year, deadline.month) == ctx.month:
             base = ReminderKind.XUN
-        elif quarter_of(deadline) == quarter_of(day):
+        elif _quarter_key(deadline) == ctx.quarter:
             base = ReminderKind.MONTHLY
         else:
             base = ReminderKind.QUARTERLY
-        if _kind_due(base, day, calendar):
-            candidates.append(base)
+        if ctx.due[base]:
+            best = base
     frequency = task.frequency
     if frequency is None and deadline is None:
         frequency = Frequency.MONTHLY
     if frequency is not None:
         minimum = KIND_OF_FREQUENCY[frequency]
-        if _kind_due(minimum, day, calendar):
-            candidates.append(minimum)
-    if not candidates:
-        return None
-    return min(candidates, key=FINENESS.__getitem__)
+        if ctx.due[minimum] and (best is None or FINENESS[minimum] < FINENESS[best]):
+            best = minimum
+    return best
+
+
+def reminder_kind(task: Task, day: date, calendar: WorkCalendar) -> ReminderKind | None:
+    """The reminder due for `task` on `day`, or None."""
+    return _kind_on(task, _day(day, calendar))
 
 
 def plan_day(tasks: Iterable[Task], day: date, calendar: WorkCalendar) -> list[PlannedReminder]:
     """Every reminder due on `day`, sorted by 编号."""
-    if not calendar.is_workday(day):
+    ctx = _day(day, calendar)
+    if not ctx.workday:
         return []
     planned = []
     for task in tasks:
-        kind = reminder_kind(task, day, calendar)
+        kind = _kind_on(task, ctx)
         if kind is not None:
             planned.append(PlannedReminder(day, task.id, kind, task.owners))
     planned.sort(key=lambda p: p.task_id)
