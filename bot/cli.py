@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     plan.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
     plan.add_argument("--json", action="store_true", help="one JSON object per line")
+    imp = sub.add_parser("import", parents=[common],
+                         help="import a ledger file (.xlsx/.csv) / 导入台账")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true",
+                     help="check and count only, write nothing / 只检查不写入")
+    exp = sub.add_parser("export", parents=[common],
+                         help="export the ledger to FILE.xlsx or FILE.csv (read-only) / 导出台账")
+    exp.add_argument("file", type=Path)
     return parser
 
 
@@ -47,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(config)
     if command == "plan":
         return plan_command(config, args.start, args.end, as_json=args.json)
+    if command == "import":
+        return import_command(config, args.file, dry_run=args.dry_run)
+    if command == "export":
+        return export_command(config, args.file)
     return run(config)
 
 
@@ -154,3 +166,87 @@ def plan_command(config: Config, start_text: str, end_text: str, *, as_json: boo
                   f"{'、'.join(item.to)}\n")
     out.write(f"{len(planned)} reminders / 条\n")
     return 0
+
+
+EXIT_INVALID = 1
+
+
+def import_command(config: Config, path: Path, *, dry_run: bool) -> int:
+    """Import a ledger file. Writing needs the store to itself: refused while the bot runs."""
+    import getpass
+
+    from bot.adapters.docstore import StoreError
+    from bot.domain.clock import SystemClock
+    from bot.domain.ledger import Ledger
+    from bot.ledger_io import import_ledger_file
+    from bot.messages import Messages
+    from bot.runtime import open_store
+
+    msgs = Messages(config.language)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        print(f"无法读取文件 / cannot read {path}: {err.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        store = open_store(config, writable=not dry_run)
+    except StoreError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_STORE
+    try:
+        from bot.adapters.repository import StoreRepository
+
+        clock = SystemClock(config.timezone)
+        ledger = Ledger(StoreRepository(store), clock)
+        year = config.imports.year or clock.today().year
+        result = import_ledger_file(ledger, path.name, data, who=f"命令行 {getpass.getuser()}",
+                                    year=year, dry_run=dry_run)
+    finally:
+        store.close()
+    print(_strip_html(msgs.import_result(result, path.name, preview=dry_run)))
+    return 0 if result.ok else EXIT_INVALID
+
+
+def export_command(config: Config, path: Path) -> int:
+    """Write the ledger to .xlsx or .csv; read-only, so it works while the bot runs."""
+    from datetime import datetime
+
+    from bot.adapters.docstore import StoreError
+    from bot.adapters.repository import StoreRepository
+    from bot.domain.clock import SystemClock
+    from bot.domain.ledger import Ledger
+    from bot.domain.warning import LightBoard, WarningRules
+    from bot.ledger_io import export_ledger
+    from bot.runtime import build_calendar, open_store
+
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in {"xlsx", "csv"}:
+        print("文件名应以 .xlsx 或 .csv 结尾 / the file name must end in .xlsx or .csv",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        store = open_store(config, writable=False)
+    except StoreError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_STORE
+    try:
+        repo = StoreRepository(store)
+        calendar = build_calendar(config)
+        lights = LightBoard(repo, calendar, WarningRules(**vars(config.warning)))
+        today = datetime.now(config.timezone).date()
+        data = export_ledger(Ledger(repo, SystemClock(config.timezone)), lights, calendar,
+                             today, fmt=fmt)
+    finally:
+        store.close()
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    print(f"已导出 / exported: {path}")
+    return 0
+
+
+def _strip_html(text: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))

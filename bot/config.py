@@ -32,6 +32,7 @@ __all__ = [
     "ChatsConfig",
     "Config",
     "ConfigError",
+    "ImportConfig",
     "RhythmConfig",
     "StorageConfig",
     "TelegramConfig",
@@ -66,6 +67,11 @@ _TOP_KEYS: tuple[str, ...] = (
     "rhythm",
     "calendar",
     "warning",
+    "import",
+    "escalation",
+    "bulletin",
+    "summary",
+    "scoring",
 )
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "telegram": ("token", "base_url", "base_file_url"),
@@ -75,6 +81,11 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "rhythm": ("send_at",),
     "calendar": ("extra_holidays", "extra_workdays"),
     "warning": ("near_deadline_workdays", "near_deadline_progress", "behind_schedule_margin"),
+    "import": ("year",),
+    "escalation": ("leader_after", "admin_after"),
+    "bulletin": ("send_at",),
+    "summary": ("send_at",),
+    "scoring": ("base", "overdue_per_workday", "missed_report", "closed_on_time"),
 }
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -185,6 +196,32 @@ class WarningConfig:
 
 
 @dataclass(frozen=True)
+class ImportConfig:
+    """[import]: the year for deadlines written without one (12月31日); None = this year."""
+
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    """督办 up the chain: the 责任领导 after `leader_after` overdue workdays, 挂牌督办 in the
+    admin group after `admin_after`."""
+
+    leader_after: int = 3
+    admin_after: int = 5
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """考核: points per unit and period, capped at 0–100."""
+
+    base: float = 100.0
+    overdue_per_workday: float = 1.0  # minus, per overdue task and workday
+    missed_report: float = 2.0  # minus, per reminder not answered within its period
+    closed_on_time: float = 2.0  # plus, per task closed on time
+
+
+@dataclass(frozen=True)
 class Config:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     timezone_name: str = DEFAULT_TIMEZONE
@@ -196,6 +233,11 @@ class Config:
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     warning: WarningConfig = field(default_factory=WarningConfig)
+    imports: ImportConfig = field(default_factory=ImportConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    bulletin_at: time = time(9, 30)  # [bulletin] send_at
+    summary_at: time = time(17, 30)  # [summary] send_at
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
     source: Path | None = None
 
     def redacted_summary(self) -> list[str]:
@@ -364,6 +406,15 @@ def _get_int(
     return cast(int, value)
 
 
+def _get_number(table: Mapping[str, Any], name: str, default: float) -> float:
+    key = f"scoring.{name}"
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise ConfigError(key, f"应为 0–100 之间的数，实际为 {_shown(value)}",
+                          f"expected a number from 0 to 100, got {_shown(value)}")
+    return float(value)
+
+
 def _get_percent(table: Mapping[str, Any], name: str, default: int) -> int:
     value = _get_int(table, "warning", name, default, minimum=0)
     if value > 100:
@@ -418,8 +469,7 @@ def _parse_url(table: Mapping[str, Any], name: str, example: str) -> str:
     return url
 
 
-def _parse_send_at(value: Any) -> time:
-    key = "rhythm.send_at"
+def _parse_send_at(value: Any, key: str = "rhythm.send_at") -> time:
     zh_expected = '应为 HH:MM 格式的时间，例如 "09:00"'
     en_expected = 'expected a time HH:MM such as "09:00"'
     if isinstance(value, time):  # a native TOML local time, e.g. send_at = 09:00:00
@@ -636,6 +686,27 @@ def _build(
         behind_schedule_margin=_get_percent(wa, "behind_schedule_margin", 20),
     )
 
+    im = _section(data, "import")
+    year = _get_int(im, "import", "year", 0, minimum=0)
+    if year and not 2000 <= year <= 2100:
+        raise ConfigError("import.year", f"应为 2000–2100 之间的年份，或 0 表示今年，实际为 {year}",
+                          f"expected a year from 2000 to 2100, or 0 for this year, got {year}")
+    imports = ImportConfig(year=year or None)
+
+    es = _section(data, "escalation")
+    escalation = EscalationConfig(
+        leader_after=_get_int(es, "escalation", "leader_after", 3, minimum=0),
+        admin_after=_get_int(es, "escalation", "admin_after", 5, minimum=0),
+    )
+    bulletin_at = _parse_send_at(_section(data, "bulletin").get("send_at", "09:30"),
+                                 "bulletin.send_at")
+    summary_at = _parse_send_at(_section(data, "summary").get("send_at", "17:30"),
+                                "summary.send_at")
+    sc = _section(data, "scoring")
+    scoring = ScoringConfig(**{name: _get_number(sc, name, default) for name, default in (
+        ("base", 100.0), ("overdue_per_workday", 1.0), ("missed_report", 2.0),
+        ("closed_on_time", 2.0))})
+
     # Checked last, so that other mistakes in the file are reported first.
     if require_token and not token:
         raise ConfigError(
@@ -657,6 +728,11 @@ def _build(
         rhythm=rhythm,
         calendar=calendar,
         warning=warning,
+        imports=imports,
+        escalation=escalation,
+        bulletin_at=bulletin_at,
+        summary_at=summary_at,
+        scoring=scoring,
         source=source,
     )
 

@@ -45,6 +45,8 @@ ZH: dict[str, str] = {
         "/invite 姓名 [单位] — 生成绑定邀请链接\n"
         "/people — 人员和绑定情况\n"
         "/plan [天数] — 调度计划　/dispatch — 立即执行今日调度\n"
+        "/import — 导入 Excel 台账　/export — 导出台账\n"
+        "/verify /reject /reopen /resolve /extend 编号 — 核账、退回、重开、困难解决、延期\n"
         "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31"
     ),
     "help_official": (
@@ -254,6 +256,35 @@ ZH: dict[str, str] = {
     "action_extended": "延期",
     "action_extension_refused": "延期未批准",
     "already_recorded": "这条消息已记录过了（{id}），无需重复操作。",
+    "import_send_file": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。表头须包含：任务、牵头单位、责任人、完成时限。",
+    "import_preview": "📋 台账预览：{file}\n共 {rows} 行：新增 {new} 项，更新 {updated} 项，无变化 {unchanged} 项。\n请确认后写入台账。",
+    "import_unknown_columns": "已忽略未识别的列：{columns}",
+    "import_done": "✅ 已导入 {file}：新增 {new} 项，更新 {updated} 项，无变化 {unchanged} 项。",
+    "import_cancelled": "已取消导入，台账未作任何改动。",
+    "import_errors": "❌ {file} 有 {count} 处错误，未导入任何内容。请修改后重新发送：",
+    "import_error_line": "第 {row} 行「{column}」“{value}”：{problem}",
+    "import_more_errors": "……另有 {count} 处错误。",
+    "import_already": "该文件已经导入过了，无需重复确认。",
+    "import_download_failed": "文件下载失败，请重新发送。",
+    "import_missing_columns": "❌ {file} 缺少必填列：{columns}。表头须包含：任务、牵头单位、责任人、完成时限。",
+    "btn_import_ok": "✅ 确认导入",
+    "btn_import_no": "取消",
+    "problem_required": "不能为空",
+    "problem_deadline": "看不懂，可写 2026-12-31、12月底、一季度、长期 等",
+    "problem_frequency": "应为 每日、每旬、每月 或 每季",
+    "problem_too_long": "内容太长",
+    "problem_duplicate_id": "编号重复",
+    "problem_bad_id": "编号只能含字母、数字和“-”",
+    "problem_bad_progress": "进度应为 0–100",
+    "sheet_too_big": "❌ 文件超过 10 MB，请拆分后分批导入。",
+    "sheet_not_spreadsheet": "❌ 无法识别的文件。请发送 Excel（.xlsx）或 CSV 文件。",
+    "sheet_broken": "❌ 文件已损坏，无法打开。请在 Excel 中另存为 .xlsx 后重新发送。",
+    "sheet_encrypted": "❌ 文件设置了打开密码。请在 Excel 中取消密码保护后重新发送。",
+    "sheet_empty": "❌ 文件中没有台账数据。",
+    "sheet_too_many_rows": "❌ 超过 1 万行，请拆分后分批导入。",
+    "sheet_encoding": "❌ 无法识别 CSV 文件的编码。请用 Excel 另存为“CSV UTF-8”后重新发送。",
+    "sheet_no_header": "❌ 没有找到表头。表头须包含：任务、牵头单位、责任人、完成时限。",
+    "export_caption": "台账导出：{count} 项（{day}）",
     "picked": "已选择 {id}。",
 }
 
@@ -275,6 +306,8 @@ EN: dict[str, str] = {
         "/invite name [unit] — invite link for an official\n"
         "/people — people and who is registered\n"
         "/plan [days] — reminder plan  /dispatch — run today's dispatch now\n"
+        "/import — import an Excel ledger  /export — export the ledger\n"
+        "/verify /reject /reopen /resolve /extend ID — verify, send back, reopen, solve, extend\n"
         "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31"
     ),
     "help_official": (
@@ -487,6 +520,35 @@ EN: dict[str, str] = {
     "action_extended": "extended",
     "action_extension_refused": "extension refused",
     "already_recorded": "This message was already recorded ({id}).",
+    "import_send_file": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). The header must have 任务, 牵头单位, 责任人, 完成时限.",
+    "import_preview": "📋 Preview of {file}\n{rows} rows: {new} new, {updated} updated, {unchanged} unchanged.\nConfirm to write them to the ledger.",
+    "import_unknown_columns": "Ignored unknown columns: {columns}",
+    "import_done": "✅ Imported {file}: {new} new, {updated} updated, {unchanged} unchanged.",
+    "import_cancelled": "Import cancelled; the ledger is unchanged.",
+    "import_errors": "❌ {file} has {count} error(s); nothing was imported. Fix them and send it again:",
+    "import_error_line": "Row {row} \"{column}\" \"{value}\": {problem}",
+    "import_more_errors": "…and {count} more.",
+    "import_already": "This file was already imported.",
+    "import_download_failed": "Could not download the file; please send it again.",
+    "import_missing_columns": "❌ {file} lacks required columns: {columns}. The header must have 任务, 牵头单位, 责任人, 完成时限.",
+    "btn_import_ok": "✅ Import",
+    "btn_import_no": "Cancel",
+    "problem_required": "must not be empty",
+    "problem_deadline": "unreadable; write 2026-12-31, 12月底, 一季度, 长期 …",
+    "problem_frequency": "must be 每日, 每旬, 每月 or 每季",
+    "problem_too_long": "too long",
+    "problem_duplicate_id": "duplicate ID",
+    "problem_bad_id": "IDs may contain letters, digits and '-' only",
+    "problem_bad_progress": "progress must be 0–100",
+    "sheet_too_big": "❌ The file is over 10 MB; split it and import the parts.",
+    "sheet_not_spreadsheet": "❌ Not a spreadsheet. Send an Excel (.xlsx) or CSV file.",
+    "sheet_broken": "❌ The file is damaged. Save it again as .xlsx in Excel and resend it.",
+    "sheet_encrypted": "❌ The workbook is password-protected. Remove the password and resend it.",
+    "sheet_empty": "❌ The file holds no ledger rows.",
+    "sheet_too_many_rows": "❌ More than 10,000 rows; split it and import the parts.",
+    "sheet_encoding": "❌ Unknown CSV encoding. Save it as \"CSV UTF-8\" in Excel and resend it.",
+    "sheet_no_header": "❌ No header found. It must have 任务, 牵头单位, 责任人, 完成时限.",
+    "export_caption": "Ledger export: {count} tasks ({day})",
     "picked": "Chose {id}.",
 }
 
@@ -697,6 +759,37 @@ class Messages:
                  (self.catalog["btn_progress"], f"ACT {task_id} progress")],
                 [(self.catalog["btn_difficulty"], f"ACT {task_id} difficulty"),
                  (self.catalog["btn_extend"], f"ACT {task_id} extend")]]
+
+    def import_result(self, result: Any, filename: str, *, preview: bool) -> str:
+        """The answer to an import: what is wrong (first 20, then a count), or the counts."""
+        if result.sheet_error is not None:
+            return self.t(f"sheet_{result.sheet_error.code}")
+        if result.missing_columns:
+            return self.t("import_missing_columns", file=filename,
+                          columns=self.names(result.missing_columns))
+        if result.errors:
+            lines = [self.t("import_errors", file=filename, count=len(result.errors))]
+            for error in result.errors[:20]:
+                lines.append(self.t("import_error_line", row=error.row, column=error.column,
+                                    value=_clip(error.value, 30) or "—",
+                                    problem=self.catalog.get(f"problem_{error.problem}",
+                                                             error.problem)))
+            if len(result.errors) > 20:
+                lines.append(self.t("import_more_errors", count=len(result.errors) - 20))
+            return "\n".join(lines)
+        if result.already_done:
+            return self.t("import_already")
+        summary = result.summary
+        counts = {"new": len(summary.new), "updated": len(summary.updated),
+                  "unchanged": len(summary.unchanged)}
+        if preview:
+            text = self.t("import_preview", file=filename, rows=len(result.rows), **counts)
+        else:
+            text = self.t("import_done", file=filename, **counts)
+        if result.unknown_columns:
+            text += "\n" + self.t("import_unknown_columns",
+                                   columns=self.names(result.unknown_columns))
+        return text
 
     def plan_summary(self, planned: Sequence[PlannedReminder], start: date, days: int,
                      calendar: WorkCalendar) -> str:

@@ -7,8 +7,8 @@ returns) and only then returns what the caller may confirm to the user.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.domain.clock import Clock
@@ -27,6 +27,7 @@ from bot.domain.errors import (
     TaskNotLive,
     UndoRefused,
 )
+from bot.domain.ledger_file import ParsedRow
 from bot.domain.model import (
     ALLOWED_TRANSITIONS,
     LIVE_STATES,
@@ -57,6 +58,35 @@ REPORT_COUNTER, DIFFICULTY_COUNTER, EXTENSION_COUNTER = "report", "difficulty", 
 # Task fields a report may change; kept in the report so that 撤回 can put them back.
 _RESTORABLE = ("status", "progress", "latest_note", "last_report_at", "last_report",
                "submitted_by", "submission")
+
+
+@dataclass
+class ImportSummary:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+_IMPORTED_FIELDS = ("title", "goal", "lead_unit", "owners", "leader", "co_units", "deadline",
+                    "category", "frequency", "remark")
+
+
+def _row_fields(row: ParsedRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in _IMPORTED_FIELDS}
+
+
+def _row_fields_of(task: Task) -> dict[str, object]:
+    return {name: getattr(task, name) for name in _IMPORTED_FIELDS}
+
+
+def _plain_value(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Frequency):
+        return value.value
+    return value
 
 
 @dataclass(frozen=True)
@@ -167,6 +197,61 @@ class Ledger:
         )
         self.repo.commit(change)
         return task
+
+    # ---- import (台账 in bulk) ------------------------------------------------------------
+
+    def import_rows(self, rows: Sequence[ParsedRow], *, who: str, dry_run: bool = False,
+                    marker: str = "") -> ImportSummary:
+        """Upsert imported rows as one change: all of them or none.
+
+        A row with a known 编号 updates that task (each changed field in its history); with an
+        unknown 编号 it creates the task under that id; without 编号 it gets a new id.
+        Importing the same file twice changes nothing.
+        """
+        now = self.clock.now()
+        change = Change()
+        summary = ImportSummary()
+        # Rows without 编号 match an existing task by (任务, 牵头单位), so a file imported twice
+        # changes nothing; new ids continue after the highest T-number in the ledger or file.
+        by_name = {(t.title, t.lead_unit): t for t in self.repo.tasks()
+                   if t.status is not TaskStatus.CANCELLED}
+        change.counters[TASK_COUNTER] = max(
+            [self.repo.counter(TASK_COUNTER)]
+            + [_t_number(t.id) for t in self.repo.tasks()]
+            + [_t_number(r.task_id or "") for r in rows])
+        for row in rows:
+            fields = _row_fields(row)
+            if row.task_id:
+                existing = self.repo.get_task(row.task_id)
+            else:
+                existing = by_name.get((row.title, row.lead_unit))
+            if existing is None:
+                task_id = row.task_id or self._next_task_id(change)
+                task = Task(id=task_id, created_at=now, **fields)  # type: ignore[arg-type]
+                change.tasks.append(task)
+                change.history.append(HistoryEntry(task_id, now, who, "imported", None,
+                                                   TaskStatus.OPEN, "建账（导入）"))
+                summary.new.append(task_id)
+            else:
+                old = _row_fields_of(existing)
+                diff = {k: [_plain_value(old[k]), _plain_value(v)] for k, v in fields.items()
+                        if old[k] != v}
+                if not diff:
+                    summary.unchanged.append(existing.id)
+                    continue
+                change.tasks.append(existing.with_changes(**fields))
+                change.history.append(HistoryEntry(existing.id, now, who, "import_updated",
+                                                   note="、".join(diff), changes=diff))
+                summary.updated.append(existing.id)
+            self._ensure_units(change, (row.lead_unit, *row.co_units))
+            self._ensure_people(change, row.owners, unit=row.lead_unit)
+            if row.leader:
+                self._ensure_leader(change, row.leader)
+        if marker:
+            change.counters[marker] = 1  # this source is imported, once
+        if not dry_run and (change.tasks or marker):
+            self.repo.commit(change)
+        return summary
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -314,7 +399,15 @@ class Ledger:
         task = self.task(task_id)
         if task.status is TaskStatus.SUBMITTED and task.submitted_by == who:
             raise NotAllowed(reason="self_verify", task_id=task.id)
-        return self.transition(task.id, TaskStatus.CLOSED, who=who, action="verified")
+        if TaskStatus.CLOSED not in ALLOWED_TRANSITIONS[task.status] or \
+                task.status is not TaskStatus.SUBMITTED:
+            raise InvalidTransition(task_id=task.id, current=task.status.value,
+                                    target=TaskStatus.CLOSED.value)
+        now = self.clock.now()
+        closed = task.with_changes(status=TaskStatus.CLOSED, closed_at=now)
+        entry = HistoryEntry(task.id, now, who, "verified", task.status, TaskStatus.CLOSED)
+        self.repo.commit(Change(tasks=[closed], history=[entry]))
+        return closed
 
     def reject(self, task_id: str, reason: str, *, who: str) -> Task:
         """退回: a submitted task goes back to 推进中 with a reason; 进度 as before 交账."""
@@ -343,7 +436,26 @@ class Ledger:
         if task.status is not TaskStatus.CLOSED:
             raise InvalidTransition(task_id=task.id, current=task.status.value,
                                     target=TaskStatus.OPEN.value)
-        return self.transition(task.id, TaskStatus.OPEN, who=who, note=reason, action="reopened")
+        now = self.clock.now()
+        reopened = task.with_changes(status=TaskStatus.OPEN, closed_at=None, submitted_by="",
+                                     submission="")
+        entry = HistoryEntry(task.id, now, who, "reopened", task.status, TaskStatus.OPEN,
+                             reason.strip())
+        self.repo.commit(Change(tasks=[reopened], history=[entry]))
+        return reopened
+
+    def exempt(self, task_id: str, reason: str, *, who: str) -> Task:
+        """容错: take a task out of scoring from now on, with who and why in its history."""
+        task = self.task(task_id)
+        reason = reason.strip()
+        if not reason:
+            raise InvalidField(field="reason", value="")
+        now = self.clock.now()
+        exempted = task.with_changes(exempt_since=task.exempt_since or now,
+                                     exempt_reason=reason)
+        entry = HistoryEntry(task.id, now, who, "exempted", note=reason)
+        self.repo.commit(Change(tasks=[exempted], history=[entry]))
+        return exempted
 
     # ---- 困难 (督帮一体) and 延期 -------------------------------------------------------------
 
@@ -487,6 +599,11 @@ class Ledger:
     def _ensure_leader(self, change: Change, name: str) -> None:
         if self.repo.get_person(name) is None:
             change.people.append(Person(name=name, role=Role.LEADER))
+
+
+def _t_number(task_id: str) -> int:
+    """T0107 → 107; other ids → 0."""
+    return int(task_id[1:]) if task_id[:1] == "T" and task_id[1:].isdigit() else 0
 
 
 def _snapshot(task: Task) -> dict[str, object]:

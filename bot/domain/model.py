@@ -125,6 +125,9 @@ class Task:
     submission: str = ""  # the report id of the 交账, to restore progress on 退回
     reminded_on: date | None = None  # the last scheduled reminder …
     reminded_kind: str = ""  # … and its kind (预警: no report since its period began)
+    closed_at: datetime | None = None  # 销账: when it was verified and closed
+    exempt_since: datetime | None = None  # 容错: out of scoring from this moment on
+    exempt_reason: str = ""
 
     @property
     def live(self) -> bool:
@@ -156,6 +159,9 @@ class Task:
             "submission": self.submission,
             "reminded_on": self.reminded_on.isoformat() if self.reminded_on else None,
             "reminded_kind": self.reminded_kind,
+            "closed_at": _dt_out(self.closed_at),
+            "exempt_since": _dt_out(self.exempt_since),
+            "exempt_reason": self.exempt_reason,
         }
 
     @classmethod
@@ -185,6 +191,9 @@ class Task:
             submission=doc.get("submission", ""),
             reminded_on=date.fromisoformat(doc["reminded_on"]) if doc.get("reminded_on") else None,
             reminded_kind=doc.get("reminded_kind", ""),
+            closed_at=_dt_in(doc.get("closed_at")),
+            exempt_since=_dt_in(doc.get("exempt_since")),
+            exempt_reason=doc.get("exempt_reason", ""),
         )
 
 

@@ -25,6 +25,7 @@ from telegram.request import BaseRequest
 
 from bot.tg import callbacks
 from bot.tg import handlers as h
+from bot.tg import ledger_files as lf
 from bot.tg import reporting as r
 from bot.tg.context import LuoshiContext, Services, attach_services
 from bot.tg.notifier import TelegramSender
@@ -47,6 +48,7 @@ ADMIN_COMMANDS = {
         ("verify", "核账通过：/verify 编号"), ("reject", "退回：/reject 编号 理由"),
         ("resolve", "困难已解决：/resolve 编号 [说明]"), ("extend", "延期：/extend 编号 [日期]"),
         ("reopen", "重新打开：/reopen 编号 理由"),
+        ("import", "导入台账（Excel/CSV）"), ("export", "导出台账 Excel"),
         ("people", "人员和绑定情况"), ("dispatch", "立即执行今日调度"),
         ("plan", "调度计划：/plan [天数]"), ("help", "命令说明"),
     ],
@@ -57,6 +59,7 @@ ADMIN_COMMANDS = {
         ("verify", "verify: /verify ID"), ("reject", "send back: /reject ID reason"),
         ("resolve", "problem solved: /resolve ID [note]"),
         ("extend", "extend: /extend ID [date]"), ("reopen", "reopen: /reopen ID reason"),
+        ("import", "import a ledger (Excel/CSV)"), ("export", "export the ledger"),
         ("people", "people and registration"), ("dispatch", "run today's dispatch now"),
         ("plan", "reminder plan: /plan [days]"), ("help", "command help"),
     ],
@@ -151,13 +154,18 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("reopen", r.reopen_command))
     app.add_handler(CommandHandler("resolve", r.resolve_command))
     app.add_handler(CommandHandler("extend", r.extend_command))
+    app.add_handler(CommandHandler("import", lf.import_command))
+    app.add_handler(CommandHandler("export", lf.export_command))
     # Buttons: ours are routed by prefix; anything else (old, forged) still gets an answer.
     app.add_handler(CallbackQueryHandler(r.on_button, pattern=callbacks.ROUTE))
+    app.add_handler(CallbackQueryHandler(lf.on_import_button, pattern=callbacks.IMPORT_ROUTE))
     app.add_handler(CallbackQueryHandler(r.on_button))
     # Reports: replies to the bot's messages first (they name their task), then plain
     # messages in private chats. Edits are not new reports.
     content = (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND
     fresh = ~filters.UpdateType.EDITED
+    # Documents first: a ledger file for /import, otherwise evidence for a report.
+    app.add_handler(MessageHandler(filters.Document.ALL & fresh, lf.on_document))
     app.add_handler(MessageHandler(filters.REPLY & content & fresh, r.on_reply))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & content & fresh, r.on_plain))
     app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL & fresh, h.fallback))

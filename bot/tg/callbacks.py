@@ -6,6 +6,7 @@ Formats (Telegram allows 64 bytes):
   VERIFY <task> / REJECT <task>                  核账通过 / 退回 under a submission
   EXT <task> <yes|no>                            approve or refuse an extension request
   PICK <task>                                    which task a plain message was about
+  IMP <ok|no>                                    确认导入 / 取消 under an import preview
 
 Decoding only checks the shape; handlers check who pressed and whether the action is still
 valid for the task's current state.
@@ -16,7 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ACT, UNDO, VERIFY, REJECT, EXT, PICK = "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK"
+ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP = (
+    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP")
 ACTIONS = ("done", "progress", "difficulty", "extend")
 _ID = r"[A-Za-z0-9_-]{1,20}"
 _PATTERNS = {
@@ -26,9 +28,11 @@ _PATTERNS = {
     REJECT: re.compile(rf"^REJECT ({_ID})$"),
     EXT: re.compile(rf"^EXT ({_ID}) (yes|no)$"),
     PICK: re.compile(rf"^PICK ({_ID})$"),
+    IMP: re.compile(r"^IMP (ok|no)$"),
 }
 # For handler registration: `pattern=ROUTE` on the CallbackQueryHandler.
 ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK) ")
+IMPORT_ROUTE = re.compile(r"^IMP ")
 
 
 @dataclass(frozen=True)

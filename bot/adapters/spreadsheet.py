@@ -1,0 +1,477 @@
+"""Reading and writing ledger files: .xlsx (openpyxl) and .csv.
+
+read_table turns an uploaded file into rows of plain cell values with their sheet row numbers;
+bot.domain.ledger_file makes sense of them. write_xlsx / write_csv render export rows.
+Failures raise SheetError with a short code the bot turns into a message.
+
+Reading .xlsx: the active worksheet is streamed in openpyxl's read-only mode (data_only, so
+formulas read as their cached values) and merged ranges are resolved from the sheet's own
+<mergeCells> list: every cell of a merged range reads as its top-left value. Read-only mode
+is chosen over a normal load because a normal load parses every sheet of the workbook in full
+and creates an object for every cell of every merged range before anything can be checked;
+streaming one sheet lets the row limit stop a huge file early.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from pathlib import PurePath
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, range_boundaries
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 10_000  # data rows; the file may hold one more non-blank row (the header)
+MAX_COLUMNS = 256  # cells further right are not read (a ledger has about 20 columns)
+MAX_XML_BYTES = 64 * 1024 * 1024  # uncompressed XML in an .xlsx (a zip bomb guard)
+MAX_MERGED_CELLS = 2_000_000  # cells inside merged ranges, clipped to the data
+
+SHEET_TITLE = "台账"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+LIGHT_FILLS = {"红": "FFC7CE", "黄": "FFEB9C", "绿": "C6EFCE"}
+LIGHT_FONTS = {"红": "9C0006", "黄": "9C5700", "绿": "006100"}
+HEADER_FILL = "D9E1F2"
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_PDF_MAGIC = b"%PDF"
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+_XLSX_EXTENSIONS = (".xlsx", ".xlsm")
+_MERGE_REF = re.compile(
+    rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=[\"']([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)[\"']"
+)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_CSV_DELIMITERS = ",;\t"
+_CSV_SNIFF_CHARS = 16 * 1024
+
+Row = tuple[int, list[object]]
+
+
+class SheetError(Exception):
+    """The file cannot be read as a ledger table.
+
+    code: one of CODES (too_big, not_spreadsheet, broken, encrypted, empty, too_many_rows,
+    encoding); callers may raise their own codes with it too.
+    detail: a short technical note (the extension, a size, the parser's complaint).
+    """
+
+    CODES = frozenset(
+        {"too_big", "not_spreadsheet", "broken", "encrypted", "empty", "too_many_rows", "encoding"}
+    )
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def read_table(filename: str, data: bytes) -> list[Row]:
+    """The non-blank rows of an uploaded .xlsx/.xlsm or .csv, with 1-based sheet row numbers.
+
+    Trailing empty cells are trimmed from each row (rows differ in length); blank rows are left
+    out, so the row numbers show where each row sits in the file. At most MAX_ROWS + 1 non-blank
+    rows (the data and one header row) are read.
+    """
+    if len(data) > MAX_BYTES:
+        raise SheetError("too_big", f"{len(data)} bytes")
+    extension = PurePath(filename or "").suffix.lower()
+    if extension in _XLSX_EXTENSIONS:
+        return _read_xlsx(data)
+    if extension == ".csv":
+        if data.startswith((_ZIP_MAGIC, _OLE2_MAGIC, _PDF_MAGIC)):
+            return _read_xlsx(data)  # a workbook or a PDF named .csv: say what it really is
+        return _read_csv(data)
+    raise SheetError("not_spreadsheet", extension.lstrip(".") or "no extension")
+
+
+def _read_xlsx(data: bytes) -> list[Row]:
+    if not data:
+        raise SheetError("empty", "0 bytes")
+    if data.startswith(_OLE2_MAGIC):
+        # A password-protected workbook is an OLE2 container holding an EncryptedPackage
+        # stream; any other OLE2 file is an old .xls (or .doc).
+        if _ENCRYPTED_STREAM in data:
+            raise SheetError("encrypted", "EncryptedPackage")
+        raise SheetError("not_spreadsheet", "xls")
+    if data.startswith(_PDF_MAGIC):
+        raise SheetError("not_spreadsheet", "pdf")
+    if data.startswith(_EMPTY_ZIP_MAGIC):
+        raise SheetError("broken", "empty zip")
+    if not data.startswith(_ZIP_MAGIC):
+        raise SheetError("not_spreadsheet", "unknown format")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise SheetError("broken", f"zip: {exc}") from None
+    with archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's "unknown extension", "no default style", …
+        _check_package(archive)
+        rows, merges = _read_active_sheet(data, archive)
+    _fill_merged(rows, merges)
+    if not rows:
+        raise SheetError("empty", "no cells")
+    return rows
+
+
+def _check_package(archive: zipfile.ZipFile) -> None:
+    names = set(archive.namelist())
+    if "word/document.xml" in names:
+        raise SheetError("not_spreadsheet", "docx")
+    if "ppt/presentation.xml" in names:
+        raise SheetError("not_spreadsheet", "pptx")
+    xml_bytes = sum(i.file_size for i in archive.infolist() if i.filename.endswith(".xml"))
+    if xml_bytes > MAX_XML_BYTES:
+        raise SheetError("too_big", f"{xml_bytes} bytes of XML")
+
+
+def _read_active_sheet(
+    data: bytes, archive: zipfile.ZipFile
+) -> tuple[list[Row], list[tuple[int, int, int, int]]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged package
+        raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
+    try:
+        sheet = _active_worksheet(workbook)
+        if sheet is None:
+            raise SheetError("empty", "no worksheet")
+        rows = _sheet_rows(sheet)
+        merges = _merged_ranges(archive, getattr(sheet, "_worksheet_path", ""))
+    except SheetError:
+        raise
+    except Exception as exc:  # a damaged sheet part
+        raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
+    finally:
+        workbook.close()
+    return rows, merges
+
+
+def _active_worksheet(workbook: Any) -> Any:
+    """The active worksheet (the one the file was saved showing), else the first worksheet."""
+    active = workbook.active
+    if active is not None and hasattr(active, "reset_dimensions"):  # not a chart sheet
+        return active
+    return workbook.worksheets[0] if workbook.worksheets else None
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _trimmed(values: Sequence[object]) -> list[object]:
+    end = min(len(values), MAX_COLUMNS)
+    while end and _blank(values[end - 1]):
+        end -= 1
+    return list(values[:end])
+
+
+def _sheet_rows(sheet: Any) -> list[Row]:
+    # The <dimension> a file declares may be wrong (some generators write "A1"); read what the
+    # sheet actually holds.
+    sheet.reset_dimensions()
+    rows: list[Row] = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = _trimmed(values)
+        if not cells:
+            continue
+        rows.append((number, cells))
+        _check_row_count(len(rows))
+    return rows
+
+
+def _check_row_count(count: int) -> None:
+    if count > MAX_ROWS + 1:
+        raise SheetError("too_many_rows", f"more than {MAX_ROWS} rows")
+
+
+def _merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of one worksheet part as (min_col, min_row, max_col, max_row)."""
+    path = path.lstrip("/")
+    if not path or path not in archive.namelist():
+        return []
+    ranges: list[tuple[int, int, int, int]] = []
+    tail = b""
+    with archive.open(path) as stream:
+        # <mergeCells> follows <sheetData>: scan in chunks, keeping a tail for split tags.
+        while chunk := stream.read(1 << 20):
+            buffer = tail + chunk
+            last_end = 0
+            for match in _MERGE_REF.finditer(buffer):
+                min_col, min_row, max_col, max_row = range_boundaries(match[1].decode("ascii"))
+                if min_col and min_row and max_col and max_row:
+                    ranges.append((min_col, min_row, max_col, max_row))
+                last_end = match.end()
+            tail = buffer[max(last_end, len(buffer) - 200) :]
+    return ranges
+
+
+def _fill_merged(rows: list[Row], merges: list[tuple[int, int, int, int]]) -> None:
+    """Every cell of a merged range reads as its top-left value, within the data's bounds."""
+    if not rows:
+        return
+    by_number = {number: cells for number, cells in rows}
+    last_row = rows[-1][0]
+    width = max(len(cells) for _, cells in rows)
+    budget = MAX_MERGED_CELLS
+    added: list[Row] = []
+    for min_col, min_row, max_col, max_row in merges:
+        top = by_number.get(min_row)
+        if top is None or min_col > len(top) or _blank(top[min_col - 1]):
+            continue
+        value = top[min_col - 1]
+        right = min(max_col, width)
+        for number in range(min_row, min(max_row, last_row) + 1):
+            cells = by_number.get(number)
+            if cells is None:
+                cells = by_number[number] = []
+                added.append((number, cells))
+            if len(cells) < right:
+                cells.extend([None] * (right - len(cells)))
+            for index in range(min_col - 1, right):
+                cells[index] = value
+            budget -= right - min_col + 1
+            if budget < 0:
+                raise SheetError("too_big", "merged cells")
+    if added:
+        rows.extend(added)
+        rows.sort(key=lambda row: row[0])
+        _check_row_count(len(rows))
+
+
+def _read_csv(data: bytes) -> list[Row]:
+    text = _decode(data)
+    if not text.strip():
+        raise SheetError("empty", "no text")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    rows: list[Row] = []
+    try:
+        for number, values in enumerate(reader, start=1):
+            cells = _trimmed(values)
+            if not cells:
+                continue
+            rows.append((number, cells))
+            _check_row_count(len(rows))
+    except csv.Error as exc:
+        raise SheetError("broken", f"csv: {exc}") from None
+    if not rows:
+        raise SheetError("empty", "no cells")
+    return rows
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 (a superset of GBK)."""
+    if data.startswith(codecs.BOM_UTF8):
+        candidates: tuple[tuple[bytes, str], ...] = ((data[3:], "utf-8"),)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ((data, "utf-16"),)
+    else:
+        candidates = ((data, "utf-8"), (data, "gb18030"))
+    for raw, encoding in candidates:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SheetError("encoding", "neither UTF-8 nor GB18030")
+
+
+def _delimiter(text: str) -> str:
+    sample = text[:_CSV_SNIFF_CHARS]
+    first_line = next((line for line in sample.splitlines() if line.strip()), "")
+    counts = {d: first_line.count(d) for d in _CSV_DELIMITERS}
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=_CSV_DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ""
+    if sniffed in counts and (counts[sniffed] or not any(counts.values())):
+        return sniffed
+    best = max(_CSV_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def write_xlsx(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    date_columns: Sequence[str] = ("完成时限",),
+    datetime_columns: Sequence[str] = ("最近填报",),
+    light_column: str = "预警",
+) -> bytes:
+    """One sheet 台账: bold frozen header with an autofilter, column widths by content, dates as
+    date cells, the 预警 cells filled red/yellow/green. Text is never written as a formula."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_TITLE)
+    formats: dict[int, str] = {}
+    for index, name in enumerate(header):
+        if name in datetime_columns:
+            formats[index] = DATETIME_FORMAT
+        elif name in date_columns:
+            formats[index] = DATE_FORMAT
+    light_index = list(header).index(light_column) if light_column in header else -1
+
+    for index, width in enumerate(_column_widths(header, rows, formats), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    if header:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+
+    bold = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor=HEADER_FILL)
+    centered = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    header_cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=_clean_text(str(name)))
+        cell.font, cell.fill, cell.alignment = bold, header_fill, centered
+        header_cells.append(cell)
+    sheet.append(header_cells)
+
+    styles = _CellStyles(sheet)
+    for values in rows:
+        out: list[object] = []
+        for index, value in enumerate(values):
+            if isinstance(value, datetime):
+                fmt = formats.get(index, DATETIME_FORMAT)
+                out.append(styles.dated(value.replace(tzinfo=None), fmt))
+            elif isinstance(value, date):
+                out.append(styles.dated(value, formats.get(index, DATE_FORMAT)))
+            elif index == light_index and value in LIGHT_FILLS:
+                out.append(styles.light(str(value)))
+            elif isinstance(value, str):
+                out.append(styles.text(_clean_text(value)))
+            else:
+                out.append(value)
+        sheet.append(out)
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+class _CellStyles:
+    """Makes the styled write-only cells; each distinct style is built once and copied."""
+
+    def __init__(self, sheet: object) -> None:
+        self._sheet = sheet
+        self._templates: dict[str, WriteOnlyCell] = {}
+
+    def _template(self, key: str, style: Callable[[WriteOnlyCell], None]) -> WriteOnlyCell:
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = WriteOnlyCell(self._sheet)
+            style(template)
+        return template
+
+    def _cell(self, value: object, template: WriteOnlyCell) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self._sheet, value=value)
+        cell._style = template._style  # the same style ids; write-only cells are not edited
+        return cell
+
+    def dated(self, value: date, number_format: str) -> WriteOnlyCell:
+        def style(cell: WriteOnlyCell) -> None:
+            cell.number_format = number_format
+
+        return self._cell(value, self._template(number_format, style))
+
+    def light(self, value: str) -> WriteOnlyCell:
+        def style(cell: WriteOnlyCell) -> None:
+            cell.fill = PatternFill("solid", fgColor=LIGHT_FILLS[value])
+            cell.font = Font(color=LIGHT_FONTS[value])
+            cell.alignment = Alignment(horizontal="center")
+
+        return self._cell(value, self._template(f"light:{value}", style))
+
+    def text(self, value: str) -> object:
+        if not value.startswith("="):
+            return value
+        cell = WriteOnlyCell(self._sheet, value=value)
+        cell.data_type = "s"  # text that looks like a formula stays text
+        return cell
+
+
+def _clean_text(value: str) -> str:
+    """Without the control characters an .xlsx cannot hold, at most Excel's 32,767 characters."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)[:32_767]
+
+
+_WIDTH_SAMPLE_ROWS = 2_000
+_MIN_WIDTH = 6
+_MAX_WIDTH = 50
+
+
+def _column_widths(
+    header: Sequence[str], rows: Sequence[Sequence[object]], formats: dict[int, str]
+) -> list[float]:
+    """Character widths by content (CJK counts double), from the header and the first rows."""
+    widths = [_display_width(str(name)) + 2 for name in header]
+    for values in itertools.islice(rows, _WIDTH_SAMPLE_ROWS):
+        for index, value in enumerate(values[: len(widths)]):
+            if value is None or value == "":
+                continue
+            if isinstance(value, date):
+                size = 16 if isinstance(value, datetime) else 10
+                if formats.get(index) == DATE_FORMAT:
+                    size = 10
+            else:
+                size = _display_width(str(value))
+            widths[index] = max(widths[index], size + 2)
+    return [float(min(max(width, _MIN_WIDTH), _MAX_WIDTH)) for width in widths]
+
+
+def _display_width(text: str) -> int:
+    longest = max(text.splitlines() or [""], key=len)
+    if longest.isascii():
+        return len(longest)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in longest)
+
+
+def write_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
+    """UTF-8 with a BOM (so Excel reads the Chinese right), CRLF lines, ISO dates.
+
+    Text Excel would take for a formula (=…, +…, -…, @…) gets a leading apostrophe; the importer
+    drops it again.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([_csv_text(str(name)) for name in header])
+    writer.writerows(_csv_values(values) for values in rows)
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
+def _csv_values(values: Sequence[object]) -> Iterator[str]:
+    for value in values:
+        if value is None:
+            yield ""
+        elif isinstance(value, datetime):
+            yield value.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(value, date):
+            yield value.isoformat()
+        elif isinstance(value, str):
+            yield _csv_text(value)
+        else:
+            yield str(value)
+
+
+def _csv_text(value: str) -> str:
+    if value[:1] in ("=", "+", "-", "@") and not _NUMBER.match(value):
+        return "'" + value
+    return value

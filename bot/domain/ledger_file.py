@@ -1,0 +1,429 @@
+"""The ledger file (台账 .xlsx / .csv): finding the header, reading rows, rendering export rows.
+
+Pure: it works on rows of plain cell values (str, int, float, date, datetime, None) that an
+adapter read from a file, and returns values an adapter writes. SPEC "Ledger file" fixes the
+column names and the aliases an import accepts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from bot.domain.deadlines import parse_deadline_phrase
+from bot.domain.errors import InvalidField
+from bot.domain.model import Frequency, Task
+from bot.domain.text import normalize, normalize_task_id, split_names
+
+COLUMNS: tuple[str, ...] = (
+    "编号", "任务", "目标", "牵头单位", "责任人", "责任领导", "配合单位", "完成时限", "类别",
+    "调度频次", "备注",
+)  # fmt: skip
+REQUIRED: tuple[str, ...] = ("任务", "牵头单位", "责任人", "完成时限")
+EXPORT_EXTRA: tuple[str, ...] = ("状态", "进度", "预警", "最新进展", "最近填报", "逾期天数")
+EXPORT_COLUMNS: tuple[str, ...] = COLUMNS + EXPORT_EXTRA
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "编号": ("任务编号",),
+    "任务": ("工作任务", "任务名称", "事项", "重点任务"),
+    "目标": ("工作目标", "目标要求", "任务要求"),
+    "牵头单位": ("责任单位", "主办单位"),
+    "责任人": ("具体责任人", "联系人"),
+    "责任领导": ("分管领导", "包联领导"),
+    "配合单位": ("协办单位",),
+    "完成时限": ("时限", "完成时间", "时间节点"),
+    "类别": ("任务类别", "任务来源"),
+    "调度频次": ("调度频率",),
+    "备注": (),
+}
+# Recognised and skipped without a warning: the row number and what an export adds.
+IGNORED_COLUMNS: tuple[str, ...] = ("序号", *EXPORT_EXTRA)
+
+TITLE_MAX = 200  # 任务
+NAME_MAX = 30  # each 责任人, 责任领导
+UNIT_MAX = 60  # 牵头单位 and each 配合单位 (a lead may name two units: 县发改局、县财政局)
+ERROR_VALUE_MAX = 40  # RowError.value is cut to this many characters (it goes into a message)
+
+LIGHTS = ("红", "黄", "绿")
+NO_DEADLINE_EXPORT = "长期"
+
+_ID = re.compile(r"^[A-Za-z0-9-]{1,20}$")
+_T_ID = re.compile(r"^T\d+$")
+_HEADER_NOISE = re.compile(r"\s+")
+_REQUIRED_MARK = re.compile(r"(?:\(必填\)|\*|※)+$")
+_LEADING_MARK = re.compile(r"^[*※]+")
+# 调度频次 as written in ledgers → the rhythm; empty means none.
+_FREQUENCIES: dict[str, Frequency] = {
+    **dict.fromkeys(("每日", "每天", "日", "天", "按日", "按天"), Frequency.DAILY),
+    **dict.fromkeys(("每旬", "旬", "按旬"), Frequency.XUN),
+    **dict.fromkeys(("每月", "月", "按月", "月度"), Frequency.MONTHLY),
+    **dict.fromkeys(("每季", "季", "每季度", "按季", "按季度", "季度"), Frequency.QUARTERLY),
+}
+# A text cell Excel would take for a formula is written with a leading apostrophe (write_csv);
+# reading strips it again.
+_QUOTED_FORMULA = re.compile(r"^'[=+\-@]")
+
+_Fail = Callable[[str, str, str], None]  # parse_rows' per-row error collector
+
+
+def header_key(text: str) -> str:
+    """A header cell as compared: NFKC, no spaces or line breaks, no （必填） or * marks."""
+    key = _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text))
+    key = _REQUIRED_MARK.sub("", key)
+    return _LEADING_MARK.sub("", key)
+
+
+_CANONICAL: dict[str, str] = {header_key(name): name for name in COLUMNS}
+_BY_ALIAS: dict[str, str] = {
+    header_key(alias): name for name, aliases in ALIASES.items() for alias in aliases
+}
+_IGNORED: frozenset[str] = frozenset(header_key(name) for name in IGNORED_COLUMNS)
+
+
+def column_of(text: str) -> str | None:
+    """The canonical column a header cell names (by name or alias), or None."""
+    key = header_key(text)
+    return _CANONICAL.get(key) or _BY_ALIAS.get(key)
+
+
+@dataclass
+class Header:
+    """Where the header is and what each of its cells means.
+
+    `columns` maps a 0-based cell index to its canonical column; `ignored` lists the header cells
+    skipped on purpose (序号 and the export-only columns); `unknown` lists the other header
+    cells (the importer warns about them); `duplicates` the cells naming a column another cell
+    already names (the one read is the exact name if any, else the leftmost alias).
+    """
+
+    row: int
+    columns: dict[int, str]
+    ignored: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    def index_of(self, column: str) -> int | None:
+        for index, name in self.columns.items():
+            if name == column:
+                return index
+        return None
+
+
+def _read_header(number: int, cells: Sequence[object]) -> Header:
+    header = Header(row=number, columns={})
+    texts: dict[int, str] = {}
+    for index, cell in enumerate(cells):
+        if isinstance(cell, str) and cell.strip():
+            texts[index] = cell
+    # Exact names first, so 牵头单位 wins over a 责任单位 column elsewhere in the row.
+    taken: set[str] = set()
+    for table in (_CANONICAL, _BY_ALIAS):
+        for index, text in texts.items():
+            name = table.get(header_key(text))
+            if name is None or name in taken or index in header.columns:
+                continue
+            header.columns[index] = name
+            taken.add(name)
+    for index, text in texts.items():
+        if index in header.columns:
+            continue
+        shown = " ".join(text.split())
+        if header_key(text) in _IGNORED:
+            header.ignored.append(shown)
+        elif column_of(text) is not None:
+            header.duplicates.append(shown)
+        else:
+            header.unknown.append(shown)
+    header.columns = dict(sorted(header.columns.items()))
+    return header
+
+
+def _complete(header: Header) -> bool:
+    return set(REQUIRED) <= set(header.columns.values())
+
+
+def find_header(rows: Sequence[tuple[int, Sequence[object]]], max_scan: int = 20) -> Header | None:
+    """The first of the first `max_scan` rows that names every REQUIRED column, else None.
+
+    Title rows above the header (a merged "2026年县政府重点工作任务台账") are passed over.
+    With a two-level header (责任单位 spanning 牵头单位 | 配合单位 in the row below) the lower
+    row, which names the columns cell by cell, is taken.
+    """
+    scanned = list(rows[:max_scan])
+    for position, (number, cells) in enumerate(scanned):
+        header = _read_header(number, cells)
+        if not _complete(header):
+            continue
+        for next_number, next_cells in scanned[position + 1 :]:
+            lower = _read_header(next_number, next_cells)
+            if not _complete(lower):
+                break
+            header = lower
+        return header
+    return None
+
+
+def missing_columns(rows: Sequence[tuple[int, Sequence[object]]], max_scan: int = 20) -> list[str]:
+    """The REQUIRED columns missing from the row that looks most like a header.
+
+    The best candidate is the first row naming the most known columns (at least two); without
+    one every required column is reported. Empty when find_header would succeed.
+    """
+    best: Header | None = None
+    for number, cells in rows[:max_scan]:
+        header = _read_header(number, cells)
+        if _complete(header):
+            return []
+        if len(header.columns) >= 2 and (best is None or len(header.columns) > len(best.columns)):
+            best = header
+    present = set(best.columns.values()) if best else set()
+    return [name for name in REQUIRED if name not in present]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one cell. `problem` is a key the message layer renders:
+
+    required, deadline, frequency, too_long, duplicate_id, bad_id.
+    """
+
+    row: int
+    column: str
+    value: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    row: int
+    task_id: str | None  # 编号, normalised; None when the file gives none
+    title: str
+    goal: str
+    lead_unit: str
+    owners: tuple[str, ...]
+    leader: str
+    co_units: tuple[str, ...]
+    deadline: date | None  # None = 长期
+    category: str
+    frequency: Frequency | None
+    remark: str
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: strings stripped, 12.0 → "12", dates ISO, None → ""."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value.strip()
+        return text[1:] if _QUOTED_FORMULA.match(text) else text
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second) == (0, 0, 0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def parse_frequency(text: str) -> Frequency | None:
+    """调度频次: 每日/每旬/每月/每季 and the usual variants; "" → None. Raises InvalidField."""
+    key = _HEADER_NOISE.sub("", normalize(text))
+    if not key:
+        return None
+    try:
+        return _FREQUENCIES[key]
+    except KeyError:
+        raise InvalidField(field="frequency", value=text) from None
+
+
+def parse_rows(
+    rows: Sequence[tuple[int, Sequence[object]]], header: Header, *, year: int
+) -> tuple[list[ParsedRow], list[RowError]]:
+    """The data rows below the header → parsed rows and every error of every row.
+
+    Blank rows, rows whose known cells are all blank (a pre-numbered 序号 column), section rows
+    merged across the table ("一、重大项目") and a repeated header line are skipped. A row with
+    any error gives no ParsedRow; its errors are all reported.
+    `year` is the ledger's year for deadlines that name none (12月底, 一季度).
+    """
+    parsed: list[ParsedRow] = []
+    errors: list[RowError] = []
+    first_seen: dict[str, int] = {}
+    for number, cells in rows:
+        if number <= header.row:
+            continue
+        raw = {
+            name: (cells[index] if index < len(cells) else None)
+            for index, name in header.columns.items()
+        }
+        texts = {name: cell_text(value) for name, value in raw.items()}
+        if _skip(texts):
+            continue
+        row, row_errors = _parse_row(number, raw, texts, year=year, first_seen=first_seen)
+        if row is not None:
+            parsed.append(row)
+        errors.extend(row_errors)
+    return parsed, errors
+
+
+def _parse_row(
+    number: int,
+    raw: dict[str, object],
+    texts: dict[str, str],
+    *,
+    year: int,
+    first_seen: dict[str, int],
+) -> tuple[ParsedRow | None, list[RowError]]:
+    row_errors: list[RowError] = []
+
+    def fail(column: str, value: str, problem: str) -> None:
+        row_errors.append(RowError(number, column, _shorten(value), problem))
+
+    task_id = _read_id(texts.get("编号", ""), fail)
+    if task_id is not None:
+        if task_id in first_seen:
+            fail("编号", task_id, "duplicate_id")
+        else:
+            first_seen[task_id] = number
+
+    title = texts.get("任务", "")
+    if not title:
+        fail("任务", title, "required")
+    elif len(title) > TITLE_MAX:
+        fail("任务", title, "too_long")
+
+    lead_unit = texts.get("牵头单位", "")
+    if not lead_unit:
+        fail("牵头单位", lead_unit, "required")
+    elif len(lead_unit) > UNIT_MAX:
+        fail("牵头单位", lead_unit, "too_long")
+
+    owners = split_names(texts.get("责任人", ""))
+    if not owners:
+        fail("责任人", texts.get("责任人", ""), "required")
+    for name in owners:
+        if len(name) > NAME_MAX:
+            fail("责任人", name, "too_long")
+
+    leader = texts.get("责任领导", "")
+    if len(leader) > NAME_MAX:
+        fail("责任领导", leader, "too_long")
+
+    co_units = split_names(texts.get("配合单位", ""))
+    for unit in co_units:
+        if len(unit) > UNIT_MAX:
+            fail("配合单位", unit, "too_long")
+
+    deadline: date | None = None
+    if not texts.get("完成时限", ""):
+        fail("完成时限", "", "required")
+    else:
+        try:
+            deadline = parse_deadline_phrase(raw.get("完成时限"), year=year)
+        except InvalidField:
+            fail("完成时限", texts["完成时限"], "deadline")
+
+    frequency: Frequency | None = None
+    try:
+        frequency = parse_frequency(texts.get("调度频次", ""))
+    except InvalidField:
+        fail("调度频次", texts.get("调度频次", ""), "frequency")
+
+    if row_errors:
+        return None, row_errors
+    row = ParsedRow(
+        row=number,
+        task_id=task_id,
+        title=title,
+        goal=texts.get("目标", ""),
+        lead_unit=lead_unit,
+        owners=owners,
+        leader=leader,
+        co_units=co_units,
+        deadline=deadline,
+        category=texts.get("类别", ""),
+        frequency=frequency,
+        remark=texts.get("备注", ""),
+    )
+    return row, []
+
+
+def _skip(texts: dict[str, str]) -> bool:
+    filled = [text for text in texts.values() if text]
+    if not filled:
+        return True
+    # A section row ("一、重大项目建设") merged across the table reads the same in every cell.
+    if len(filled) >= 3 and len(set(filled)) == 1 and len(filled) == len(texts):
+        return True
+    # The header line repeated (a file pasted together from printed pages).
+    return all(column_of(texts.get(name, "")) == name for name in REQUIRED)
+
+
+def _read_id(text: str, fail: _Fail) -> str | None:
+    if not text:
+        return None
+    raw = normalize(text).upper()
+    task_id = normalize_task_id(raw)
+    if task_id is not None and _T_ID.match(task_id):
+        return task_id
+    if _ID.match(raw):
+        return raw
+    fail("编号", text, "bad_id")
+    return None
+
+
+def _shorten(value: str) -> str:
+    return value if len(value) <= ERROR_VALUE_MAX else value[: ERROR_VALUE_MAX - 1] + "…"
+
+
+def export_row(
+    task: Task,
+    *,
+    light: str,
+    today: date,
+    overdue_workdays: int,
+    tz: tzinfo | None = None,
+) -> list[object]:
+    """A task as one export row, in the order EXPORT_COLUMNS (COLUMNS + EXPORT_EXTRA).
+
+    完成时限 is a date (or 长期); 最近填报 a naive datetime in local time (converted to `tz` when
+    given, else the wall time it was stored with) or ""; 逾期天数 is `overdue_workdays` for a live
+    task past its deadline, else 0. parse_rows reads the row back to the same fields.
+    """
+    if light not in LIGHTS:
+        raise ValueError(f"light must be one of {LIGHTS}, not {light!r}")
+    reported: datetime | str = ""
+    if task.last_report_at is not None:
+        stamp = task.last_report_at
+        if tz is not None and stamp.tzinfo is not None:
+            stamp = stamp.astimezone(tz)
+        reported = stamp.replace(tzinfo=None, microsecond=0)
+    overdue = task.live and task.deadline is not None and task.deadline < today
+    return [
+        task.id,
+        task.title,
+        task.goal,
+        task.lead_unit,
+        "、".join(task.owners),
+        task.leader,
+        "、".join(task.co_units),
+        task.deadline if task.deadline is not None else NO_DEADLINE_EXPORT,
+        task.category,
+        task.frequency.value if task.frequency else "",
+        task.remark,
+        task.status.value,
+        int(task.progress),
+        light,
+        task.latest_note,
+        reported,
+        max(0, int(overdue_workdays)) if overdue else 0,
+    ]
