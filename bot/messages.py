@@ -285,6 +285,38 @@ ZH: dict[str, str] = {
     "sheet_encoding": "❌ 无法识别 CSV 文件的编码。请用 Excel 另存为“CSV UTF-8”后重新发送。",
     "sheet_no_header": "❌ 没有找到表头。表头须包含：任务、牵头单位、责任人、完成时限。",
     "export_caption": "台账导出：{count} 项（{day}）",
+    "escalation_head": "🔴【督办单】<b>{id}</b> {title}",
+    "escalation_days": "已逾期 {days} 个工作日（完成时限：{deadline}）",
+    "escalation_people": "牵头单位：{unit}　责任人：{owners}",
+    "escalation_stranded": "以下责任人无法接收提醒：{names}",
+    "escalation_latest": "最近进展（{day}）：进度 {progress}%，{note}",
+    "escalation_no_report": "最近进展：尚未报送",
+    "escalation_ask": "请督促责任人今日内报送进展或申请延期。",
+    "listing_head": "🔴【挂牌督办】逾期满 {days} 个工作日的任务（{count} 项）",
+    "listing_line": "<b>{id}</b> {title}｜{unit}｜{owners}｜逾期 {overdue} 个工作日",
+    "leave_note": "📌 {names} 请假中，以下提醒由您代收：",
+    "summary_head": "📋【今日小结】{day}",
+    "summary_reports": "今日报送 {count} 条（{tasks} 项任务）",
+    "summary_waiting": "待核账 {count} 项：{ids}",
+    "summary_overdue": "今日新增逾期 {count} 项：{ids}",
+    "summary_unreachable": "今日发现无法送达的责任人：{names}（未开始对话或已屏蔽机器人，请联系本人）",
+    "summary_difficulties": "未解决困难 {count} 项（督帮一体）：",
+    "summary_difficulty_line": "· {id} {text}（已 {days} 天）",
+    "summary_coordinator": "，{who} 协调中",
+    "leave_usage": "用法：/leave 姓名 起 止，例如 /leave 张三 12月1日 12月5日；/leave 张三 取消 销假。",
+    "leave_unknown": "没有找到“{name}”。请用 /people 查看人员。",
+    "leave_set": "已登记 {name} 请假：{start}至{end}。期间不向其发送提醒，由任务的责任领导代收。",
+    "leave_cleared": "已取消 {name} 的请假。",
+    "leave_none": "目前没有人请假。",
+    "leave_list_head": "请假人员：",
+    "leave_line": "{name}：{start}至{end}",
+    "exempt_usage": "用法：/exempt 编号 理由，例如 /exempt T0007 因上级政策调整暂缓",
+    "exempted": "已将 <b>{id}</b> 移出考核（容错）：{reason}",
+    "btn_coordinate": "🤝 我来协调",
+    "btn_solved": "✅ 已解决",
+    "coordinating_by": "🤝 {who} 负责协调",
+    "coordinating_notice": "🤝 <b>{id}</b> 反映的困难由 {who} 协调解决。",
+    "solved_by": "✅ 已解决（{who}）",
     "picked": "已选择 {id}。",
 }
 
@@ -549,6 +581,38 @@ EN: dict[str, str] = {
     "sheet_encoding": "❌ Unknown CSV encoding. Save it as \"CSV UTF-8\" in Excel and resend it.",
     "sheet_no_header": "❌ No header found. It must have 任务, 牵头单位, 责任人, 完成时限.",
     "export_caption": "Ledger export: {count} tasks ({day})",
+    "escalation_head": "🔴 [Supervision] <b>{id}</b> {title}",
+    "escalation_days": "{days} workdays overdue (deadline {deadline})",
+    "escalation_people": "Lead unit: {unit}  Owners: {owners}",
+    "escalation_stranded": "These owners cannot receive reminders: {names}",
+    "escalation_latest": "Latest ({day}): {progress}%, {note}",
+    "escalation_no_report": "Latest: nothing reported yet",
+    "escalation_ask": "Please have the owners report today or ask for an extension.",
+    "listing_head": "🔴 [Listed for supervision] tasks {days}+ workdays overdue ({count})",
+    "listing_line": "<b>{id}</b> {title} | {unit} | {owners} | {overdue} workdays overdue",
+    "leave_note": "📌 {names} on leave; you receive this reminder for them:",
+    "summary_head": "📋 [Daily summary] {day}",
+    "summary_reports": "Reports today: {count} ({tasks} tasks)",
+    "summary_waiting": "Waiting for verification: {count}: {ids}",
+    "summary_overdue": "Newly overdue today: {count}: {ids}",
+    "summary_unreachable": "Found unreachable today: {names} (never started or blocked the bot; contact them)",
+    "summary_difficulties": "Open problems: {count}:",
+    "summary_difficulty_line": "· {id} {text} ({days} days)",
+    "summary_coordinator": ", {who} coordinating",
+    "leave_usage": "Usage: /leave name from to, e.g. /leave Zhang 2026-12-01 2026-12-05; /leave Zhang clear.",
+    "leave_unknown": "No one called \"{name}\". See /people.",
+    "leave_set": "{name} is on leave {start} – {end}: no reminders to them; the tasks' leaders receive them.",
+    "leave_cleared": "{name} is no longer on leave.",
+    "leave_none": "No one is on leave.",
+    "leave_list_head": "On leave:",
+    "leave_line": "{name}: {start} – {end}",
+    "exempt_usage": "Usage: /exempt ID reason, e.g. /exempt T0007 policy changed upstream",
+    "exempted": "<b>{id}</b> is out of scoring from now on (容错): {reason}",
+    "btn_coordinate": "🤝 I'll coordinate",
+    "btn_solved": "✅ Solved",
+    "coordinating_by": "🤝 {who} coordinates",
+    "coordinating_notice": "🤝 {who} is coordinating the problem raised on <b>{id}</b>.",
+    "solved_by": "✅ Solved ({who})",
     "picked": "Chose {id}.",
 }
 
@@ -790,6 +854,38 @@ class Messages:
             text += "\n" + self.t("import_unknown_columns",
                                    columns=self.names(result.unknown_columns))
         return text
+
+    def escalation_sheet(self, task: Task, day: date, calendar: WorkCalendar,
+                         stranded: Sequence[str] = ()) -> str:
+        """督办单 for the 责任领导: the task, how late, who is responsible, the last report."""
+        days = calendar.workdays_between(task.deadline or day, day)
+        lines = [self.t("escalation_head", id=task.id, title=task.title),
+                 self.t("escalation_days", days=days, deadline=self.date(task.deadline)),
+                 self.t("escalation_people", unit=task.lead_unit, owners=self.names(task.owners))]
+        if stranded:
+            lines.append(self.t("escalation_stranded", names=self.names(stranded)))
+        if task.last_report_at is not None:
+            lines.append(self.t("escalation_latest", day=self.short_date(task.last_report_at.date()),
+                                progress=task.progress, note=_clip(task.latest_note, 60) or "—"))
+        else:
+            lines.append(self.t("escalation_no_report"))
+        lines.append(self.t("escalation_ask"))
+        return "\n".join(lines)
+
+    def listing(self, listed: Sequence[tuple[Task, int]], threshold: int,
+                limit: int = 60) -> str:
+        """挂牌督办: every task overdue long enough, most overdue first."""
+        lines = [self.t("listing_head", days=threshold, count=len(listed))]
+        for task, days in listed[:limit]:
+            lines.append(self.t("listing_line", id=task.id, title=_clip(task.title, 24),
+                                unit=task.lead_unit, owners=self.names(task.owners),
+                                overdue=days))
+        if len(listed) > limit:
+            lines.append(self.t("tasks_more", count=len(listed) - limit))
+        return "\n".join(lines)
+
+    def leave_note(self, names: Sequence[str]) -> str:
+        return self.t("leave_note", names=self.names(names))
 
     def plan_summary(self, planned: Sequence[PlannedReminder], start: date, days: int,
                      calendar: WorkCalendar) -> str:

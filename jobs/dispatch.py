@@ -48,6 +48,14 @@ class DispatchReport:
     unbound: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     newly_unreachable: list[str] = field(default_factory=list)
+    on_leave: list[str] = field(default_factory=list)
+    escalated: int = 0  # 督办单 sent to leaders by this run
+    listed: int = 0  # tasks in today's 挂牌督办 list (sent once a day)
+
+
+ESCALATION = "escalation"  # outbox kind of a 督办单 to a leader
+LISTING = "listing"  # outbox kind of the day's 挂牌督办 list
+LISTING_TASK = "挂牌督办"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,12 @@ class _Item:
     kind: ReminderKind
     person: Person
     chat_id: int
+    on_behalf: tuple[str, ...] = ()  # 请假: the owners this leader receives it for
+    escalation: bool = False  # a 督办单, not a reminder
+
+    @property
+    def outbox_kind(self) -> str:
+        return ESCALATION if self.escalation else self.kind.value
 
 
 class RhythmDispatcher:
@@ -72,6 +86,9 @@ class RhythmDispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         concurrency: int = CONCURRENCY,
+        leader_after: int = 3,
+        admin_after: int = 5,
+        admin_chats: Callable[[], list[int]] = list,
     ) -> None:
         self.repo = repo
         self.calendar = calendar
@@ -83,6 +100,9 @@ class RhythmDispatcher:
         self._sleep = sleep
         self._retry_delays = retry_delays
         self._concurrency = concurrency
+        self.leader_after = leader_after
+        self.admin_after = admin_after
+        self._admin_chats = admin_chats
         self._lock = asyncio.Lock()
 
     @property
@@ -100,9 +120,21 @@ class RhythmDispatcher:
             report.workday = False
             return report
         self._forget_old_entries(day)
-        items, unbound_entries = self._collect(day, report)
+        due = self._due(day, report)
+        items, unbound_entries = self._collect(due, day, report)
         if unbound_entries:
             self._commit(Change(outbox=unbound_entries))
+        await self._send_all(items, day, report)
+        # 层层压实: leaders after N overdue workdays (at once when an owner cannot be
+        # reached), then the 挂牌督办 list for the admins.
+        await self._send_all(self._escalations(due, day, report), day, report)
+        await self._send_listing(due, day, report)
+        log.info("dispatch %s: due %d, sent %d, before %d, skipped %d, failed %d, "
+                 "escalated %d, listed %d", day, report.due, report.sent, report.sent_before,
+                 report.skipped_reported, report.failed, report.escalated, report.listed)
+        return report
+
+    async def _send_all(self, items: list[_Item], day: date, report: DispatchReport) -> None:
         ordered = interleave(items, lambda item: item.chat_id)
         pacer = self._pacer_factory()
         gate = asyncio.Semaphore(self._concurrency)
@@ -115,13 +147,9 @@ class RhythmDispatcher:
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.gather(*pending)
-        log.info("dispatch %s: due %d, sent %d, before %d, skipped %d, failed %d", day,
-                 report.due, report.sent, report.sent_before, report.skipped_reported,
-                 report.failed)
-        return report
 
-    def _collect(self, day: date, report: DispatchReport) -> tuple[list[_Item], list[OutboxEntry]]:
-        """Today's due reminders, most urgent first, minus what was already sent."""
+    def _due(self, day: date, report: DispatchReport) -> list[tuple[Task, ReminderKind]]:
+        """Today's due reminders per task, most urgent first, after 减负."""
         due: list[tuple[Task, ReminderKind]] = []
         for planned in plan_day(self.repo.tasks(), day, self.calendar):
             task = self.repo.get_task(planned.task_id)
@@ -133,10 +161,75 @@ class RhythmDispatcher:
                 continue
             due.append((task, kind))
         due.sort(key=lambda tk: (URGENCY[tk[1]], tk[0].deadline or date.max, tk[0].id))
+        return due
+
+    def _reachable_leader(self, task: Task, day: date) -> Person | None:
+        leader = self.repo.get_person(task.leader) if task.leader else None
+        if leader is None or not leader.reachable or leader.on_leave(day):
+            return None
+        return leader
+
+    def _escalations(self, due: list[tuple[Task, ReminderKind]], day: date,
+                     report: DispatchReport) -> list[_Item]:
+        items = []
+        for task, kind in due:
+            if kind is not ReminderKind.OVERDUE or task.deadline is None:
+                continue
+            days = self.calendar.workdays_between(task.deadline, day)
+            stranded = [name for name in task.owners if not self._owner_reachable(name, day)]
+            if days < self.leader_after and not stranded:
+                continue
+            leader = self._reachable_leader(task, day)
+            if leader is None or leader.user_id is None:
+                continue
+            key = outbox_key(day, task.id, leader.name, ESCALATION)
+            existing = self.repo.outbox_get(key)
+            if existing is not None and existing.status is DeliveryStatus.SENT:
+                continue
+            items.append(_Item(task, kind, leader, leader.user_id, tuple(stranded), True))
+        return items
+
+    def _owner_reachable(self, name: str, day: date) -> bool:
+        person = self.repo.get_person(name)
+        return person is not None and person.reachable and not person.on_leave(day)
+
+    async def _send_listing(self, due: list[tuple[Task, ReminderKind]], day: date,
+                            report: DispatchReport) -> None:
+        """挂牌督办: one list a day, in the admin group (or to each admin)."""
+        listed = []
+        for task, kind in due:
+            if kind is ReminderKind.OVERDUE and task.deadline is not None:
+                days = self.calendar.workdays_between(task.deadline, day)
+                if days >= self.admin_after:
+                    listed.append((task, days))
+        report.listed = len(listed)
+        if not listed:
+            return
+        listed.sort(key=lambda td: (-td[1], td[0].id))
+        text = self.messages.listing(listed, self.admin_after)
+        for chat_id in self._admin_chats():
+            key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING)
+            existing = self.repo.outbox_get(key)
+            if existing is not None and existing.status is DeliveryStatus.SENT:
+                continue
+            try:
+                message_id = await self.sender.send(chat_id, text)
+            except (Unreachable, DeliveryFailed) as err:
+                log.warning("挂牌督办 list to %s not sent: %s", chat_id, err)
+                continue
+            self._commit(Change(outbox=[OutboxEntry(
+                day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT, self.clock.now(),
+                message_id=message_id, chat_id=chat_id)]))
+
+    def _collect(self, due: list[tuple[Task, ReminderKind]], day: date,
+                 report: DispatchReport) -> tuple[list[_Item], list[OutboxEntry]]:
+        """One item per task and 责任人, minus what was already sent; owners on leave are
+        replaced by the task's leader (once per task)."""
         items: list[_Item] = []
         unbound: list[OutboxEntry] = []
         now = self.clock.now()
         for task, kind in due:
+            away: list[str] = []
             for name in task.owners:
                 report.due += 1
                 key = outbox_key(day, task.id, name, kind.value)
@@ -145,6 +238,10 @@ class RhythmDispatcher:
                     report.sent_before += 1
                     continue
                 person = self.repo.get_person(name)
+                if person is not None and person.on_leave(day):
+                    report.on_leave.append(name)
+                    away.append(name)
+                    continue
                 if person is None or person.user_id is None:
                     report.unbound.append(name)
                     if existing is None:
@@ -152,7 +249,14 @@ class RhythmDispatcher:
                                                    DeliveryStatus.UNBOUND, now))
                     continue
                 items.append(_Item(task, kind, person, person.user_id))
+            leader = self._reachable_leader(task, day) if away else None
+            if leader is not None and leader.user_id is not None and leader.name not in away:
+                key = outbox_key(day, task.id, leader.name, kind.value)
+                existing = self.repo.outbox_get(key)
+                if existing is None or existing.status is not DeliveryStatus.SENT:
+                    items.append(_Item(task, kind, leader, leader.user_id, tuple(away)))
         report.unbound = sorted(set(report.unbound))
+        report.on_leave = sorted(set(report.on_leave))
         return items, unbound
 
     async def _deliver(self, item: _Item, day: date, report: DispatchReport,
@@ -167,9 +271,15 @@ class RhythmDispatcher:
 
     async def _deliver_one(self, item: _Item, day: date, report: DispatchReport) -> None:
         task = self.repo.get_task(item.task.id) or item.task
-        text = self.messages.rhythm_reminder(task, item.kind, day, self.calendar,
-                                             self.lights.of(task, day))
-        buttons = self.messages.task_buttons(task.id)
+        if item.escalation:
+            text = self.messages.escalation_sheet(task, day, self.calendar, item.on_behalf)
+            buttons = None
+        else:
+            text = self.messages.rhythm_reminder(task, item.kind, day, self.calendar,
+                                                 self.lights.of(task, day))
+            if item.on_behalf:
+                text = f"{self.messages.leave_note(item.on_behalf)}\n{text}"
+            buttons = self.messages.task_buttons(task.id)
         attempt = 0
         while True:
             try:
@@ -187,9 +297,11 @@ class RhythmDispatcher:
                 await self._sleep(self._retry_delays[attempt])
                 attempt += 1
         change = Change(outbox=[self._entry(item, day, DeliveryStatus.SENT, message_id)])
+        if item.escalation:
+            report.escalated += 1
         current = self.repo.get_task(task.id)
-        if current is not None and (current.reminded_on, current.reminded_kind) != (
-                day, item.kind.value):
+        if not item.escalation and current is not None and (
+                current.reminded_on, current.reminded_kind) != (day, item.kind.value):
             # 预警: "no report since the last reminder's period began" starts from here.
             change.tasks.append(current.with_changes(reminded_on=day,
                                                      reminded_kind=item.kind.value))
@@ -210,7 +322,7 @@ class RhythmDispatcher:
 
     def _entry(self, item: _Item, day: date, status: DeliveryStatus,
                message_id: int | None = None) -> OutboxEntry:
-        return OutboxEntry(day, item.task.id, item.person.name, item.kind.value, status,
+        return OutboxEntry(day, item.task.id, item.person.name, item.outbox_kind, status,
                            self.clock.now(), message_id=message_id, chat_id=item.chat_id)
 
     def _forget_old_entries(self, day: date) -> None:

@@ -8,7 +8,7 @@ reminders of today are sent at once (earlier days are not replayed).
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from telegram.error import TelegramError
@@ -16,11 +16,12 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.domain.ports import Change, PersistenceError
 from bot.tg.context import LuoshiContext, Services
-from jobs.dispatch import DispatchReport
+from jobs.summary import daily_summary
 
 log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "rhythm-dispatch"
+SUMMARY_JOB = "daily-summary"
 CATCH_UP_JOB = "rhythm-catch-up"
 CALENDAR_JOB = "calendar-warning"
 CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
@@ -29,12 +30,13 @@ MISFIRE_GRACE_SECONDS = 6 * 3600
 JOB_KWARGS = {"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True}
 
 
-def _replace_daily(jq: JobQueue[Any], name: str, callback: Any, services: Services) -> None:
+def _replace_daily(jq: JobQueue[Any], name: str, callback: Any, services: Services,
+                   at: time | None = None) -> None:
     """Named jobs are replaced, never doubled (a restart, a config reload)."""
     for job in jq.get_jobs_by_name(name):
         job.schedule_removal()
-    send_at = services.config.rhythm.send_at.replace(tzinfo=services.config.timezone)
-    jq.run_daily(callback, time=send_at, name=name, job_kwargs=JOB_KWARGS)
+    when = (at or services.config.rhythm.send_at).replace(tzinfo=services.config.timezone)
+    jq.run_daily(callback, time=when, name=name, job_kwargs=JOB_KWARGS)
 
 
 def install_jobs(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
@@ -43,6 +45,7 @@ def install_jobs(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     _replace_daily(jq, DISPATCH_JOB, scheduled_dispatch, services)
     _replace_daily(jq, CALENDAR_JOB, calendar_warning_job, services)
+    _replace_daily(jq, SUMMARY_JOB, summary_job, services, services.config.summary_at)
     if catch_up_due(services):
         for job in jq.get_jobs_by_name(CATCH_UP_JOB):
             job.schedule_removal()
@@ -62,11 +65,15 @@ def catch_up_due(services: Services) -> bool:
 
 
 async def scheduled_dispatch(context: LuoshiContext) -> None:
+    """Today's reminders; officials found unreachable are reported in the daily summary."""
+    await context.services.dispatcher.run()
+
+
+async def summary_job(context: LuoshiContext) -> None:
     services = context.services
-    report: DispatchReport = await services.dispatcher.run()
-    if report.newly_unreachable:
-        names = services.messages.names(sorted(set(report.newly_unreachable)))
-        await tell_admins(context, services.messages.t("newly_unreachable", names=names))
+    today = services.clock.today()
+    if services.calendar.is_workday(today):
+        await tell_admins(context, daily_summary(services, today))
 
 
 async def calendar_warning_job(context: LuoshiContext) -> None:
@@ -92,10 +99,7 @@ def due_for_calendar_warning(services: Services, today: date) -> bool:
 async def tell_admins(context: CallbackContext[Any, Any, Any, Any], text: str) -> None:
     """To every admin's private chat and the admin group; one failure never stops the rest."""
     services: Services = context.application.bot_data["luoshi.services"]
-    targets = sorted(services.config.access.admins)
-    if services.config.chats.admin_group:
-        targets.append(services.config.chats.admin_group)
-    for chat_id in targets:
+    for chat_id in services.admin_chats():
         try:
             await context.bot.send_message(chat_id=chat_id, text=text)
         except TelegramError as err:

@@ -69,6 +69,9 @@ class FakeRepository(LedgerRepository):
     def get_report(self, report_id: str) -> Report | None:
         return self._reports.get(report_id)
 
+    def reports(self) -> Iterable[Report]:
+        return list(self._reports.values())
+
     def report_from(self, source: str) -> Report | None:
         return next((r for r in self._reports.values() if r.source == source), None)
 

@@ -15,9 +15,8 @@ from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, Telegra
 from bot.domain.clock import FixedClock
 from bot.fakeapi import FakeBotApi, FakeRequest
 from bot.runtime import build_services
-from bot.tg.app import build_application, register_commands
+from bot.tg.app import build_application, build_dispatcher, register_commands
 from bot.tg.notifier import TelegramSender
-from jobs.dispatch import RhythmDispatcher
 from jobs.pacing import Pacer
 
 TOKEN = "123456:TEST-token-secret"
@@ -60,9 +59,8 @@ class Harness:
         self.app = build_application(self.services, request=FakeRequest(self.api))
         # The real dispatcher, paced on fake time so tests never wait.
         self.time = FakeTime()
-        self.services.dispatcher = RhythmDispatcher(
-            self.services.ledger.repo, self.services.calendar, self.clock,
-            TelegramSender(self.app.bot), self.services.messages, lights=self.services.lights,
+        self.services.dispatcher = build_dispatcher(
+            self.services, TelegramSender(self.app.bot),
             pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
             sleep=self.time.sleep)
         self._offset = 0

@@ -23,6 +23,7 @@ from jobs.schedule import (
     catch_up_due,
     install_jobs,
     scheduled_dispatch,
+    summary_job,
 )
 from tests.harness import ADMIN, TZ, FakeTime, Harness
 
@@ -147,12 +148,16 @@ async def test_unreachable_official_is_marked_and_the_rest_still_sent(bot: Harne
     assert len(texts_to(bot, LI)) == 1
     person = bot.ledger.repo.get_person("张三")
     assert person is not None and person.unreachable_since is not None
-    admin_texts = texts_to(bot, ADMIN)
-    assert len(admin_texts) == 1 and "张三" in admin_texts[0] and "无法接收" in admin_texts[0]
-    # Told once: the next day's run does not announce it again.
+    # Admins are told once, in the daily summary.
+    bot.clock.set(DEC1.replace(hour=17, minute=30))
+    await summary_job(_job_context(bot))
+    [summary] = texts_to(bot, ADMIN)
+    assert "无法送达" in summary and "张三" in summary
     bot.clock.set(DEC1.replace(day=2))
     await scheduled_dispatch(_job_context(bot))
-    assert len(texts_to(bot, ADMIN)) == 1
+    bot.clock.set(DEC1.replace(day=2, hour=17, minute=30))
+    await summary_job(_job_context(bot))
+    assert "张三" not in texts_to(bot, ADMIN)[-1]
     # Once they unblock, the next reminder reaches them and the flag clears.
     bot.api.unblock(ZHANG)
     bot.clock.set(DEC1.replace(day=3))

@@ -97,6 +97,9 @@ class StoreRepository(LedgerRepository):
         doc = self.store.get(REPORTS, report_id)
         return Report.from_doc(doc) if doc else None
 
+    def reports(self) -> Iterable[Report]:
+        return [Report.from_doc(d) for d in self.store.all(REPORTS).values()]
+
     def report_from(self, source: str) -> Report | None:
         report_id = self._sources.get(source)
         return self.get_report(report_id) if report_id else None

@@ -474,6 +474,39 @@ class Ledger:
         self.repo.commit(Change(difficulties=resolved, history=[entry]))
         return resolved
 
+    def difficulty(self, difficulty_id: str) -> Difficulty:
+        for item in self.repo.open_difficulties():
+            if item.id == difficulty_id:
+                return item
+        raise NothingPending(what="difficulty", task_id=difficulty_id)
+
+    def coordinate(self, difficulty_id: str, *, who: str) -> Difficulty:
+        """我来协调: a leader or admin takes an open 困难 on (督帮一体)."""
+        item = self.difficulty(difficulty_id)
+        taken = item.with_changes(coordinator=who)
+        entry = HistoryEntry(item.task_id, self.clock.now(), who, "coordinating", note=item.text)
+        self.repo.commit(Change(difficulties=[taken], history=[entry]))
+        return taken
+
+    def resolve_difficulty(self, difficulty_id: str, note: str, *, who: str) -> Difficulty:
+        item = self.difficulty(difficulty_id)
+        now = self.clock.now()
+        resolved = item.with_changes(resolved_at=now, resolved_by=who, resolution=note.strip())
+        entry = HistoryEntry(item.task_id, now, who, "resolved", note=note.strip() or item.text)
+        self.repo.commit(Change(difficulties=[resolved], history=[entry]))
+        return resolved
+
+    def set_leave(self, name: str, start: date | None, end: date | None) -> Person:
+        """请假: no prompts to `name` from `start` to `end`; None, None clears it."""
+        person = self.repo.get_person(name.strip())
+        if person is None:
+            raise InvalidField(field="person", value=name)
+        if start is not None and end is not None and end < start:
+            raise InvalidField(field="leave", value=f"{start}–{end}")
+        updated = person.with_changes(leave_from=start, leave_to=end)
+        self.repo.commit(Change(people=[updated]))
+        return updated
+
     def pending_extension(self, task_id: str) -> ExtensionRequest | None:
         pending = [e for e in self.repo.extensions_of(task_id)
                    if e.status is ExtensionStatus.PENDING]

@@ -66,10 +66,16 @@ class Person:
     user_id: int | None = None
     bound_at: datetime | None = None
     unreachable_since: datetime | None = None  # Telegram said 403: blocked / never started
+    leave_from: date | None = None  # 请假: no prompts in [leave_from, leave_to] …
+    leave_to: date | None = None  # … their tasks' leaders get the reminders instead
 
     @property
     def bound(self) -> bool:
         return self.user_id is not None
+
+    def on_leave(self, day: date) -> bool:
+        return (self.leave_from is not None and self.leave_to is not None
+                and self.leave_from <= day <= self.leave_to)
 
     @property
     def reachable(self) -> bool:
@@ -86,6 +92,8 @@ class Person:
             "user_id": self.user_id,
             "bound_at": _dt_out(self.bound_at),
             "unreachable_since": _dt_out(self.unreachable_since),
+            "leave_from": self.leave_from.isoformat() if self.leave_from else None,
+            "leave_to": self.leave_to.isoformat() if self.leave_to else None,
         }
 
     @classmethod
@@ -97,6 +105,8 @@ class Person:
             user_id=doc.get("user_id"),
             bound_at=_dt_in(doc.get("bound_at")),
             unreachable_since=_dt_in(doc.get("unreachable_since")),
+            leave_from=date.fromisoformat(doc["leave_from"]) if doc.get("leave_from") else None,
+            leave_to=date.fromisoformat(doc["leave_to"]) if doc.get("leave_to") else None,
         )
 
 
@@ -366,6 +376,7 @@ class Difficulty:
     resolved_by: str = ""
     resolution: str = ""
     withdrawn: bool = False  # the report that opened it was withdrawn (撤回)
+    coordinator: str = ""  # 我来协调: who took it on
 
     @property
     def open(self) -> bool:
@@ -385,6 +396,7 @@ class Difficulty:
             "resolved_by": self.resolved_by,
             "resolution": self.resolution,
             "withdrawn": self.withdrawn,
+            "coordinator": self.coordinator,
         }
 
     @classmethod
@@ -401,6 +413,7 @@ class Difficulty:
             resolved_by=doc.get("resolved_by", ""),
             resolution=doc.get("resolution", ""),
             withdrawn=bool(doc.get("withdrawn", False)),
+            coordinator=doc.get("coordinator", ""),
         )
 
 

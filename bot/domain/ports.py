@@ -81,6 +81,10 @@ class LedgerRepository(ABC):
     def get_report(self, report_id: str) -> Report | None: ...
 
     @abstractmethod
+    def reports(self) -> Iterable[Report]:
+        """Every report (for bulletins, scores and the daily summary)."""
+
+    @abstractmethod
     def report_from(self, source: str) -> Report | None:
         """The report made from one Telegram message, if any."""
 

@@ -23,10 +23,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.domain.ports import Sender
 from bot.tg import callbacks
 from bot.tg import handlers as h
 from bot.tg import ledger_files as lf
 from bot.tg import reporting as r
+from bot.tg import supervision as sv
 from bot.tg.context import LuoshiContext, Services, attach_services
 from bot.tg.notifier import TelegramSender
 from jobs.dispatch import RhythmDispatcher
@@ -49,6 +51,7 @@ ADMIN_COMMANDS = {
         ("resolve", "困难已解决：/resolve 编号 [说明]"), ("extend", "延期：/extend 编号 [日期]"),
         ("reopen", "重新打开：/reopen 编号 理由"),
         ("import", "导入台账（Excel/CSV）"), ("export", "导出台账 Excel"),
+        ("leave", "请假：/leave 姓名 起 止"), ("exempt", "容错：/exempt 编号 理由"),
         ("people", "人员和绑定情况"), ("dispatch", "立即执行今日调度"),
         ("plan", "调度计划：/plan [天数]"), ("help", "命令说明"),
     ],
@@ -60,6 +63,7 @@ ADMIN_COMMANDS = {
         ("resolve", "problem solved: /resolve ID [note]"),
         ("extend", "extend: /extend ID [date]"), ("reopen", "reopen: /reopen ID reason"),
         ("import", "import a ledger (Excel/CSV)"), ("export", "export the ledger"),
+        ("leave", "leave: /leave name from to"), ("exempt", "exempt: /exempt ID reason"),
         ("people", "people and registration"), ("dispatch", "run today's dispatch now"),
         ("plan", "reminder plan: /plan [days]"), ("help", "command help"),
     ],
@@ -92,12 +96,19 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     attach_services(app, services)
-    services.dispatcher = RhythmDispatcher(services.ledger.repo, services.calendar,
-                                           services.clock, TelegramSender(app.bot),
-                                           services.messages, lights=services.lights)
+    services.dispatcher = build_dispatcher(services, TelegramSender(app.bot))
     _configure_scheduler(app)
     register_handlers(app)
     return app
+
+
+def build_dispatcher(services: Services, sender: Sender, **kwargs: Any) -> RhythmDispatcher:
+    escalation = services.config.escalation
+    return RhythmDispatcher(services.ledger.repo, services.calendar, services.clock, sender,
+                            services.messages, lights=services.lights,
+                            leader_after=escalation.leader_after,
+                            admin_after=escalation.admin_after,
+                            admin_chats=services.admin_chats, **kwargs)
 
 
 def _configure_scheduler(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -154,6 +165,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("reopen", r.reopen_command))
     app.add_handler(CommandHandler("resolve", r.resolve_command))
     app.add_handler(CommandHandler("extend", r.extend_command))
+    app.add_handler(CommandHandler("leave", sv.leave_command))
+    app.add_handler(CommandHandler("exempt", sv.exempt_command))
     app.add_handler(CommandHandler("import", lf.import_command))
     app.add_handler(CommandHandler("export", lf.export_command))
     # Buttons: ours are routed by prefix; anything else (old, forged) still gets an answer.

@@ -7,6 +7,7 @@ Formats (Telegram allows 64 bytes):
   EXT <task> <yes|no>                            approve or refuse an extension request
   PICK <task>                                    which task a plain message was about
   IMP <ok|no>                                    确认导入 / 取消 under an import preview
+  DIFF <difficulty> <coord|solved>               我来协调 / 已解决 under a 困难 alert
 
 Decoding only checks the shape; handlers check who pressed and whether the action is still
 valid for the task's current state.
@@ -17,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP = (
-    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP")
+ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP, DIFF = (
+    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP", "DIFF")
 ACTIONS = ("done", "progress", "difficulty", "extend")
 _ID = r"[A-Za-z0-9_-]{1,20}"
 _PATTERNS = {
@@ -29,9 +30,10 @@ _PATTERNS = {
     EXT: re.compile(rf"^EXT ({_ID}) (yes|no)$"),
     PICK: re.compile(rf"^PICK ({_ID})$"),
     IMP: re.compile(r"^IMP (ok|no)$"),
+    DIFF: re.compile(rf"^DIFF ({_ID}) (coord|solved)$"),
 }
 # For handler registration: `pattern=ROUTE` on the CallbackQueryHandler.
-ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK) ")
+ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK|DIFF) ")
 IMPORT_ROUTE = re.compile(r"^IMP ")
 
 

@@ -37,6 +37,11 @@ class Services:
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.access.admins
 
+    def admin_chats(self) -> list[int]:
+        """Where admins are told things: the admin group if there is one, else each admin."""
+        group = self.config.chats.admin_group
+        return [group] if group else sorted(self.config.access.admins)
+
     def person(self, user_id: int | None) -> Person | None:
         return self.ledger.person_for_user(user_id) if user_id is not None else None
 

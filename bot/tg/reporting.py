@@ -111,12 +111,13 @@ async def notify_owners(context: LuoshiContext, task: Task, text: str,
             await send_safely(context, person.user_id, text, buttons)
 
 
-async def notify_leader(context: LuoshiContext, task: Task, text: str) -> None:
+async def notify_leader(context: LuoshiContext, task: Task, text: str,
+                        buttons: Buttons | None = None) -> None:
     if not task.leader:
         return
     person = context.services.ledger.repo.get_person(task.leader)
     if person is not None and person.user_id:
-        await send_safely(context, person.user_id, text)
+        await send_safely(context, person.user_id, text, buttons)
 
 
 # ---- applying a report ----
@@ -181,10 +182,16 @@ async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> None:
                     (msgs.catalog["btn_reject"], callbacks.encode(callbacks.REJECT, task.id))]]
         await notify_admins(context, text, buttons)
     if outcome.difficulty is not None:
+        # 督帮一体: the leader and the admins get it at once, with 我来协调 / 已解决.
+        item = outcome.difficulty
         text = msgs.t("difficulty_alert", id=task.id, title=task.title, who=report.who,
-                      text=outcome.difficulty.text)
-        await notify_admins(context, text)
-        await notify_leader(context, task, text)
+                      text=item.text)
+        buttons = [[(msgs.catalog["btn_coordinate"],
+                     callbacks.encode(callbacks.DIFF, item.id, "coord")),
+                    (msgs.catalog["btn_solved"],
+                     callbacks.encode(callbacks.DIFF, item.id, "solved"))]]
+        await notify_admins(context, text, buttons)
+        await notify_leader(context, task, text, buttons)
     if outcome.extension is not None:
         request = outcome.extension
         text = msgs.t("extension_request", id=task.id, title=task.title, who=report.who,
@@ -305,10 +312,12 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         task = services.ledger.undo_report(data.target, user_id=user.id)
         await _edit(query, msgs.t("undone", id=task.id))
         return None
+    message = query.message if isinstance(query.message, Message) else None
+    if data.kind == callbacks.DIFF:
+        return await _difficulty_button(context, query, message, data)
     task = services.ledger.repo.get_task(data.target)
     if task is None:
         raise TaskNotFound(task_id=data.target)
-    message = query.message if isinstance(query.message, Message) else None
     if data.kind in (callbacks.VERIFY, callbacks.REJECT, callbacks.EXT):
         if not services.is_admin(user.id):
             return msgs.t("button_not_yours")
@@ -364,6 +373,31 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         await tell_about(context, outcome)
         return None
     await _prompt(context, query, msgs.t(f"prompt_{data.choice}", id=task.id))
+    return None
+
+
+async def _difficulty_button(context: LuoshiContext, query: CallbackQuery,
+                             message: Message | None, data: callbacks.Callback) -> str | None:
+    """我来协调 / 已解决: for admins and the task's 责任领导 only."""
+    services = context.services
+    msgs = services.messages
+    user = query.from_user
+    item = services.ledger.difficulty(data.target)
+    task = services.ledger.task(item.task_id)
+    person = services.person(user.id)
+    is_leader = person is not None and bool(task.leader) and person.name == task.leader
+    if not services.is_admin(user.id) and not is_leader:
+        return msgs.t("button_not_yours")
+    who = actor(services, user)
+    if data.choice == "coord":
+        services.ledger.coordinate(item.id, who=who)
+        await _edit(query, _append(message, msgs.t("coordinating_by", who=who)))
+        await notify_owners(context, task, msgs.t("coordinating_notice", id=task.id, who=who))
+        return None
+    resolved = services.ledger.resolve_difficulty(item.id, "", who=who)
+    await _edit(query, _append(message, msgs.t("solved_by", who=who)))
+    await notify_owners(context, task, msgs.t("resolved_notice", id=task.id,
+                                              note=resolved.text))
     return None
 
 

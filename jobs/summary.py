@@ -1,0 +1,48 @@
+"""每日小结 for admins at [summary] send_at on workdays, with the 督帮一体 digest."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.model import TaskStatus
+from bot.tg.context import Services
+
+
+def daily_summary(services: Services, today: date) -> str:
+    """Reports received today, submissions waiting for 核账, tasks overdue since today,
+    officials who became unreachable today, and the open 困难 with their age."""
+    repo = services.ledger.repo
+    msgs = services.messages
+    calendar = services.calendar
+    reports = [r for r in repo.reports() if r.at.date() == today and r.undone_at is None]
+    waiting = sorted(t.id for t in repo.tasks() if t.status is TaskStatus.SUBMITTED)
+    new_overdue = sorted(
+        t.id for t in repo.tasks()
+        if t.status is TaskStatus.OPEN and t.deadline is not None and t.deadline < today
+        and calendar.workdays_between(t.deadline, today) == 1)
+    unreachable = sorted(p.name for p in repo.people()
+                         if p.unreachable_since is not None
+                         and p.unreachable_since.date() == today)
+    difficulties = sorted(repo.open_difficulties(), key=lambda d: d.opened_at)
+    lines = [msgs.t("summary_head", day=msgs.date(today)),
+             msgs.t("summary_reports", count=len(reports),
+                    tasks=len({r.task_id for r in reports}))]
+    lines.append(msgs.t("summary_waiting", count=len(waiting), ids=_ids(msgs, waiting)))
+    lines.append(msgs.t("summary_overdue", count=len(new_overdue), ids=_ids(msgs, new_overdue)))
+    if unreachable:
+        lines.append(msgs.t("summary_unreachable", names=msgs.names(unreachable)))
+    if difficulties:
+        lines.append(msgs.t("summary_difficulties", count=len(difficulties)))
+        for item in difficulties[:15]:
+            age = (today - item.opened_at.date()).days
+            who = msgs.t("summary_coordinator", who=item.coordinator) if item.coordinator else ""
+            lines.append(msgs.t("summary_difficulty_line", id=item.task_id,
+                                text=item.text[:40], days=age) + who)
+    return "\n".join(lines)
+
+
+def _ids(msgs: object, ids: list[str], limit: int = 15) -> str:
+    if not ids:
+        return "—"
+    shown = "、".join(ids[:limit])
+    return shown + ("…" if len(ids) > limit else "")
