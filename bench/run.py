@@ -20,6 +20,7 @@ from bench.common import Row, machine_info, markdown_table, text_table
 
 MODULES: list[str] = [
     "bench.bench_rhythm",
+    "bench.bench_bulletin",
 ]
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

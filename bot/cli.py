@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", parents=[common],
                          help="export the ledger to FILE.xlsx or FILE.csv (read-only) / 导出台账")
     exp.add_argument("file", type=Path)
+    score = sub.add_parser("score", parents=[common],
+                           help="unit scores with itemised deductions to FILE.xlsx / 考核得分")
+    score.add_argument("--period", required=True, metavar="2026-Q4|2026-12|2026-12-2")
+    score.add_argument("file", type=Path)
     return parser
 
 
@@ -59,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return import_command(config, args.file, dry_run=args.dry_run)
     if command == "export":
         return export_command(config, args.file)
+    if command == "score":
+        return score_command(config, args.period, args.file)
     return run(config)
 
 
@@ -250,3 +256,40 @@ def _strip_html(text: str) -> str:
     import re
 
     return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def score_command(config: Config, period_code: str, path: Path) -> int:
+    """Per-unit scores for a period, with every deduction itemised (read-only)."""
+    from bot.adapters.docstore import StoreError
+    from bot.adapters.repository import StoreRepository
+    from bot.adapters.spreadsheet import write_sheets
+    from bot.bulletins import BULLETIN_KINDS, make_bulletin, score_sheets
+    from bot.domain.periods import Period
+    from bot.runtime import build_calendar, open_store
+
+    try:
+        period = Period.parse(period_code)
+    except ValueError:
+        period = None
+    if period is None or period.kind not in BULLETIN_KINDS:
+        print("期间应为 2026-Q4（季）、2026-12（月）或 2026-12-2（旬）\n"
+              "The period must be 2026-Q4 (quarter), 2026-12 (month) or 2026-12-2 (旬)",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    if path.suffix.lower() != ".xlsx":
+        print("文件名应以 .xlsx 结尾 / the file name must end in .xlsx", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        store = open_store(config, writable=False)
+    except StoreError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_STORE
+    try:
+        bulletin = make_bulletin(StoreRepository(store), build_calendar(config), config, period)
+    finally:
+        store.close()
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(write_sheets(score_sheets(bulletin)))
+    tmp.replace(path)
+    print(f"已导出 {period.label()} 考核得分 / scores written: {path} ({len(bulletin.units)})")
+    return 0

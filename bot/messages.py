@@ -47,6 +47,8 @@ ZH: dict[str, str] = {
         "/plan [天数] — 调度计划　/dispatch — 立即执行今日调度\n"
         "/import — 导入 Excel 台账　/export — 导出台账\n"
         "/verify /reject /reopen /resolve /extend 编号 — 核账、退回、重开、困难解决、延期\n"
+        "/report [旬|月|季] [单位] — 工作通报　/score [期间] — 考核得分\n"
+        "/leave 姓名 起 止 — 请假　/exempt 编号 理由 — 容错\n"
         "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31"
     ),
     "help_official": (
@@ -312,6 +314,33 @@ ZH: dict[str, str] = {
     "leave_line": "{name}：{start}至{end}",
     "exempt_usage": "用法：/exempt 编号 理由，例如 /exempt T0007 因上级政策调整暂缓",
     "exempted": "已将 <b>{id}</b> 移出考核（容错）：{reason}",
+    "bulletin_head": "📊【工作通报】{period}（{start}—{end}）",
+    "bulletin_head_unit": "📊【工作通报】{period} · {unit}（{start}—{end}）",
+    "bulletin_totals": "在办 {open} 项｜本期办结 {closed} 项（按时 {on_time} 项）｜逾期 {overdue} 项｜按时完成率 {rate}",
+    "bulletin_ranking": "<b>单位排名（比学赶超）</b>",
+    "bulletin_unit": "{rank}. {unit} {score} 分{change}（按时率 {rate}，逾期 {overdue} 项）",
+    "bulletin_up": " ↑{n} 进位",
+    "bulletin_down": " ↓{n} 退位",
+    "bulletin_same": " —",
+    "bulletin_new": " 新",
+    "bulletin_red": "🏅 红榜：{units}",
+    "bulletin_overdue_head": "<b>⚠️ 逾期任务</b>",
+    "bulletin_overdue_line": "{unit}：{id} {title}（逾期 {days} 个工作日，{owners}）{exempt}",
+    "bulletin_exempt": "〔容错〕",
+    "bulletin_silent": "📵 未报送：{items}",
+    "bulletin_silent_item": "{name} {count} 次",
+    "bulletin_none": "{period}没有需要通报的任务。",
+    "bulletin_chart_caption": "{period} 各单位按时完成率与逾期任务数",
+    "chart_title": "{period} 各单位按时完成率与逾期任务数",
+    "report_usage": "用法：/report [旬|月|季] [单位]，例如 /report 旬、/report 月 县教育局",
+    "score_usage": "用法：/score [期间]，例如 /score 月、/score 2026-12、/score 2026-Q4、/score 2026-12-2",
+    "score_head": "🏆【考核得分】{period}（满分 {base}）",
+    "score_line": "{rank}. {unit} {score} 分：{items}",
+    "score_item_overdue_days": "逾期 {count} 个工作日 {points}",
+    "score_item_missed_reports": "应报未报 {count} 次 {points}",
+    "score_item_closed_on_time": "按时办结 {count} 项 {points}",
+    "score_no_items": "无扣分",
+    "score_none": "{period}没有计分的任务。",
     "btn_coordinate": "🤝 我来协调",
     "btn_solved": "✅ 已解决",
     "coordinating_by": "🤝 {who} 负责协调",
@@ -340,6 +369,8 @@ EN: dict[str, str] = {
         "/plan [days] — reminder plan  /dispatch — run today's dispatch now\n"
         "/import — import an Excel ledger  /export — export the ledger\n"
         "/verify /reject /reopen /resolve /extend ID — verify, send back, reopen, solve, extend\n"
+        "/report [旬|月|季] [unit] — bulletin  /score [period] — scores\n"
+        "/leave name from to — leave  /exempt ID reason — out of scoring\n"
         "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31"
     ),
     "help_official": (
@@ -608,6 +639,33 @@ EN: dict[str, str] = {
     "leave_line": "{name}: {start} – {end}",
     "exempt_usage": "Usage: /exempt ID reason, e.g. /exempt T0007 policy changed upstream",
     "exempted": "<b>{id}</b> is out of scoring from now on (容错): {reason}",
+    "bulletin_head": "📊 [Bulletin] {period} ({start} – {end})",
+    "bulletin_head_unit": "📊 [Bulletin] {period} · {unit} ({start} – {end})",
+    "bulletin_totals": "Open {open} | closed {closed} (on time {on_time}) | overdue {overdue} | on-time rate {rate}",
+    "bulletin_ranking": "<b>Unit ranking</b>",
+    "bulletin_unit": "{rank}. {unit} {score} pts{change} (on time {rate}, overdue {overdue})",
+    "bulletin_up": " ↑{n}",
+    "bulletin_down": " ↓{n}",
+    "bulletin_same": " —",
+    "bulletin_new": " new",
+    "bulletin_red": "🏅 Honour roll: {units}",
+    "bulletin_overdue_head": "<b>⚠️ Overdue</b>",
+    "bulletin_overdue_line": "{unit}: {id} {title} ({days} workdays, {owners}){exempt}",
+    "bulletin_exempt": " [exempt]",
+    "bulletin_silent": "📵 Did not report: {items}",
+    "bulletin_silent_item": "{name} ×{count}",
+    "bulletin_none": "Nothing to report for {period}.",
+    "bulletin_chart_caption": "{period}: on-time rate and overdue tasks per unit",
+    "chart_title": "{period}: on-time rate and overdue tasks per unit",
+    "report_usage": "Usage: /report [旬|月|季] [unit], e.g. /report 月 Land Bureau",
+    "score_usage": "Usage: /score [period], e.g. /score 月, /score 2026-12, /score 2026-Q4",
+    "score_head": "🏆 [Scores] {period} (out of {base})",
+    "score_line": "{rank}. {unit} {score}: {items}",
+    "score_item_overdue_days": "overdue {count} workdays {points}",
+    "score_item_missed_reports": "missed reports {count} {points}",
+    "score_item_closed_on_time": "closed on time {count} {points}",
+    "score_no_items": "no deductions",
+    "score_none": "No scored tasks in {period}.",
     "btn_coordinate": "🤝 I'll coordinate",
     "btn_solved": "✅ Solved",
     "coordinating_by": "🤝 {who} coordinates",
@@ -886,6 +944,80 @@ class Messages:
 
     def leave_note(self, names: Sequence[str]) -> str:
         return self.t("leave_note", names=self.names(names))
+
+    def rate(self, value: float | None) -> str:
+        return "—" if value is None else f"{round(value * 100)}%"
+
+    def points(self, value: float) -> str:
+        text = f"{value:.1f}".rstrip("0").rstrip(".")
+        return text
+
+    def bulletin(self, bulletin: Any, unit: str | None = None) -> str:
+        """工作通报: totals, the ranking with 进位/退位, 红榜, overdue by unit, 未报送."""
+        period = bulletin.period
+        label = period.label(self.language)
+        if not bulletin.units and not bulletin.overdue:
+            return self.t("bulletin_none", period=label)
+        head_key = "bulletin_head_unit" if unit else "bulletin_head"
+        lines = [self.t(head_key, period=label, unit=unit or "",
+                        start=self.short_date(period.start), end=self.short_date(period.end))]
+        totals = bulletin.totals
+        lines.append(self.t("bulletin_totals", open=totals.open, closed=totals.closed,
+                            on_time=totals.closed_on_time, overdue=totals.overdue,
+                            rate=self.rate(totals.on_time_rate)))
+        if bulletin.units:
+            lines.append(self.catalog["bulletin_ranking"])
+            for line in bulletin.units:
+                if line.change is None:
+                    change = self.catalog["bulletin_new"]
+                elif line.change > 0:
+                    change = self.catalog["bulletin_up"].format(n=line.change)
+                elif line.change < 0:
+                    change = self.catalog["bulletin_down"].format(n=-line.change)
+                else:
+                    change = self.catalog["bulletin_same"]
+                lines.append(self.t("bulletin_unit", rank=line.rank, unit=line.unit,
+                                    score=self.points(line.score), change=change,
+                                    rate=self.rate(line.on_time_rate), overdue=line.overdue))
+        if bulletin.red_list:
+            lines.append(self.t("bulletin_red", units=self.names(bulletin.red_list)))
+        if bulletin.overdue:
+            lines.append(self.catalog["bulletin_overdue_head"])
+            for item in bulletin.overdue[:40]:
+                lines.append(self.t("bulletin_overdue_line", unit=item.unit, id=item.task_id,
+                                    title=_clip(item.title, 24), days=item.days_overdue,
+                                    owners=self.names(item.owners),
+                                    exempt=self.catalog["bulletin_exempt"] if item.exempt
+                                    else ""))
+            if len(bulletin.overdue) > 40:
+                lines.append(self.t("tasks_more", count=len(bulletin.overdue) - 40))
+        if bulletin.silent:
+            sep = "、" if self.language == "zh" else ", "
+            items = sep.join(self.catalog["bulletin_silent_item"].format(name=esc(n), count=c)
+                             for n, c in bulletin.silent[:30])
+            lines.append(self.raw("bulletin_silent", items=items))
+        return "\n".join(lines)
+
+    def scores(self, period: Any, scores: Sequence[Any], ranks: dict[str, int],
+               base: float) -> str:
+        label = period.label(self.language)
+        if not scores:
+            return self.t("score_none", period=label)
+        lines = [self.t("score_head", period=label, base=self.points(base))]
+        for score in sorted(scores, key=lambda s: (ranks.get(s.unit, 999), s.unit)):
+            totals: dict[str, list[float]] = {}
+            for item in score.items:
+                entry = totals.setdefault(item.kind, [0, 0.0])
+                entry[0] += item.count
+                entry[1] += item.points
+            sep = "，" if self.language == "zh" else "; "
+            parts = [self.catalog[f"score_item_{kind}"].format(
+                count=int(count), points=("+" if points > 0 else "") + self.points(points))
+                for kind, (count, points) in totals.items() if count]
+            lines.append(self.t("score_line", rank=ranks.get(score.unit, "—"), unit=score.unit,
+                                score=self.points(score.score),
+                                items=sep.join(parts) or self.catalog["score_no_items"]))
+        return "\n".join(lines)
 
     def plan_summary(self, planned: Sequence[PlannedReminder], start: date, days: int,
                      calendar: WorkCalendar) -> str:

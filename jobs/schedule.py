@@ -7,6 +7,7 @@ reminders of today are sent at once (earlier days are not replayed).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, time
 from typing import Any
@@ -14,7 +15,11 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, JobQueue
 
+from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
+from bot.domain.model import DeliveryStatus, OutboxEntry, outbox_key
+from bot.domain.periods import Period, period_of
 from bot.domain.ports import Change, PersistenceError
+from bot.messages import split_message
 from bot.tg.context import LuoshiContext, Services
 from jobs.summary import daily_summary
 
@@ -22,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "rhythm-dispatch"
 SUMMARY_JOB = "daily-summary"
+BULLETIN_JOB = "bulletin"
 CATCH_UP_JOB = "rhythm-catch-up"
 CALENDAR_JOB = "calendar-warning"
 CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
@@ -46,6 +52,7 @@ def install_jobs(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
     _replace_daily(jq, DISPATCH_JOB, scheduled_dispatch, services)
     _replace_daily(jq, CALENDAR_JOB, calendar_warning_job, services)
     _replace_daily(jq, SUMMARY_JOB, summary_job, services, services.config.summary_at)
+    _replace_daily(jq, BULLETIN_JOB, bulletin_job, services, services.config.bulletin_at)
     if catch_up_due(services):
         for job in jq.get_jobs_by_name(CATCH_UP_JOB):
             job.schedule_removal()
@@ -89,6 +96,63 @@ async def calendar_warning_job(context: LuoshiContext) -> None:
         log.error("could not record the calendar warning; not sending it now")
         return
     await tell_admins(context, text)
+
+
+def bulletin_chats(services: Services) -> list[int]:
+    """工作通报 go to the admin group and the work group; to the admins when neither is set."""
+    chats = [c for c in (services.config.chats.admin_group, services.config.chats.work_group)
+             if c]
+    return chats or sorted(services.config.access.admins)
+
+
+async def bulletin_job(context: LuoshiContext) -> None:
+    """On the first workday of a 旬, month or quarter: the bulletin of the previous one."""
+    services = context.services
+    today = services.clock.today()
+    if not services.calendar.is_workday(today):
+        return
+    for kind in BULLETIN_KINDS:
+        if services.calendar.is_first_workday(today, kind):
+            await publish_bulletin(context, period_of(kind, today).previous(), today)
+
+
+async def publish_bulletin(context: LuoshiContext, period: Period, today: date) -> None:
+    """Once per period and chat (the outbox), with the chart when a CJK font exists."""
+    services = context.services
+    repo = services.ledger.repo
+    # Up to a second of pure computation for a quarter: off the event loop.
+    bulletin = await asyncio.to_thread(make_bulletin, repo, services.calendar, services.config,
+                                       period)
+    text = services.messages.bulletin(bulletin)
+    chart = await asyncio.to_thread(chart_for, bulletin, services.messages)
+    task_key = f"bulletin:{period.code()}"
+    for chat_id in bulletin_chats(services):
+        key = outbox_key(today, task_key, str(chat_id), "bulletin")
+        existing = repo.outbox_get(key)
+        if existing is not None and existing.status is DeliveryStatus.SENT:
+            continue
+        try:
+            if chart is not None:
+                await context.bot.send_photo(chat_id=chat_id, photo=chart,
+                                             caption=services.messages.t(
+                                                 "bulletin_chart_caption",
+                                                 period=period.label(services.messages.language)))
+            sent = None
+            for part in split_message(text):
+                sent = await context.bot.send_message(chat_id=chat_id, text=part)
+        except TelegramError as err:
+            log.warning("bulletin %s to %s not sent: %s", period.code(), chat_id, err)
+            continue
+        change = Change(outbox=[OutboxEntry(today, task_key, str(chat_id), "bulletin",
+                                            DeliveryStatus.SENT, services.clock.now(),
+                                            message_id=sent.message_id if sent else None,
+                                            chat_id=chat_id)])
+        if repo.bulletin_ranks(period.code()) is None:
+            change.bulletin_ranks[period.code()] = bulletin.ranks
+        try:
+            repo.commit(change)
+        except PersistenceError:
+            log.error("bulletin %s sent but not recorded", period.code())
 
 
 def due_for_calendar_warning(services: Services, today: date) -> bool:

@@ -30,6 +30,7 @@ class FakeRepository(LedgerRepository):
         self._reports: dict[str, Report] = {}
         self._difficulties: dict[str, Difficulty] = {}
         self._extensions: dict[str, ExtensionRequest] = {}
+        self._bulletins: dict[str, dict[str, int]] = {}
         self.commits = 0
         self.fail_next_commit = False
 
@@ -69,6 +70,9 @@ class FakeRepository(LedgerRepository):
     def get_report(self, report_id: str) -> Report | None:
         return self._reports.get(report_id)
 
+    def bulletin_ranks(self, period_code: str) -> dict[str, int] | None:
+        return self._bulletins.get(period_code)
+
     def reports(self) -> Iterable[Report]:
         return list(self._reports.values())
 
@@ -101,3 +105,4 @@ class FakeRepository(LedgerRepository):
         self._reports.update({r.id: r for r in change.reports})
         self._difficulties.update({d.id: d for d in change.difficulties})
         self._extensions.update({e.id: e for e in change.extensions})
+        self._bulletins.update(change.bulletin_ranks)

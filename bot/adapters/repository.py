@@ -26,6 +26,7 @@ from bot.domain.ports import Change, LedgerRepository, PersistenceError
 TASKS, PEOPLE, UNITS, INVITES, COUNTERS = "tasks", "people", "units", "invites", "counters"
 OUTBOX = "outbox"
 REPORTS, DIFFICULTIES, EXTENSIONS = "reports", "difficulties", "extensions"
+BULLETINS = "bulletins"
 # The id of the last Telegram update whose change was committed. Telegram redelivers updates
 # whose offset was not yet confirmed (a crash right after answering); this tells them apart.
 UPDATE_MARK = "telegram_update"
@@ -60,7 +61,7 @@ class StoreRepository(LedgerRepository):
         return self._tasks.get(task_id)
 
     def tasks(self) -> Iterable[Task]:
-        return self._tasks.values()
+        return list(self._tasks.values())
 
     def get_person(self, name: str) -> Person | None:
         return self._people.get(name)
@@ -97,8 +98,15 @@ class StoreRepository(LedgerRepository):
         doc = self.store.get(REPORTS, report_id)
         return Report.from_doc(doc) if doc else None
 
+    def bulletin_ranks(self, period_code: str) -> dict[str, int] | None:
+        doc = self.store.get(BULLETINS, period_code)
+        return dict(doc["ranks"]) if doc else None
+
     def reports(self) -> Iterable[Report]:
-        return [Report.from_doc(d) for d in self.store.all(REPORTS).values()]
+        # Copy the documents first (one C-level step): bulletins decode them in a worker thread
+        # while the event loop may commit new reports.
+        docs = list(self.store.all(REPORTS).values())
+        return [Report.from_doc(d) for d in docs]
 
     def report_from(self, source: str) -> Report | None:
         report_id = self._sources.get(source)
@@ -130,6 +138,8 @@ class StoreRepository(LedgerRepository):
         puts += [(REPORTS, r.id, r.to_doc()) for r in change.reports]
         puts += [(DIFFICULTIES, d.id, d.to_doc()) for d in change.difficulties]
         puts += [(EXTENSIONS, e.id, e.to_doc()) for e in change.extensions]
+        puts += [(BULLETINS, code, {"ranks": ranks})
+                 for code, ranks in change.bulletin_ranks.items()]
         if self.current_update is not None:
             puts.append((COUNTERS, UPDATE_MARK, {"value": self.current_update}))
         history: list[tuple[str, dict[str, Any]]] = [(h.task_id, h.to_doc())

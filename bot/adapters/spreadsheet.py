@@ -22,7 +22,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
@@ -475,3 +475,33 @@ def _csv_text(value: str) -> str:
     if value[:1] in ("=", "+", "-", "@") and not _NUMBER.match(value):
         return "'" + value
     return value
+
+
+def write_sheets(sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[object]]]]) -> bytes:
+    """A small workbook of several plain sheets (bold frozen header), e.g. score reports."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, (header, rows) in sheets.items():
+        sheet = workbook.create_sheet(title=title[:31])
+        sheet.append(list(header))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(list(row))
+        sheet.freeze_panes = "A2"
+        for index, name in enumerate(header, start=1):
+            width = max([_display_width(name)] + [_display_width(r[index - 1]) for r in rows
+                                                  if index - 1 < len(r)])
+            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(
+                max(width + 2, 8), 40)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _display_width(value: object) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

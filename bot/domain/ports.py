@@ -34,11 +34,12 @@ class Change:
     reports: list[Report] = field(default_factory=list)
     difficulties: list[Difficulty] = field(default_factory=list)
     extensions: list[ExtensionRequest] = field(default_factory=list)
+    bulletin_ranks: dict[str, dict[str, int]] = field(default_factory=dict)  # period → ranks
 
     def __bool__(self) -> bool:
         return any((self.tasks, self.people, self.units, self.invites, self.history,
                     self.counters, self.outbox, self.outbox_drop, self.reports,
-                    self.difficulties, self.extensions))
+                    self.difficulties, self.extensions, self.bulletin_ranks))
 
 
 class LedgerRepository(ABC):
@@ -79,6 +80,10 @@ class LedgerRepository(ABC):
 
     @abstractmethod
     def get_report(self, report_id: str) -> Report | None: ...
+
+    @abstractmethod
+    def bulletin_ranks(self, period_code: str) -> dict[str, int] | None:
+        """The unit ranks published in the bulletin of that period, if one was sent."""
 
     @abstractmethod
     def reports(self) -> Iterable[Report]:

@@ -52,6 +52,7 @@ ADMIN_COMMANDS = {
         ("reopen", "重新打开：/reopen 编号 理由"),
         ("import", "导入台账（Excel/CSV）"), ("export", "导出台账 Excel"),
         ("leave", "请假：/leave 姓名 起 止"), ("exempt", "容错：/exempt 编号 理由"),
+        ("report", "工作通报：/report [旬|月|季] [单位]"), ("score", "考核得分：/score [期间]"),
         ("people", "人员和绑定情况"), ("dispatch", "立即执行今日调度"),
         ("plan", "调度计划：/plan [天数]"), ("help", "命令说明"),
     ],
@@ -64,6 +65,7 @@ ADMIN_COMMANDS = {
         ("extend", "extend: /extend ID [date]"), ("reopen", "reopen: /reopen ID reason"),
         ("import", "import a ledger (Excel/CSV)"), ("export", "export the ledger"),
         ("leave", "leave: /leave name from to"), ("exempt", "exempt: /exempt ID reason"),
+        ("report", "bulletin: /report [旬|月|季] [unit]"), ("score", "scores: /score [period]"),
         ("people", "people and registration"), ("dispatch", "run today's dispatch now"),
         ("plan", "reminder plan: /plan [days]"), ("help", "command help"),
     ],
@@ -167,6 +169,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("extend", r.extend_command))
     app.add_handler(CommandHandler("leave", sv.leave_command))
     app.add_handler(CommandHandler("exempt", sv.exempt_command))
+    app.add_handler(CommandHandler("report", sv.report_command))
+    app.add_handler(CommandHandler("score", sv.score_command))
     app.add_handler(CommandHandler("import", lf.import_command))
     app.add_handler(CommandHandler("export", lf.export_command))
     # Buttons: ours are routed by prefix; anything else (old, forged) still gets an answer.

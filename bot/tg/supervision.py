@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from telegram import Update
 
+from bot.bulletins import PERIOD_WORDS, chart_for, make_bulletin, parse_period
 from bot.domain.errors import InvalidField
+from bot.domain.periods import PeriodKind
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg.context import LuoshiContext
 from bot.tg.handlers import actor, admin_only, guarded, reply
@@ -79,3 +82,51 @@ async def exempt_command(update: Update, context: LuoshiContext) -> None:
     assert update.effective_user is not None
     task = services.ledger.exempt(task_id, reason, who=actor(services, update.effective_user))
     await reply(update, context, msgs.t("exempted", id=task.id, reason=reason))
+
+
+@admin_only
+@guarded
+async def report_command(update: Update, context: LuoshiContext) -> None:
+    """/report [旬|月|季] [单位]: the bulletin of the last complete period, on demand."""
+    services = context.services
+    msgs = services.messages
+    chat = update.effective_chat
+    if chat is None:
+        return
+    args = [normalize(a) for a in (context.args or [])]
+    today = services.clock.today()
+    word = args[0] if args and args[0].lower() in PERIOD_WORDS else ""
+    rest = args[1:] if word else args
+    period = parse_period(word, today, PeriodKind.XUN)
+    unit = " ".join(rest).strip() or None
+    if period is None:
+        await reply(update, context, msgs.t("report_usage"))
+        return
+    if unit is not None and unit not in services.ledger.unit_names():
+        units = msgs.names(services.ledger.unit_names()) or "—"
+        await reply(update, context, msgs.t("tasks_none_unit", unit=unit, units=units))
+        return
+    bulletin = await asyncio.to_thread(make_bulletin, services.ledger.repo, services.calendar,
+                                       services.config, period, unit)
+    chart = await asyncio.to_thread(chart_for, bulletin, msgs)
+    if chart is not None:
+        await context.bot.send_photo(chat_id=chat.id, photo=chart, caption=msgs.t(
+            "bulletin_chart_caption", period=period.label(msgs.language)))
+    await reply(update, context, msgs.bulletin(bulletin, unit=unit))
+
+
+@admin_only
+@guarded
+async def score_command(update: Update, context: LuoshiContext) -> None:
+    """/score [期间]: unit scores with the deductions, for the last complete month by default."""
+    services = context.services
+    msgs = services.messages
+    text = normalize(" ".join(context.args or []))
+    period = parse_period(text, services.clock.today(), PeriodKind.MONTH)
+    if period is None:
+        await reply(update, context, msgs.t("score_usage"))
+        return
+    bulletin = await asyncio.to_thread(make_bulletin, services.ledger.repo, services.calendar,
+                                       services.config, period)
+    await reply(update, context, msgs.scores(period, list(bulletin.scores.values()),
+                                             bulletin.ranks, services.config.scoring.base))
