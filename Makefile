@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
+PORT ?= 8080
 
 .PHONY: run test lint check bench clean
 
@@ -18,8 +19,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# With a token: the bot on Telegram. Without one: the local sandbox on http://127.0.0.1:$(PORT).
 run: $(VENV)/.installed
-	$(BIN)/python -m bot --config $(CONFIG) run
+	$(BIN)/python -m bot --config $(CONFIG) run --or-sandbox --port $(PORT)
 
 check: $(VENV)/.installed
 	$(BIN)/python -m bot --config $(CONFIG) check

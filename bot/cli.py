@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, parse_config, resolve_config_path
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -22,7 +22,16 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bot", parents=[common],
         description="落实 Luoshi — 台账督办机器人 / task ledger bot")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="run the bot (default) / 运行机器人")
+    run = sub.add_parser("run", parents=[common], help="run the bot (default) / 运行机器人")
+    run.add_argument("--or-sandbox", action="store_true",
+                     help="without a token, start the local sandbox instead (make run)")
+    run.add_argument("--port", type=int, default=8080, help="sandbox web page port")
+    restore = sub.add_parser("restore", parents=[common],
+                             help="put a daily backup back (the bot must be stopped) / 恢复备份")
+    restore.add_argument("backup", nargs="?", help="YYYY-MM-DD (default: the newest good one)")
+    sandbox = sub.add_parser("sandbox", parents=[common],
+                             help="local sandbox: built-in Bot API server and a web chat page")
+    sandbox.add_argument("--port", type=int, default=8080, help="web page port (127.0.0.1)")
     sub.add_parser("check", parents=[common],
                    help="validate config and store, print a summary / 检查配置和数据")
     plan = sub.add_parser("plan", parents=[common],
@@ -49,12 +58,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config_path: Path | None = getattr(args, "config", None)
+    sandbox_wanted = command == "sandbox" or getattr(args, "or_sandbox", False)
     try:
         # Read-only commands work without a token (and while the bot runs).
-        config = load_config(config_path, require_token=command in {"run", "check"})
+        config = load_config(config_path,
+                             require_token=command in {"run", "check"} and not sandbox_wanted)
     except ConfigError as err:
-        print(str(err), file=sys.stderr)
+        if not (sandbox_wanted and err.key is None and not _config_exists(config_path)):
+            print(str(err), file=sys.stderr)
+            return EXIT_CONFIG
+        config = parse_config({}, require_token=False)  # trying it out: no config.toml yet
+    if command == "sandbox" and config.telegram.token:
+        print("已配置 Telegram 令牌，沙盒不会用真实令牌启动；请用 make run 运行机器人。\n"
+              "A Telegram token is configured: the sandbox never runs with a real token.",
+              file=sys.stderr)
         return EXIT_CONFIG
+    if sandbox_wanted and not config.telegram.token:
+        from bot.sandbox.runtime import run_sandbox
+
+        return run_sandbox(config, port=args.port)
     if command == "check":
         return check(config)
     if command == "plan":
@@ -65,7 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export_command(config, args.file)
     if command == "score":
         return score_command(config, args.period, args.file)
+    if command == "restore":
+        return restore_command(config, args.backup)
     return run(config)
+
+
+def _config_exists(path: Path | None) -> bool:
+    try:
+        return resolve_config_path(path).exists()
+    except ConfigError:
+        return False
 
 
 def run(config: Config) -> int:
@@ -78,6 +109,7 @@ def run(config: Config) -> int:
         store = open_store(config, writable=True)
     except StoreError as err:
         print(str(err), file=sys.stderr)
+        _print_backup_hint(config)
         return EXIT_STORE
     try:
         services = build_services(config, store)
@@ -292,4 +324,41 @@ def score_command(config: Config, period_code: str, path: Path) -> int:
     tmp.write_bytes(write_sheets(score_sheets(bulletin)))
     tmp.replace(path)
     print(f"已导出 {period.label()} 考核得分 / scores written: {path} ({len(bulletin.units)})")
+    return 0
+
+
+def _print_backup_hint(config: Config) -> None:
+    from bot.adapters.backups import newest_good_backup
+
+    name = newest_good_backup(Path(config.storage.dir))
+    if name:
+        print(f"最新的完好备份：{name}。恢复：python -m bot restore {name}"
+              f"（{name} 之后的改动会丢失）\n"
+              f"Newest good backup: {name}. Restore it with: python -m bot restore {name} "
+              f"(changes made after it are lost)", file=sys.stderr)
+    else:
+        print("没有找到可用的备份 / no usable backup was found", file=sys.stderr)
+
+
+def restore_command(config: Config, name: str | None) -> int:
+    from bot.adapters.backups import list_backups, newest_good_backup, restore_backup
+    from bot.adapters.docstore import StoreError
+
+    store_dir = Path(config.storage.dir)
+    name = name or newest_good_backup(store_dir)
+    if name is None:
+        print(f"没有可用的备份 / no usable backup in {store_dir / 'backups'}", file=sys.stderr)
+        return EXIT_STORE
+    if name not in list_backups(store_dir):
+        print(f"没有 {name} 的备份；现有：{', '.join(list_backups(store_dir)) or '无'}\n"
+              f"No backup {name}; available: {', '.join(list_backups(store_dir)) or 'none'}",
+              file=sys.stderr)
+        return EXIT_STORE
+    try:
+        aside = restore_backup(store_dir, name)
+    except StoreError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_STORE
+    print(f"已恢复 {name} 的备份；原文件移至 {aside}\n"
+          f"Restored the backup of {name}; the replaced files are in {aside}")
     return 0

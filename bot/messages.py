@@ -34,6 +34,7 @@ ZH: dict[str, str] = {
     ),
     "admin_only": "此命令仅限督查室管理员使用。",
     "save_failed": "⚠️ 系统未能保存，本次操作没有生效。请稍后重新发送。",
+    "store_failure_alert": "⚠️ 数据写入失败（服务器磁盘可能已满），刚才的报送未能保存，已请报送人稍后重发。请尽快检查服务器磁盘空间。",
     "internal_error": "⚠️ 处理时出现问题，本次操作没有生效。请稍后重试，或联系督查室。",
     "help_admin": (
         "<b>落实 · 督查室命令</b>\n"
@@ -356,6 +357,7 @@ EN: dict[str, str] = {
     ),
     "admin_only": "This command is for the supervision office's admins only.",
     "save_failed": "⚠️ Could not save; nothing was changed. Please send it again shortly.",
+    "store_failure_alert": "⚠️ The store could not write (the server's disk may be full): a report was not saved and its sender was asked to resend. Please check the disk space.",
     "internal_error": "⚠️ Something went wrong; nothing was changed. Please try again later.",
     "help_admin": (
         "<b>Luoshi · admin commands</b>\n"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
+from bot.adapters.backups import make_daily_backup
 from bot.adapters.docstore import DocStore
 from bot.adapters.holidays import default_calendar
 from bot.adapters.repository import StoreRepository
@@ -31,6 +33,9 @@ def build_services(config: Config, store: DocStore, *, clock: Clock | None = Non
         if store.snapshot_due() or store.seq != _last_snapshot[0]:
             await store.snapshot_async()
             _last_snapshot[0] = store.seq
+        if store.seq == _last_snapshot[0]:  # the snapshot files are complete: back them up
+            await asyncio.to_thread(make_daily_backup, Path(store.directory), clock.today(),
+                                    config.storage.keep_backups)
 
     _last_snapshot = [store.seq]
     calendar = build_calendar(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -59,9 +60,30 @@ def guarded(handler: Handler) -> Handler:
         except PersistenceError:
             log.error("a change could not be made durable; the user was told to resend")
             await reply(update, context, msgs.t("save_failed"))
+            await alert_store_failure(context)
         return None
 
     return wrapper
+
+
+STORE_ALERT_EVERY = 600.0  # seconds between two "disk full" alerts to the admins
+
+
+async def alert_store_failure(context: LuoshiContext) -> None:
+    """Tell the admins (at most every 10 minutes) that the store cannot write: usually a full
+    disk. Officials were already asked to resend; nothing was half-written."""
+    services = context.services
+    now = time.monotonic()
+    last = services.extra.get("store_alert_at")
+    if last is not None and now - last < STORE_ALERT_EVERY:
+        return
+    services.extra["store_alert_at"] = now
+    for chat_id in services.admin_chats():
+        try:
+            await context.bot.send_message(chat_id=chat_id,
+                                           text=services.messages.t("store_failure_alert"))
+        except TelegramError as err:
+            log.warning("could not alert admin chat %s: %s", chat_id, err)
 
 
 def admin_only(handler: Handler) -> Handler:

@@ -26,7 +26,7 @@ from bot.domain.replies import Reading, ReplyKind, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg import callbacks
 from bot.tg.context import LuoshiContext, Services
-from bot.tg.handlers import actor, admin_only, guarded, reply
+from bot.tg.handlers import actor, admin_only, alert_store_failure, guarded, reply
 from bot.tg.notifier import keyboard
 
 log = logging.getLogger(__name__)
@@ -288,6 +288,7 @@ async def on_button(update: Update, context: LuoshiContext) -> None:
     except PersistenceError:
         log.error("a button's change could not be made durable")
         notice = msgs.t("save_failed")
+        await alert_store_failure(context)
     try:
         if notice:
             await query.answer(_plain(notice), show_alert=True)

@@ -1,0 +1,172 @@
+"""Runs the real bot against the built-in Bot API server, with a web chat page and a clock the
+page can move. Production code has no sandbox branches: this module only composes the same
+builders with another clock, config and transport address."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from bot.adapters.docstore import DocStore
+from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
+from bot.domain.clock import Clock
+from bot.domain.periods import PeriodKind, period_of
+from bot.fakeapi import FakeBotApi, FakeBotApiServer
+from bot.runtime import build_services, setup_logging
+from bot.sandbox import demo
+from bot.sandbox.control import ACTIONS, Identity, SandboxControl
+from bot.tg.app import allowed_updates, build_application
+from bot.tg.context import LuoshiContext, Services
+
+log = logging.getLogger(__name__)
+
+SANDBOX_TOKEN = "100000:LUOSHI-SANDBOX"
+SANDBOX_BOT = "luoshi_sandbox_bot"
+DEFAULT_PORT = 8080
+
+
+class MovableClock(Clock):
+    """Wall-clock time plus an offset the sandbox page moves forward."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self._tz = tz
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(self._tz) + self.offset
+
+    def move_to(self, moment: datetime) -> None:
+        self.offset = moment - datetime.now(self._tz)
+
+
+class LiveSandbox(SandboxControl):
+    def __init__(self, api: FakeBotApi, clock: MovableClock) -> None:
+        self.api = api
+        self.clock = clock
+        self.services: Services | None = None
+        self.app: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def identities(self) -> list[Identity]:
+        found = [Identity(demo.ADMIN_ID, demo.ADMIN_NAME, "admin", "县政府督查室")]
+        if self.services is not None:
+            people = sorted(self.services.ledger.repo.people(), key=lambda p: (p.unit, p.name))
+            for person in people:
+                if person.user_id:
+                    role = "leader" if person.role.value == "leader" else "official"
+                    found.append(Identity(person.user_id, person.name, role, person.unit))
+        found.append(Identity(demo.NEW_USER_ID, "新用户", "new"))
+        return found
+
+    def admin_group(self) -> tuple[int, str]:
+        return demo.GROUP_ID, demo.GROUP_TITLE
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def run_action(self, action: str, timeout: float = 120.0) -> str:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if self.loop is None:
+            return "机器人尚在启动，请稍候再试。"
+        future = asyncio.run_coroutine_threadsafe(self._act(action), self.loop)
+        return future.result(timeout)
+
+    async def _act(self, action: str) -> str:
+        from jobs.schedule import publish_bulletin, summary_job
+
+        services = self.services
+        assert services is not None
+        context = LuoshiContext(self.app)
+        calendar = services.calendar
+        if action in ("next_workday", "next_day"):
+            day = self.clock.now().date() + timedelta(days=1)
+            if action == "next_workday":
+                while not calendar.is_workday(day):
+                    day += timedelta(days=1)
+            send_at = services.config.rhythm.send_at
+            self.clock.move_to(datetime.combine(day, send_at, tzinfo=self.clock.now().tzinfo))
+            if not calendar.is_workday(day):
+                return f"已到 {services.messages.date(day)}（休息日）"
+            report = await services.dispatcher.run()
+            sent_bulletins = 0
+            for kind in (PeriodKind.XUN, PeriodKind.MONTH, PeriodKind.QUARTER):
+                if calendar.is_first_workday(day, kind):
+                    await publish_bulletin(context, period_of(kind, day).previous(), day)
+                    sent_bulletins += 1
+            extra = f"，工作通报 {sent_bulletins} 期" if sent_bulletins else ""
+            return (f"已到 {services.messages.date(day)} {send_at:%H:%M}：调度提醒 "
+                    f"{report.sent} 条{extra}")
+        today = self.clock.now().date()
+        if action == "dispatch":
+            report = await services.dispatcher.run()
+            if not report.workday:
+                return "今天是休息日，不发送调度提醒。"
+            return f"今日调度：应发 {report.due} 条，本次发送 {report.sent} 条"
+        if action == "bulletin":
+            period = period_of(PeriodKind.XUN, today).previous()
+            await publish_bulletin(context, period, today)
+            return f"已发送 {period.label()} 工作通报（同一期每天只发一次）"
+        self.clock.move_to(datetime.combine(today, services.config.summary_at,
+                                            tzinfo=self.clock.now().tzinfo))
+        await summary_job(context)
+        return "已发送今日小结"
+
+
+def sandbox_config(config: Config, server: FakeBotApiServer) -> Config:
+    """The user's config with the sandbox's token, server, people and its own data folder."""
+    data = config.storage.dir
+    return dataclasses.replace(
+        config,
+        telegram=TelegramConfig(token=SANDBOX_TOKEN, base_url=server.base_url,
+                                base_file_url=server.base_file_url),
+        storage=StorageConfig(dir=data.with_name(data.name + "-sandbox"),
+                              keep_backups=config.storage.keep_backups,
+                              snapshot_every=config.storage.snapshot_every),
+        access=AccessConfig(admins=frozenset({demo.ADMIN_ID})),
+        chats=ChatsConfig(admin_group=demo.GROUP_ID),
+    )
+
+
+def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
+    from bot.sandbox.web import SandboxWeb
+
+    api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT,
+                     bot_first_name="落实机器人")
+    clock = MovableClock(config.timezone)
+    control = LiveSandbox(api, clock)
+    server = FakeBotApiServer(api, port=port, routes=SandboxWeb(api, control))
+    setup_logging(SANDBOX_TOKEN)
+    config = sandbox_config(config, server)
+    store = DocStore.open(config.storage.dir, writable=True,
+                          snapshot_every=config.storage.snapshot_every)
+    services = build_services(config, store, clock=clock)
+    demo.seed_demo(services.ledger, services.calendar, clock.now())
+    api.add_user(demo.ADMIN_ID, demo.ADMIN_NAME)
+    api.add_group(demo.GROUP_ID, demo.GROUP_TITLE)
+    for person in services.ledger.repo.people():
+        if person.user_id:
+            api.add_user(person.user_id, person.name)
+            api.start_chat(person.user_id)
+    api.start_chat(demo.ADMIN_ID)
+    app = build_application(services)
+    control.services, control.app = services, app
+    original_post_init = app.post_init
+
+    async def post_init(application: Any) -> None:
+        if original_post_init is not None:
+            await original_post_init(application)
+        control.loop = asyncio.get_running_loop()
+
+    app.post_init = post_init
+    server.start()
+    print(f"落实沙盒已启动，请在浏览器打开 http://127.0.0.1:{server.port}"
+          f"（未配置 Telegram 令牌；数据在 {config.storage.dir}）", flush=True)
+    try:
+        app.run_polling(allowed_updates=allowed_updates())
+    finally:
+        server.stop()
+    return 0
