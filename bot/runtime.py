@@ -66,8 +66,10 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(token: str = "", level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
+def setup_logging(token: str = "", level: int = logging.INFO,
+                  log_file: Path | None = None) -> None:
+    handler: logging.Handler = (logging.FileHandler(log_file, encoding="utf-8") if log_file
+                                else logging.StreamHandler())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(token))
     root = logging.getLogger()

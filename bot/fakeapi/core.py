@@ -13,7 +13,9 @@ Two halves:
   `request.FakeRequest` plugs it straight into python-telegram-bot;
 * the *user side* (`add_user`, `send_text`, `press_button`, `send_document`, ...) creates the
   updates a real Telegram client would cause, and the inspection helpers (`sent`, `calls`,
-  `wait_for`, ...) let tests look at what the bot did.
+  `wait_for`, ...) let tests look at what the bot did;
+* the *viewer side* (`chat_history`, `chat_deletions`, `wait_chat_change`, ...) shows a chat as
+  its members see it, with a global sequence number for polling (the sandbox web page).
 
 Honesty notes (things real Telegram does that the fake reproduces, because bots break on them):
 parse_mode HTML / MarkdownV2 / Markdown is parsed into plain text plus entities, with Telegram's
@@ -1085,6 +1087,12 @@ class FakeBotApi:
         self._drops: dict[str, deque[bool]] = {}
         self._limiter: _RateLimiter | None = None
         self._listeners: list[Callable[[], None]] = []
+        # Chat history for viewers (the sandbox web page): every stored message, the users' and
+        # the bot's, gets a global sequence number when it is stored, edited or deleted.
+        self._history_seq = 0
+        self._message_seq: dict[tuple[int, int], int] = {}
+        self._deleted_seq: dict[tuple[int, int], int] = {}
+        self._chat_seq: dict[int, int] = {}
         #: Number of 429 answers given (injected or from `rate_limit`).
         self.too_many_requests = 0
         self._handlers: dict[str, tuple[str, Handler]] = {}
@@ -1550,6 +1558,117 @@ class FakeBotApi:
         with self._lock:
             return self._files_by_path[file_path.lstrip("/")].data
 
+    def file_info(self, file_id: str) -> JSONDict:
+        """What is known about an uploaded file: kind ("document" or "photo"), file_name,
+        mime_type and size. KeyError if unknown."""
+        with self._lock:
+            stored = self._files[file_id]
+            return {
+                "file_id": stored.file_id,
+                "kind": stored.kind,
+                "file_name": stored.file_name,
+                "mime_type": stored.mime_type,
+                "size": len(stored.data),
+            }
+
+    # ------------------------------------------------------------------ chat history (viewers)
+
+    @property
+    def history_seq(self) -> int:
+        """The latest chat-history sequence number (0 before anything was stored)."""
+        with self._lock:
+            return self._history_seq
+
+    def chat_history(self, chat_id: int, since: int = 0) -> list[JSONDict]:
+        """Every message in `chat_id`, the users' and the bot's, in chat order, as copies of the
+        stored Message dicts plus `"seq"`.
+
+        `seq` is global across chats and grows whenever a message is stored or edited (an edit
+        gives the message a new seq), so a viewer polls with `since` = the largest seq it has
+        seen and gets only what is new or changed. Deleted messages are left out; see
+        `chat_deletions` for those.
+        """
+        with self._lock:
+            found = [
+                (key[1], seq)
+                for key, seq in self._message_seq.items()
+                if key[0] == chat_id and seq > since and key not in self._deleted_seq
+            ]
+            found.sort()
+            return [
+                {**self._message_copy(self._messages[(chat_id, message_id)]), "seq": seq}
+                for message_id, seq in found
+            ]
+
+    def chat_deletions(self, chat_id: int, since: int = 0) -> list[int]:
+        """Message ids in `chat_id` deleted after history seq `since`, in deletion order."""
+        with self._lock:
+            found = sorted(
+                (seq, key[1])
+                for key, seq in self._deleted_seq.items()
+                if key[0] == chat_id and seq > since
+            )
+            return [message_id for _seq, message_id in found]
+
+    def chat_seq(self, chat_id: int) -> int:
+        """The seq of the latest change in `chat_id` (0 when nothing happened there)."""
+        with self._lock:
+            return self._chat_seq.get(chat_id, 0)
+
+    def wait_chat_change(self, chat_id: int, since: int, timeout: float) -> bool:
+        """Block up to `timeout` seconds until `chat_id` changes after seq `since` (a message
+        stored, edited or deleted). Returns whether it did; `wake_pollers` ends the wait early.
+        """
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            wake = self._wake_generation
+            while self._chat_seq.get(chat_id, 0) <= since:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._wake_generation != wake:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def chat_title(self, chat_id: int) -> str:
+        """The title a user sees for a chat: the bot's name for a private chat with it, the
+        group title for a group. KeyError for an unknown group."""
+        with self._lock:
+            if chat_id > 0:
+                return self.private_chat_title(chat_id)
+            return str(self._groups[chat_id]["title"])
+
+    def private_chat_title(self, user_id: int) -> str:
+        """What the user's private chat with the bot is called in their client: the bot's name
+        (as set by setMyName for the user's language, else its first name)."""
+        with self._lock:
+            user = self._users.get(user_id) or {}
+            language = str(user.get("language_code") or "")
+            for key in (("name", language), ("name", "")):
+                name = self._bot_settings.get(key)
+                if name:
+                    return str(name)
+            return str(self.bot_user["first_name"])
+
+    def callback_answer(self, query_id: str) -> JSONDict | None:
+        """The answerCallbackQuery params for callback query `query_id`, or None (yet)."""
+        with self._lock:
+            for answer in self._answered:
+                if answer["callback_query_id"] == query_id:
+                    return dict(answer)
+            return None
+
+    def wait_callback_answer(self, query_id: str, timeout: float) -> JSONDict | None:
+        """Block up to `timeout` seconds for the bot to answer callback query `query_id`."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            wake = self._wake_generation
+            while True:
+                answer = self.callback_answer(query_id)
+                remaining = deadline - time.monotonic()
+                if answer is not None or remaining <= 0 or self._wake_generation != wake:
+                    return answer
+                self._cond.wait(remaining)
+
     # ------------------------------------------------------------------ fault injection
 
     def fail_next(
@@ -1747,6 +1866,16 @@ class FakeBotApi:
             raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
         return dict(group)
 
+    def _touch_history(self, key: tuple[int, int], *, deleted: bool = False) -> None:
+        """Give a stored, edited or deleted message a new history seq and wake viewers."""
+        self._history_seq += 1
+        if deleted:
+            self._deleted_seq[key] = self._history_seq
+        else:
+            self._message_seq[key] = self._history_seq
+        self._chat_seq[key[0]] = self._history_seq
+        self._cond.notify_all()
+
     def _allocate_message_id(self, chat_id: int) -> int:
         message_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = message_id + 1
@@ -1829,6 +1958,7 @@ class FakeBotApi:
     def _deliver_user_message(self, message: JSONDict) -> None:
         chat_id = message["chat"]["id"]
         self._messages[(chat_id, message["message_id"])] = message
+        self._touch_history((chat_id, message["message_id"]))
         if chat_id > 0:
             self._started.add(chat_id)
         elif not self._group_message_visible(message):
@@ -1998,6 +2128,7 @@ class FakeBotApi:
         if markup is not None:
             self._sent_markup[key] = markup
         self._sent.append(message)
+        self._touch_history(key)
         return message
 
     def _set_caption(self, message: JSONDict, params: JSONDict) -> None:
@@ -2068,6 +2199,7 @@ class FakeBotApi:
         else:
             self._sent_markup[key] = markup
         stored["edit_date"] = int(self.clock())
+        self._touch_history(key)
 
     # ------------------------------------------------------------------ method handlers
 
@@ -2317,6 +2449,7 @@ class FakeBotApi:
         if not mine and self.clock() - stored["date"] > DELETE_WINDOW_SECONDS:
             raise _bad_request("message can't be deleted for everyone")
         self._deleted.append(key)
+        self._touch_history(key, deleted=True)
 
     def _m_deleteMessage(self, params: JSONDict, files: dict[str, FileTuple]) -> bool:
         chat_id = self._chat_id(params)

@@ -6,6 +6,9 @@
 
 Routes: `/bot<token>/<method>` (GET or POST; query string, urlencoded form, multipart form or
 JSON body) and `/file/bot<token>/<file_path>` (downloads). A wrong token answers 401.
+
+Any other path is offered to the optional `routes` object (see `Routes`; the sandbox web page
+uses this to share the port with the Bot API); without one, or when it declines, it is a 404.
 """
 
 from __future__ import annotations
@@ -17,16 +20,50 @@ import logging
 import socket
 import sys
 import threading
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any, Protocol
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from bot.fakeapi.core import FakeBotApi, FileTuple, JSONDict, route_path
 
-__all__ = ["JSON_FIELDS", "FakeBotApiServer", "decode_form_value", "decode_request"]
+__all__ = [
+    "JSON_FIELDS",
+    "FakeBotApiServer",
+    "RouteResponse",
+    "Routes",
+    "decode_form_value",
+    "decode_request",
+]
 
 _LOGGER = logging.getLogger(__name__)
+
+#: (HTTP status, response headers, body) as answered by `Routes.handle`.
+RouteResponse = tuple[int, dict[str, str], bytes]
+
+#: Largest request body accepted for a non-Bot-API route unless the routes object says
+#: otherwise with a `max_body_bytes` attribute.
+DEFAULT_MAX_ROUTE_BODY = 16 * 1024 * 1024
+
+
+class Routes(Protocol):
+    """Extra HTTP routes served next to the Bot API (e.g. the sandbox web page).
+
+    `handle` gets the method ("GET", "POST", ...), the percent-decoded path, the parsed query
+    string, the request headers and the raw body; it answers (status, headers, body), or None
+    to decline (the server then answers 404). It runs on the server's request thread and may
+    block (long polls). An optional `max_body_bytes` attribute caps request bodies (413).
+    """
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: Message,
+        body: bytes,
+    ) -> RouteResponse | None: ...
 
 #: Form fields whose values are JSON-encoded by clients (structured, numeric or boolean
 #: parameters). Everything else - notably text, caption, callback_query_id, data, file ids,
@@ -145,9 +182,12 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], api: FakeBotApi) -> None:
+    def __init__(
+        self, address: tuple[str, int], api: FakeBotApi, routes: Routes | None = None
+    ) -> None:
         super().__init__(address, _Handler)
         self.api = api
+        self.routes = routes
         self.stopping = False
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -187,15 +227,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle()
 
-    def _read_body(self) -> bytes:
+    def _read_body(self, limit: int | None = None) -> bytes | None:
+        """The request body; None when it is larger than `limit` (then the connection can't be
+        reused: the rest of the body is left unread)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
+            total = 0
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(chunks)
+                total += size
+                if limit is not None and total > limit:
+                    self.close_connection = True
+                    return None
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
@@ -227,12 +274,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
-        body = self._read_body()
+        path = unquote(split.path)
+        route = route_path(path)
+        if route is None and self.server.routes is not None:
+            self._handle_route(path, split.query)
+            return
+        body = self._read_body() or b""
         api = self.server.api
         if self.server.stopping:
             self._send_error(503, "Service Unavailable")
             return
-        route = route_path(unquote(split.path))
         if route is None:
             self._send_error(404, "Not Found")
             return
@@ -263,19 +314,82 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(status, payload)
 
+    def _handle_route(self, path: str, query_string: str) -> None:
+        routes = self.server.routes
+        assert routes is not None
+        limit = int(getattr(routes, "max_body_bytes", DEFAULT_MAX_ROUTE_BODY))
+        try:
+            declared = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = -1
+        if declared < 0:
+            self.close_connection = True
+            self._send_route(*_route_error(400, "无效的 Content-Length / bad Content-Length"))
+            return
+        if declared > limit:
+            # Don't read (or keep) a huge body: answer and close the connection.
+            self.close_connection = True
+            self._send_route(*_route_error(413, "请求过大 / request body too large"))
+            return
+        body = self._read_body(limit)
+        if body is None:
+            self._send_route(*_route_error(413, "请求过大 / request body too large"))
+            return
+        if self.server.stopping:
+            self._send_route(*_route_error(503, "服务正在关闭 / service unavailable"))
+            return
+        query = parse_qs(query_string, keep_blank_values=True)
+        try:
+            answer = routes.handle(self.command, path, query, self.headers, body)
+        except Exception:
+            _LOGGER.exception("route %s %s failed", self.command, path)
+            answer = _route_error(500, "服务器内部错误 / internal server error")
+        if answer is None:
+            answer = _route_error(404, "未找到 / not found")
+        self._send_route(*answer)
+
+    def _send_route(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        try:
+            self.send_response(status)
+            names = {name.lower() for name in headers}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if "content-type" not in names:
+                self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client went away (e.g. a page closed during a long poll)
+            self.close_connection = True
+
+
+def _route_error(status: int, message: str) -> RouteResponse:
+    body = json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")
+    return status, {"Content-Type": "application/json; charset=utf-8"}, body
+
 
 class FakeBotApiServer:
     """A `FakeBotApi` behind a local ThreadingHTTPServer (daemon threads).
 
     The socket is bound in the constructor (port 0 picks a free port), so `base_url` is known
-    before `start()`. Always `stop()` (or use it as a context manager).
+    before `start()`. Always `stop()` (or use it as a context manager). `routes` (see `Routes`)
+    answers every path that is not a Bot API one; only 127.0.0.1 is bound unless `host` says
+    otherwise.
     """
 
     def __init__(
-        self, api: FakeBotApi | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        api: FakeBotApi | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        routes: Routes | None = None,
     ) -> None:
         self.api = api if api is not None else FakeBotApi()
-        self._httpd = _HTTPServer((host, port), self.api)
+        self.routes = routes
+        self._httpd = _HTTPServer((host, port), self.api, routes)
         self._thread: threading.Thread | None = None
 
     @property

@@ -134,13 +134,15 @@ def sandbox_config(config: Config, server: FakeBotApiServer) -> Config:
 def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
     from bot.sandbox.web import SandboxWeb
 
-    api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT,
-                     bot_first_name="落实机器人")
     clock = MovableClock(config.timezone)
+    api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT,
+                     bot_first_name="落实机器人", clock=lambda: clock.now().timestamp())
     control = LiveSandbox(api, clock)
     server = FakeBotApiServer(api, port=port, routes=SandboxWeb(api, control))
-    setup_logging(SANDBOX_TOKEN)
     config = sandbox_config(config, server)
+    # One line on the terminal (where to click); the bot's own log goes to a file.
+    config.storage.dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(SANDBOX_TOKEN, log_file=config.storage.dir / "sandbox.log")
     store = DocStore.open(config.storage.dir, writable=True,
                           snapshot_every=config.storage.snapshot_every)
     services = build_services(config, store, clock=clock)

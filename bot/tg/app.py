@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -22,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.domain.ports import Sender
 from bot.tg import callbacks
@@ -137,20 +139,10 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(TypeHandler(Update, h.skip_redelivered), group=-1)
     cancel_words = filters.Regex(r"^\s*(取消|退出|cancel)\s*$")
     text_answer = filters.TEXT & ~filters.COMMAND & ~cancel_words
-    add_dialogue = ConversationHandler(
-        entry_points=[CommandHandler("add", h.add_entry)],
-        states={
-            h.ADD_TITLE: [MessageHandler(text_answer, h.add_title)],
-            h.ADD_UNIT: [MessageHandler(text_answer, h.add_unit)],
-            h.ADD_OWNERS: [MessageHandler(text_answer, h.add_owners)],
-            h.ADD_DEADLINE: [MessageHandler(text_answer, h.add_deadline)],
-            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, h.add_timeout)],
-        },
-        fallbacks=[MessageHandler(cancel_words, h.add_abort),
-                   CommandHandler("cancel", h.add_abort)],
-        conversation_timeout=15 * 60,
-        name="add_dialogue",
-    )
+    with warnings.catch_warnings():
+        # PTB warns that per_message=False tracks callbacks per chat; the dialogue has none.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        add_dialogue = _add_dialogue(text_answer, cancel_words)
     app.add_handler(add_dialogue)
     app.add_handler(CommandHandler("start", h.start))
     app.add_handler(CommandHandler("help", h.help_command))
@@ -187,6 +179,24 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & content & fresh, r.on_plain))
     app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL & fresh, h.fallback))
     app.add_error_handler(h.on_error)
+
+
+def _add_dialogue(text_answer: Any, cancel_words: Any) -> ConversationHandler[Any]:
+    """The guided /add: each answer is checked before the next question; 取消 ends it."""
+    return ConversationHandler(
+        entry_points=[CommandHandler("add", h.add_entry)],
+        states={
+            h.ADD_TITLE: [MessageHandler(text_answer, h.add_title)],
+            h.ADD_UNIT: [MessageHandler(text_answer, h.add_unit)],
+            h.ADD_OWNERS: [MessageHandler(text_answer, h.add_owners)],
+            h.ADD_DEADLINE: [MessageHandler(text_answer, h.add_deadline)],
+            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, h.add_timeout)],
+        },
+        fallbacks=[MessageHandler(cancel_words, h.add_abort),
+                   CommandHandler("cancel", h.add_abort)],
+        conversation_timeout=15 * 60,
+        name="add_dialogue",
+    )
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

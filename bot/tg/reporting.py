@@ -167,7 +167,11 @@ async def apply_report(update: Update, context: LuoshiContext, task: Task, messa
         raise
     # Durable now: confirm, with the way back.
     undo = [[(msgs.catalog["btn_undo"], callbacks.encode(callbacks.UNDO, outcome.report.id))]]
-    await reply(update, context, msgs.recorded(outcome), reply_markup=keyboard(undo))
+    # The confirmation quotes the message it answers: in a busy chat it is clear which one.
+    await reply(update, context, msgs.recorded(outcome), reply_markup=keyboard(undo),
+                reply_parameters=ReplyParameters(message_id=message.message_id,
+                                                 chat_id=message.chat_id,
+                                                 allow_sending_without_reply=True))
     await tell_about(context, outcome)
 
 
