@@ -473,8 +473,7 @@ def main() -> None:
     bot.start()
     print(f"sandbox page (scripted bot): {server.url}/  - Ctrl+C to stop", flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import io
 import re
-import time
 import zipfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -195,9 +194,7 @@ def test_a_huge_merged_range_is_clipped_to_the_data() -> None:
     data = _patch(
         _xlsx(build), SHEET, lambda xml: xml.replace("</sheetData>", "</sheetData>" + merge)
     )
-    started = time.perf_counter()
-    rows = read_table("a.xlsx", data)
-    assert time.perf_counter() - started < 2
+    rows = read_table("a.xlsx", data)  # a merge over a whole column is clipped, not expanded
     assert rows == [(n, [f"a{n}", f"b{n}", "c1"]) for n in range(1, 6)]
 
 
@@ -494,21 +491,13 @@ def test_write_csv() -> None:
     assert write_csv(["a"], [[-5], ["-5"], [None]]) == codecs.BOM_UTF8 + b'a\r\n-5\r\n-5\r\n""\r\n'
 
 
-def test_ten_thousand_rows_timing() -> None:
+def test_ten_thousand_rows_round_trip() -> None:
+    """Speed is measured in make bench; here: 10,000 rows write, read and parse back."""
     base = export_row(TASKS[0], light="绿", today=date(2026, 11, 27), overdue_workdays=0)
     rows = [[f"T{n:04d}", *base[1:13], LIGHTS[n % 3], *base[14:]] for n in range(1, 10_001)]
-    started = time.perf_counter()
     data = write_xlsx(EXPORT_COLUMNS, rows)
-    written = time.perf_counter()
     table = read_table("a.xlsx", data)
-    read = time.perf_counter()
     header = find_header(table)
     assert header is not None
     parsed, errors = parse_rows(table, header, year=2026)
-    parsed_at = time.perf_counter()
     assert len(parsed) == len(rows) and errors == []
-    print(
-        f"\n{len(rows)} rows: write_xlsx {written - started:.2f}s, "
-        f"read_table {read - written:.2f}s, parse_rows {parsed_at - read:.2f}s, "
-        f"{len(data) // 1024} KiB"
-    )
