@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.adapters.backups import make_daily_backup
@@ -29,20 +31,44 @@ def build_services(config: Config, store: DocStore, *, clock: Clock | None = Non
     clock = clock or SystemClock(config.timezone)
     ledger = Ledger(repo, clock)
 
-    async def snapshot() -> None:
-        if store.snapshot_due() or store.seq != _last_snapshot[0]:
-            await store.snapshot_async()
-            _last_snapshot[0] = store.seq
-        if store.seq == _last_snapshot[0]:  # the snapshot files are complete: back them up
-            await asyncio.to_thread(make_daily_backup, Path(store.directory), clock.today(),
-                                    config.storage.keep_backups)
-
-    _last_snapshot = [store.seq]
     calendar = build_calendar(config)
     rules = WarningRules(**vars(config.warning))
     return Services(config=config, ledger=ledger, messages=Messages(config.language),
                     clock=clock, calendar=calendar, lights=LightBoard(repo, calendar, rules),
-                    snapshot=snapshot, close=store.close)
+                    snapshot=SnapshotPolicy(store, clock, config.storage.keep_backups),
+                    close=store.close)
+
+
+class SnapshotPolicy:
+    """When the store folds its journal into a snapshot (called every few seconds by a job).
+
+    A snapshot is written once ``[storage] snapshot_every`` commits piled up, or when anything
+    changed and ``quiet_seconds`` passed since the last one. After a complete snapshot, today's
+    backup is made if it is missing (the backup copies the snapshot files, so they agree).
+    """
+
+    def __init__(self, store: DocStore, clock: Clock, keep_backups: int, *,
+                 quiet_seconds: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.clock = clock
+        self.keep_backups = keep_backups
+        self.quiet_seconds = quiet_seconds
+        self.monotonic = monotonic
+        self.snapshot_seq = store.seq  # the seq the latest snapshot we wrote captured
+        self.snapshot_at = monotonic()
+
+    async def __call__(self) -> None:
+        store = self.store
+        now = self.monotonic()
+        changed = store.seq != self.snapshot_seq
+        if store.snapshot_due() or (changed and now - self.snapshot_at >= self.quiet_seconds):
+            seq = store.seq
+            await store.snapshot_async()
+            self.snapshot_seq, self.snapshot_at = seq, now
+        if store.seq == self.snapshot_seq:  # the snapshot files hold everything: back them up
+            await asyncio.to_thread(make_daily_backup, Path(store.directory), self.clock.today(),
+                                    self.keep_backups)
 
 
 def build_calendar(config: Config) -> WorkCalendar:

@@ -38,7 +38,7 @@ from jobs.schedule import MISFIRE_GRACE_SECONDS, install_jobs
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_EVERY_SECONDS = 60
+SNAPSHOT_CHECK_SECONDS = 5  # how often SnapshotPolicy is asked (bot/runtime.py)
 
 OFFICIAL_COMMANDS = {
     "zh": [("tasks", "我负责的任务"), ("task", "任务详情：/task 编号"), ("help", "使用说明")],
@@ -204,8 +204,8 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await register_commands(app, services)
     install_jobs(app, services)
     if app.job_queue is not None and services.snapshot is not None:
-        app.job_queue.run_repeating(_snapshot_job, interval=SNAPSHOT_EVERY_SECONDS,
-                                    first=SNAPSHOT_EVERY_SECONDS, name="store-snapshot")
+        app.job_queue.run_repeating(_snapshot_job, interval=SNAPSHOT_CHECK_SECONDS,
+                                    first=SNAPSHOT_CHECK_SECONDS, name="store-snapshot")
     log.info("Luoshi started as @%s", app.bot.username)
 
 
