@@ -98,6 +98,62 @@ def test_all_is_a_read_only_live_view(tmp_path: Path) -> None:
             view["T2"] = task(2)  # type: ignore[index]
 
 
+def test_reads_are_copies_a_caller_cannot_change_the_store(tmp_path: Path) -> None:
+    with DocStore.open(tmp_path) as store:
+        store.commit([("tasks", "T1", task(1))])
+        got = store.get("tasks", "T1")
+        assert got == task(1)
+        got["status"] = "closed"  # a careless caller
+        assert store.get("tasks", "T1") == task(1)
+        assert store.docs("tasks") == [task(1)]
+        assert store.docs("never-used") == []
+
+
+def test_a_snapshot_written_by_stock_tinydb_loads(tmp_path: Path) -> None:
+    """Any valid TinyDB layout of ledger.json loads (a hand-repaired file, an old backup)."""
+    ledger = TinyDB(tmp_path / "ledger.json", storage=AtomicJSONStorage, indent=2)
+    ledger.table("_meta").insert({"seq": 0, "format": 1})
+    ledger.table("tasks").insert({"key": "T1", "doc": task(1)})
+    ledger.close()
+    with DocStore.open(tmp_path) as store:
+        assert store.get("tasks", "T1") == task(1)
+        store.commit([("tasks", "T2", task(2))])
+    with DocStore.open(tmp_path) as store:  # rewritten in the store's own layout
+        assert dict(store.all("tasks")) == {"T1": task(1), "T2": task(2)}
+    assert (tmp_path / "ledger.json").read_text(encoding="utf-8").count("\n") > 4
+
+
+def test_a_damaged_document_line_in_the_snapshot_is_named(tmp_path: Path) -> None:
+    with DocStore.open(tmp_path) as store:
+        fill(store, 1, 3)
+    ledger = tmp_path / "ledger.json"
+    lines = ledger.read_text(encoding="utf-8").split("\n")
+    broken = next(i for i, line in enumerate(lines) if '"T2"' in line)
+    lines[broken] = lines[broken][:25]
+    ledger.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(StoreError, match=f"line {broken + 1}"):
+        DocStore.open(tmp_path)
+    lines[broken] = ""
+    ledger.write_text("\n".join(lines[:-3]), encoding="utf-8")  # cut short as well
+    with pytest.raises(StoreError, match=str(ledger)):
+        DocStore.open(tmp_path, writable=False)
+
+
+def test_history_moves_to_disk_at_a_snapshot_and_reads_the_same(tmp_path: Path) -> None:
+    store = DocStore.open(tmp_path)
+    fill(store, 1, 3)
+    store.commit([], [("T1", {"event": "note", "text": "协调土地"})])
+    before = {k: store.history(k) for k in ("T1", "T2", "T3")}
+    store.snapshot()
+    assert store._history_mem == {}  # nothing held as text any more
+    assert {k: store.history(k) for k in ("T1", "T2", "T3")} == before
+    store.commit([], [("T1", {"event": "later"})])  # one on disk side, one pending
+    assert [r["event"] for r in store.history("T1")] == ["created", "note", "later"]
+    store.close()
+    with DocStore.open(tmp_path, writable=False) as reader:
+        assert [r["event"] for r in reader.history("T1")] == ["created", "note", "later"]
+
+
 def test_delete(tmp_path: Path) -> None:
     with DocStore.open(tmp_path) as store:
         fill(store, 1, 3)
@@ -198,14 +254,14 @@ async def test_commits_during_a_running_async_snapshot(
     store = DocStore.open(tmp_path, snapshot_every=2)
     fill(store, 1, 2)
     entered, release = threading.Event(), threading.Event()
-    real_write = AtomicJSONStorage.write
+    real_write = docstore_module._write_ledger
 
-    def slow_write(self: AtomicJSONStorage, data: dict[str, Any]) -> None:
+    def slow_write(path: Path, seq: int, tables: Any) -> None:
         entered.set()
         assert release.wait(5)
-        real_write(self, data)
+        real_write(path, seq, tables)
 
-    monkeypatch.setattr(AtomicJSONStorage, "write", slow_write)
+    monkeypatch.setattr(docstore_module, "_write_ledger", slow_write)
     running = asyncio.create_task(store.snapshot_async())
     assert await asyncio.to_thread(entered.wait, 5)
     # The loop is free while the worker writes: commit, read, ask for another snapshot.
@@ -241,11 +297,11 @@ def test_crash_after_journal_append_before_any_snapshot(tmp_path: Path) -> None:
 def _crash_at_ledger_write(monkeypatch: pytest.MonkeyPatch, live: Path, crashed: Path) -> None:
     """Make the next ledger.json write copy the directory (the crash image), then fail."""
 
-    def crash(self: AtomicJSONStorage, data: dict[str, Any]) -> None:
+    def crash(path: Path, seq: int, tables: Any) -> None:
         snapshot_copy(live, crashed)
         raise OSError(errno.EIO, "simulated crash")
 
-    monkeypatch.setattr(AtomicJSONStorage, "write", crash)
+    monkeypatch.setattr(docstore_module, "_write_ledger", crash)
 
 
 def test_crash_after_history_append_before_ledger_replace(

@@ -34,8 +34,8 @@ __all__ = [
     "iter_json_chunks",
 ]
 
-# Output is written in pieces of about this many characters.
-_CHUNK_CHARS = 64 * 1024
+# Output is written in pieces of about this many bytes.
+_CHUNK_BYTES = 64 * 1024
 # Serialization pauses this long after holding the GIL for _HOLD_SECONDS: long enough for a
 # thread waiting on the GIL (the event loop) to take it, instead of waiting for the
 # interpreter's 5 ms switch interval. Costs up to ~20% of the serialization time.
@@ -86,10 +86,11 @@ def _write_all(fd: int, data: bytes) -> int:
     return len(data)
 
 
-def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str], *,
+def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str | bytes], *,
                         encoding: str = "utf-8", create_dirs: bool = False,
                         pause: float = _YIELD_SECONDS) -> None:
-    """Atomically replace ``path`` with the concatenation of ``chunks``.
+    """Atomically replace ``path`` with the concatenation of ``chunks`` (``str`` chunks are
+    encoded with ``encoding``, ``bytes`` chunks written as they are).
 
     Temp file in the same directory -> write -> fsync -> ``os.replace`` -> fsync directory.
     On any error the temp file is removed and the target is left untouched. ``pause`` > 0
@@ -107,14 +108,15 @@ def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str], *,
         except FileNotFoundError:
             pass
         yield_gil = GilYielder(pause)
-        buffer: list[str] = []
+        buffer: list[bytes] = []
         size = 0
         unsynced = 0
         for chunk in chunks:
-            buffer.append(chunk)
-            size += len(chunk)
-            if size >= _CHUNK_CHARS:
-                unsynced += _write_all(fd, "".join(buffer).encode(encoding))
+            data = chunk.encode(encoding) if isinstance(chunk, str) else chunk
+            buffer.append(data)
+            size += len(data)
+            if size >= _CHUNK_BYTES:
+                unsynced += _write_all(fd, b"".join(buffer))
                 buffer.clear()
                 size = 0
                 if unsynced >= SYNC_BYTES:
@@ -122,7 +124,7 @@ def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str], *,
                     unsynced = 0
             yield_gil()
         if buffer:
-            _write_all(fd, "".join(buffer).encode(encoding))
+            _write_all(fd, b"".join(buffer))
         os.fsync(fd)
         os.close(fd)
         fd = -1

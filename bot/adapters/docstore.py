@@ -2,9 +2,11 @@
 
 Layout of a store directory::
 
-    ledger.json                  TinyDB snapshot (AtomicJSONStorage): one TinyDB table per store
-                                 table, documents stored as {"key": <key>, "doc": <doc>}, plus a
-                                 "_meta" table holding the snapshot's seq.
+    ledger.json                  snapshot, a TinyDB file: one TinyDB table per store table,
+                                 documents stored as {"key": <key>, "doc": <doc>}, plus a
+                                 "_meta" table holding the snapshot's seq. Written one document
+                                 per line, so it is loaded a line at a time (any other valid
+                                 TinyDB layout loads too, all at once).
     history.jsonl                append-only history: {"seq":N,"i":I,"key":K,"rec":{...}} a line
     journal.<startseq>.jsonl     journal segments: {"seq":N,"puts":[[t,k,doc|null],..],
                                  "history":[<history line object>,..]} a line
@@ -15,9 +17,15 @@ Commit = one journal line, written and fsynced before anything changes in memory
 ``history.jsonl``) only bound the journal length and the startup time; they are taken from
 shallow copies captured on the owner thread and written in a worker thread.
 
+Memory: documents are held encoded (compact UTF-8 JSON bytes, about a third of the size of
+the decoded dicts) and decoded on every read; callers that read a table often keep their own
+decoded objects (the repository does). History records stay on disk: memory holds the byte
+offset of each record in ``history.jsonl``, and only records not yet written there (the
+journal holds them) are kept as text. So memory grows with the ledger, not with its history.
+
 Threading: a DocStore belongs to one thread (the event loop thread). Only the I/O part of a
-snapshot runs elsewhere, on copies. Documents handed to ``commit`` and returned by ``get``/
-``all`` are shared, never copied: callers must treat them as immutable.
+snapshot runs elsewhere, on copies. ``docs`` and ``history`` may also be called from another
+thread (bulletins are built in one). Every read returns freshly decoded documents.
 """
 
 from __future__ import annotations
@@ -31,10 +39,11 @@ import logging
 import os
 import re
 import threading
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from bot.adapters.atomic_storage import (
@@ -42,6 +51,7 @@ from bot.adapters.atomic_storage import (
     AtomicJSONStorage,
     GilYielder,
     StoreError,
+    atomic_write_chunks,
     fsync_dir,
 )
 
@@ -58,6 +68,7 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 Put = tuple[str, str, dict[str, Any] | None]
 """(table, key, doc) — doc None deletes the key."""
+Raw = bytes  # one document as compact UTF-8 JSON
 
 LEDGER_FILE = "ledger.json"
 HISTORY_FILE = "history.jsonl"
@@ -69,6 +80,13 @@ _READ_RETRIES = 5
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode = json.loads
+# The first line of a snapshot in this module's one-document-per-line layout.
+_SNAPSHOT_HEAD = re.compile(rb'^\{"_meta":\{"1":(\{.*\})\}$')
+_DOC_MARK = b',"doc":'
+
+
+def _raw(value: Any) -> Raw:
+    return _encode(value).encode("utf-8")
 
 
 class StoreLockedError(StoreError):
@@ -97,35 +115,49 @@ def _open_append(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
 
-class _LedgerTable(Mapping[str, Doc]):
-    """A store table seen as a TinyDB table ``{"1": {"key": k, "doc": d}, ...}``, built lazily
-    while it is serialized (no 10k-entry temporary dict)."""
+class _TableView(Mapping[str, Doc]):
+    """A live read-only view of one table that decodes each document as it is read."""
 
-    def __init__(self, docs: dict[str, Doc]) -> None:
+    def __init__(self, docs: dict[str, Raw]) -> None:
         self._docs = docs
 
     def __len__(self) -> int:
         return len(self._docs)
 
     def __iter__(self) -> Iterator[str]:
-        return (str(n) for n in range(1, len(self._docs) + 1))
+        return iter(self._docs)
 
-    def __getitem__(self, doc_id: str) -> Doc:
-        for n, (key, doc) in enumerate(self._docs.items(), 1):
-            if str(n) == doc_id:
-                return {"key": key, "doc": doc}
-        raise KeyError(doc_id)
+    def __contains__(self, key: object) -> bool:
+        return key in self._docs
 
-    def items(self) -> Iterator[tuple[str, Doc]]:  # type: ignore[override]
-        for n, (key, doc) in enumerate(self._docs.items(), 1):
-            yield str(n), {"key": key, "doc": doc}
+    def __getitem__(self, key: str) -> Doc:
+        doc: Doc = _decode(self._docs[key])
+        return doc
+
+
+def _write_ledger(path: Path, seq: int, tables: Mapping[str, Mapping[str, Raw]]) -> None:
+    """Atomically write a snapshot: a TinyDB file, one document per line (see the module
+    docstring). Any thread; yields the GIL between documents."""
+
+    def lines() -> Iterator[bytes]:
+        yield b'{"_meta":{"1":' + _raw({"seq": seq, "format": FORMAT_VERSION}) + b"}\n"
+        for name, docs in tables.items():
+            yield b"," + _raw(name) + b":{\n"
+            last = len(docs)
+            for n, (key, raw) in enumerate(docs.items(), 1):
+                yield (b'"' + str(n).encode("ascii") + b'":{"key":' + _raw(key) + _DOC_MARK
+                       + raw + (b"}\n" if n == last else b"},\n"))
+            yield b"}\n"
+        yield b"}\n"
+
+    atomic_write_chunks(path, lines())
 
 
 @dataclass
 class _SnapshotJob:
     seq: int
-    tables: dict[str, dict[str, Doc]]
-    history_lines: list[str]
+    tables: dict[str, dict[str, Raw]]
+    history_lines: list[tuple[str, str]]  # (key, line), in seq order
     history_len: int
     old_segments: list[Path]
 
@@ -145,16 +177,21 @@ class DocStore:
         self._closed = False
         self._lock_fd = -1
         self._reset()
-        # Owner thread vs. snapshot worker: guards _pending and _history_len.
+        # Owner thread vs. snapshot worker (and history readers): guards _pending,
+        # _history_mem, _history_disk and _history_len.
         self._state_lock = threading.Lock()
         # Held for the whole of a snapshot (released by the worker thread when it is done).
         self._snap_lock = threading.Lock()
 
     def _reset(self) -> None:
-        self._tables: dict[str, dict[str, Doc]] = {}
-        self._history: dict[str, list[str]] = {}  # key -> compact history lines, in order
+        self._tables: dict[str, dict[str, Raw]] = {}
+        # key -> offsets in history.jsonl of its records, oldest first
+        self._history_disk: dict[str, array[int]] = {}
+        # key -> its records not yet in history.jsonl (compact JSON lines), oldest first
+        self._history_mem: dict[str, list[str]] = {}
         self._history_total = 0
-        self._pending: list[str] = []  # history lines not yet in history.jsonl, in seq order
+        # (key, line) of every record not yet in history.jsonl, in seq order
+        self._pending: list[tuple[str, str]] = []
         self._history_len = 0  # bytes of history.jsonl known to be good
         self._seq = 0
         self._snap_seq = 0  # seq of ledger.json on disk
@@ -296,68 +333,127 @@ class DocStore:
                 raise _damaged(path, "the file is empty")
         except FileNotFoundError:
             return 0
+        with open(path, "rb") as handle:
+            head = handle.readline().rstrip(b"\n")
+            match = _SNAPSHOT_HEAD.match(head)
+            if match:
+                return self._load_ledger_lines(path, handle, match.group(1))
+        return self._load_ledger_whole(path)
+
+    def _load_ledger_lines(self, path: Path, handle: Any, meta_json: bytes) -> int:
+        """This module's layout: a header line, then per table a ``,"name":{`` line, one
+        ``"n":{"key":k,"doc":d}`` line per document (comma-separated) and a ``}`` line."""
+        lineno = 1
+        try:
+            meta = _decode(meta_json)
+            seq = self._check_meta(meta)
+            docs: dict[str, Raw] | None = None
+            ended = False
+            for lineno, line in enumerate(handle, 2):  # noqa: B007 (used in the error)
+                line = line.rstrip(b"\n")
+                if ended:
+                    if line:
+                        raise ValueError("text after the end")
+                elif docs is None:
+                    if line == b"}":
+                        ended = True
+                        continue
+                    if not (line.startswith(b",") and line.endswith(b":{")):
+                        raise ValueError("expected a table")
+                    name = _decode(line[1:-2])
+                    if not isinstance(name, str) or name == META_TABLE:
+                        raise ValueError(f"bad table name {name!r}")
+                    docs = self._tables.setdefault(name, {})
+                elif line == b"}":
+                    docs = None
+                else:
+                    entry = line[:-1] if line.endswith(b",") else line
+                    wrapper = entry[entry.index(b":") + 1:]
+                    parsed = _decode(wrapper)
+                    key, doc = parsed["key"], parsed["doc"]
+                    if not isinstance(key, str) or not isinstance(doc, dict):
+                        raise ValueError("bad entry")
+                    # The document's own bytes, as this module wrote them (a key's encoding
+                    # never contains ',"doc":', its quotes being escaped).
+                    docs[key] = wrapper[wrapper.index(_DOC_MARK) + len(_DOC_MARK):-1]
+            if not ended or docs is not None:
+                raise ValueError("the file ends early")
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as err:
+            raise _damaged(path, f"line {lineno}: {err}") from err
+        return seq
+
+    def _load_ledger_whole(self, path: Path) -> int:
+        """Any other TinyDB layout (written by TinyDB itself, or by hand): parsed at once."""
         raw = AtomicJSONStorage(path).read()
         if not raw:
             return 0
         try:
             metas = list(raw.get(META_TABLE, {}).values())
-            seq = metas[0]["seq"]
-            if not isinstance(seq, int) or seq < 0:
-                raise ValueError(f"bad seq {seq!r}")
-            version = metas[0].get("format", FORMAT_VERSION)
-            if version > FORMAT_VERSION:
-                raise ValueError(f"format {version} is newer than this program ({FORMAT_VERSION})")
+            seq = self._check_meta(metas[0])
             for name, table in raw.items():
                 if name == META_TABLE:
                     continue
-                docs: dict[str, Doc] = {}
+                docs: dict[str, Raw] = {}
                 for entry in table.values():
                     key, doc = entry["key"], entry["doc"]
                     if not isinstance(key, str) or not isinstance(doc, dict):
                         raise ValueError(f"bad entry in table {name!r}")
-                    docs[key] = doc
+                    docs[key] = _raw(doc)
                 self._tables[name] = docs
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as err:
             raise _damaged(path, f"not a Luoshi snapshot: {err!r}") from err
         return seq
 
+    @staticmethod
+    def _check_meta(meta: Any) -> int:
+        seq = meta["seq"]
+        if not isinstance(seq, int) or seq < 0:
+            raise ValueError(f"bad seq {seq!r}")
+        version = meta.get("format", FORMAT_VERSION)
+        if version > FORMAT_VERSION:
+            raise ValueError(f"format {version} is newer than this program ({FORMAT_VERSION})")
+        return seq
+
     def _load_history(self) -> tuple[int, int]:
-        """Load history.jsonl; returns the (seq, i) of its last record ((0, -1) if none)."""
+        """Index history.jsonl (offsets only); returns the (seq, i) of its last record
+        ((0, -1) if none)."""
         path = self._history_path
         try:
-            data = path.read_bytes()
+            handle = open(path, "rb")
         except FileNotFoundError:
             return (0, -1)
-        good = data.rfind(b"\n") + 1
-        try:
-            body = data[:good].decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise _damaged(path, f"invalid UTF-8 at byte {err.start}") from err
-        file_size = len(data)
-        del data
         last = (0, -1)
-        history = self._history
+        index = self._history_disk
         total = 0
-        for lineno, line in enumerate(body.split("\n")[:-1], 1):
-            if not line:
-                continue
-            try:
-                rec = _decode(line)
-                seq, index, key = rec["seq"], rec["i"], rec["key"]
-                if not (isinstance(seq, int) and isinstance(index, int)
-                        and isinstance(key, str) and isinstance(rec["rec"], dict)):
-                    raise ValueError("bad field types")
-            except (ValueError, KeyError, TypeError) as err:
-                raise _damaged(path, f"line {lineno}: {err}") from err
-            if (seq, index) <= last:
-                continue  # duplicate of a record already loaded
-            last = (seq, index)
-            lines = history.get(key)
-            if lines is None:
-                history[key] = [line]
-            else:
-                lines.append(line)
-            total += 1
+        offset = 0
+        with handle:
+            file_size = os.fstat(handle.fileno()).st_size
+            for lineno, line in enumerate(handle, 1):
+                if not line.endswith(b"\n"):
+                    break  # a torn last line (handled below)
+                start, offset = offset, offset + len(line)
+                if line == b"\n":
+                    continue
+                try:
+                    rec = _decode(line)
+                    seq, i, key = rec["seq"], rec["i"], rec["key"]
+                    if not (isinstance(seq, int) and isinstance(i, int)
+                            and isinstance(key, str) and isinstance(rec["rec"], dict)):
+                        raise ValueError("bad field types")
+                except UnicodeDecodeError as err:
+                    raise _damaged(path, f"line {lineno}: invalid UTF-8") from err
+                except (ValueError, KeyError, TypeError) as err:
+                    raise _damaged(path, f"line {lineno}: {err}") from err
+                if (seq, i) <= last:
+                    continue  # duplicate of a record already indexed
+                last = (seq, i)
+                offsets = index.get(key)
+                if offsets is None:
+                    index[key] = array("q", (start,))
+                else:
+                    offsets.append(start)
+                total += 1
+        good = offset
         self._history_total = total
         if good < file_size and self.writable:
             # A torn last line from a crash mid-append; the journal still holds its records.
@@ -428,7 +524,8 @@ class DocStore:
                             raise _Retry("journal gap")
                         raise _damaged(path, f"line {lineno}: expected seq {self._seq + 1}, "
                                              f"found {seq}; journal segments are missing")
-                    self._apply(puts)
+                    self._apply([(table, key, _raw(doc) if doc is not None else None)
+                                 for table, key, doc in puts])
                     self._seq = seq
                 for i, item in enumerate(history):
                     if (seq, i) > hwm:
@@ -467,18 +564,42 @@ class DocStore:
 
     def get(self, table: str, key: str) -> Doc | None:
         docs = self._tables.get(table)
-        return docs.get(key) if docs is not None else None
+        raw = docs.get(key) if docs is not None else None
+        return _decode(raw) if raw is not None else None
 
     def all(self, table: str) -> Mapping[str, Doc]:
-        """Live read-only view of ``key -> doc`` (no copy; do not commit while iterating)."""
+        """Live read-only view of ``key -> doc``, decoding as it is read (do not commit while
+        iterating; from another thread use ``docs``)."""
         docs = self._tables.get(table)
         if docs is None:
             docs = self._tables.setdefault(table, {})
-        return MappingProxyType(docs)
+        return _TableView(docs)
+
+    def docs(self, table: str) -> list[Doc]:
+        """Every document of ``table``, decoded. Safe from any thread: the encoded documents
+        are copied in one step first."""
+        raws = list(self._tables.get(table, {}).values())
+        return [_decode(raw) for raw in raws]
 
     def history(self, key: str) -> list[Doc]:
-        """The history records committed for ``key``, oldest first (freshly decoded)."""
-        return [_decode(line)["rec"] for line in self._history.get(key, ())]
+        """The history records committed for ``key``, oldest first (read from disk and the
+        journal's pending records, freshly decoded). Safe from any thread."""
+        with self._state_lock:
+            offsets = list(self._history_disk.get(key, ()))
+            pending = list(self._history_mem.get(key, ()))
+        records: list[Doc] = []
+        if offsets:
+            try:
+                with open(self._history_path, "rb") as handle:
+                    for offset in offsets:
+                        handle.seek(offset)
+                        records.append(_decode(handle.readline())["rec"])
+            except (OSError, ValueError) as err:
+                raise StoreError(
+                    f"数据文件无法读取 / cannot read {self._history_path} ({err}); restore the "
+                    "store directory from a backup") from err
+        records += [_decode(line)["rec"] for line in pending]
+        return records
 
     def history_count(self) -> int:
         return self._history_total
@@ -496,7 +617,8 @@ class DocStore:
         if not puts and not history:
             return self._seq
         seq = self._seq + 1
-        put_list: list[list[Any]] = []
+        put_list: list[tuple[str, str, Raw | None]] = []
+        put_json: list[bytes] = []
         for table, key, doc in puts:
             if not isinstance(table, str) or not table or table == META_TABLE:
                 raise ValueError(f"invalid table name {table!r}")
@@ -504,16 +626,20 @@ class DocStore:
                 raise TypeError(f"key must be a str, not {type(key).__name__}")
             if doc is not None and not isinstance(doc, dict):
                 raise TypeError(f"doc must be a dict or None, not {type(doc).__name__}")
-            put_list.append([table, key, doc])
+            raw = _raw(doc) if doc is not None else None
+            put_list.append((table, key, raw))
+            put_json.append(b"[" + _raw(table) + b"," + _raw(key) + b","
+                            + (raw if raw is not None else b"null") + b"]")
         history_lines: list[tuple[str, str]] = []
         for i, (key, rec) in enumerate(history):
             if not isinstance(key, str) or not isinstance(rec, dict):
                 raise TypeError("history items must be (str, dict)")
             history_lines.append(
                 (key, _encode({"seq": seq, "i": i, "key": key, "rec": rec})))
-        line = (f'{{"seq":{seq},"puts":{_encode(put_list)},"history":['
-                + ",".join(text for _key, text in history_lines) + "]}\n")
-        self._append(line.encode("utf-8"))
+        line = (b'{"seq":' + str(seq).encode("ascii") + b',"puts":[' + b",".join(put_json)
+                + b'],"history":['
+                + ",".join(text for _key, text in history_lines).encode("utf-8") + b"]}\n")
+        self._append(line)
         # Durable: now make it visible.
         self._apply(put_list)
         for key, text in history_lines:
@@ -541,7 +667,7 @@ class DocStore:
                 f"({err}); free disk space or fix the disk, then try again") from err
         self._seg_len = before + len(data)
 
-    def _apply(self, puts: Sequence[Sequence[Any]]) -> None:
+    def _apply(self, puts: Sequence[tuple[str, str, Raw | None]]) -> None:
         tables = self._tables
         for table, key, doc in puts:
             docs = tables.get(table)
@@ -553,14 +679,15 @@ class DocStore:
                 docs[key] = doc
 
     def _add_history(self, key: str, line: str) -> None:
-        lines = self._history.get(key)
-        if lines is None:
-            self._history[key] = [line]
-        else:
-            lines.append(line)
+        """A record not yet in history.jsonl (the journal holds it until a snapshot)."""
         self._history_total += 1
         with self._state_lock:
-            self._pending.append(line)
+            self._pending.append((key, line))
+            lines = self._history_mem.get(key)
+            if lines is None:
+                self._history_mem[key] = [line]
+            else:
+                lines.append(line)
 
     def _check_writable(self) -> None:
         if self._closed:
@@ -646,18 +773,26 @@ class DocStore:
     def _write_snapshot(self, job: _SnapshotJob) -> None:
         """Any thread: history.jsonl, then ledger.json, then drop the covered segments."""
         try:
-            history_len = self._append_history(job)
-            ledger: dict[str, Any] = {
-                META_TABLE: {"1": {"seq": job.seq, "format": FORMAT_VERSION}}}
-            for name, docs in job.tables.items():
-                ledger[name] = _LedgerTable(docs)
-            AtomicJSONStorage(self._ledger_path).write(ledger)
+            history_len, offsets = self._append_history(job)
+            _write_ledger(self._ledger_path, job.seq, job.tables)
         except OSError as err:
             raise StoreWriteError(
                 f"快照失败 / snapshot failed: {err}; nothing is lost, the journal holds every "
                 "change") from err
         with self._state_lock:
+            # The written records now live on disk: index them, drop their text.
             del self._pending[:len(job.history_lines)]
+            disk, mem = self._history_disk, self._history_mem
+            for (key, _line), offset in zip(job.history_lines, offsets, strict=True):
+                index = disk.get(key)
+                if index is None:
+                    disk[key] = array("q", (offset,))
+                else:
+                    index.append(offset)
+                lines = mem[key]
+                del lines[0]
+                if not lines:
+                    del mem[key]
             self._history_len = history_len
         self._snap_seq = job.seq
         removed: list[Path] = []
@@ -677,10 +812,11 @@ class DocStore:
             except OSError as err:
                 log.warning("cannot fsync %s: %s", self.directory, err)
 
-    def _append_history(self, job: _SnapshotJob) -> int:
-        """Append the captured history lines to history.jsonl and fsync; returns its length."""
+    def _append_history(self, job: _SnapshotJob) -> tuple[int, list[int]]:
+        """Append the captured history lines to history.jsonl and fsync; returns its length
+        and the offset of each line written."""
         if not job.history_lines:
-            return job.history_len
+            return job.history_len, []
         path = self._history_path
         created = not path.exists()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -689,11 +825,19 @@ class DocStore:
             os.ftruncate(fd, job.history_len)
             size = job.history_len
             lines = job.history_lines
+            offsets: list[int] = []
             yield_gil = GilYielder()
             unsynced = 0
             for start in range(0, len(lines), 1000):
                 yield_gil()
-                view = memoryview(("\n".join(lines[start:start + 1000]) + "\n").encode("utf-8"))
+                chunk = []
+                at = size
+                for _key, line in lines[start:start + 1000]:
+                    data = line.encode("utf-8") + b"\n"
+                    offsets.append(at)
+                    at += len(data)
+                    chunk.append(data)
+                view = memoryview(b"".join(chunk))
                 unsynced += len(view)
                 while view:
                     written = os.pwrite(fd, view, size)
@@ -711,7 +855,7 @@ class DocStore:
             os.close(fd)
         if created:
             fsync_dir(self.directory)
-        return size
+        return size, offsets
 
     # ---- closing --------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """The ledger repository over the journaled document store.
 
 Decoded domain objects are cached next to the documents, so reads cost no JSON work and a
-commit only touches what changed.
+commit only touches what changed. Reports and the outbox, which grow every day, are decoded on
+demand instead. Reads may come from a worker thread (bulletins, the daily summary): they copy a
+table's values in one step before looking at them.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class StoreRepository(LedgerRepository):
         return self._people.get(name)
 
     def people(self) -> Iterable[Person]:
-        return self._people.values()
+        return list(self._people.values())
 
     def person_by_user(self, user_id: int) -> Person | None:
         name = self._by_user.get(user_id)
@@ -103,23 +105,22 @@ class StoreRepository(LedgerRepository):
         return dict(doc["ranks"]) if doc else None
 
     def reports(self) -> Iterable[Report]:
-        # Copy the documents first (one C-level step): bulletins decode them in a worker thread
-        # while the event loop may commit new reports.
-        docs = list(self.store.all(REPORTS).values())
-        return [Report.from_doc(d) for d in docs]
+        # Bulletins call this from a worker thread while the event loop may commit new
+        # reports: `docs` copies the encoded documents in one step, then decodes.
+        return [Report.from_doc(d) for d in self.store.docs(REPORTS)]
 
     def report_from(self, source: str) -> Report | None:
         report_id = self._sources.get(source)
         return self.get_report(report_id) if report_id else None
 
     def difficulties_of(self, task_id: str) -> Sequence[Difficulty]:
-        return [d for d in self._difficulties.values() if d.task_id == task_id]
+        return [d for d in list(self._difficulties.values()) if d.task_id == task_id]
 
     def open_difficulties(self) -> Sequence[Difficulty]:
-        return [d for d in self._difficulties.values() if d.open]
+        return [d for d in list(self._difficulties.values()) if d.open]
 
     def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]:
-        return [e for e in self._extensions.values() if e.task_id == task_id]
+        return [e for e in list(self._extensions.values()) if e.task_id == task_id]
 
     def last_committed_update(self) -> int:
         return self.counter(UPDATE_MARK)
