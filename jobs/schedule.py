@@ -80,7 +80,9 @@ async def summary_job(context: LuoshiContext) -> None:
     services = context.services
     today = services.clock.today()
     if services.calendar.is_workday(today):
-        await tell_admins(context, daily_summary(services, today))
+        # Reads every report of the ledger (~0.6 s at county scale): off the event loop.
+        text = await asyncio.to_thread(daily_summary, services, today)
+        await tell_admins(context, text)
 
 
 async def calendar_warning_job(context: LuoshiContext) -> None:

@@ -25,13 +25,15 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, range_boundaries
+# openpyxl (which pulls in numpy, ~25 MB) is imported where a workbook is read or written, not
+# when the bot starts: most days nobody sends a file.
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
+
+# The control characters an .xlsx cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
+_ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 10_000  # data rows; the file may hold one more non-blank row (the header)
@@ -145,6 +147,8 @@ def _check_package(archive: zipfile.ZipFile) -> None:
 def _read_active_sheet(
     data: bytes, archive: zipfile.ZipFile
 ) -> tuple[list[Row], list[tuple[int, int, int, int]]]:
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged package
@@ -204,6 +208,8 @@ def _check_row_count(count: int) -> None:
 
 def _merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, int, int]]:
     """The merged ranges of one worksheet part as (min_col, min_row, max_col, max_row)."""
+    from openpyxl.utils import range_boundaries
+
     path = path.lstrip("/")
     if not path or path not in archive.namelist():
         return []
@@ -319,6 +325,11 @@ def write_xlsx(
 ) -> bytes:
     """One sheet 台账: bold frozen header with an autofilter, column widths by content, dates as
     date cells, the 预警 cells filled red/yellow/green. Text is never written as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
     formats: dict[int, str] = {}
@@ -371,18 +382,23 @@ class _CellStyles:
     """Makes the styled write-only cells; each distinct style is built once and copied."""
 
     def __init__(self, sheet: object) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Font, PatternFill
+
+        self._new_cell, self._fill, self._font, self._alignment = (
+            WriteOnlyCell, PatternFill, Font, Alignment)
         self._sheet = sheet
         self._templates: dict[str, WriteOnlyCell] = {}
 
     def _template(self, key: str, style: Callable[[WriteOnlyCell], None]) -> WriteOnlyCell:
         template = self._templates.get(key)
         if template is None:
-            template = self._templates[key] = WriteOnlyCell(self._sheet)
+            template = self._templates[key] = self._new_cell(self._sheet)
             style(template)
         return template
 
     def _cell(self, value: object, template: WriteOnlyCell) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self._sheet, value=value)
+        cell = self._new_cell(self._sheet, value=value)
         cell._style = template._style  # the same style ids; write-only cells are not edited
         return cell
 
@@ -394,23 +410,23 @@ class _CellStyles:
 
     def light(self, value: str) -> WriteOnlyCell:
         def style(cell: WriteOnlyCell) -> None:
-            cell.fill = PatternFill("solid", fgColor=LIGHT_FILLS[value])
-            cell.font = Font(color=LIGHT_FONTS[value])
-            cell.alignment = Alignment(horizontal="center")
+            cell.fill = self._fill("solid", fgColor=LIGHT_FILLS[value])
+            cell.font = self._font(color=LIGHT_FONTS[value])
+            cell.alignment = self._alignment(horizontal="center")
 
         return self._cell(value, self._template(f"light:{value}", style))
 
     def text(self, value: str) -> object:
         if not value.startswith("="):
             return value
-        cell = WriteOnlyCell(self._sheet, value=value)
+        cell = self._new_cell(self._sheet, value=value)
         cell.data_type = "s"  # text that looks like a formula stays text
         return cell
 
 
 def _clean_text(value: str) -> str:
     """Without the control characters an .xlsx cannot hold, at most Excel's 32,767 characters."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:32_767]
+    return _ILLEGAL_CHARACTERS.sub("", value)[:32_767]
 
 
 _WIDTH_SAMPLE_ROWS = 2_000
