@@ -12,6 +12,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from bot.adapters.chart import find_cjk_font
 from bot.domain.ledger import NewTask
 from bot.domain.replies import Reading, ReplyKind
 from jobs.schedule import bulletin_job
@@ -70,7 +71,8 @@ async def test_bulletin_goes_out_on_the_first_workday_once(bot: Harness) -> None
     assert "🏅 红榜：县教育局" in month
     assert "县卫健局：T0002 中医院迁建项目一期工程（逾期 4 个工作日，张三）" in month
     photos = [m for m in bot.api.messages_to(GROUP) if "photo" in m]
-    assert len(photos) == len(texts)  # a chart with each bulletin
+    # A chart with each bulletin; text only on a machine without a CJK font (never boxes).
+    assert len(photos) == (len(texts) if find_cjk_font() else 0)
     assert bot.ledger.repo.bulletin_ranks("2026-11") == {"县教育局": 1, "县卫健局": 2}
     before = len(bot.api.messages_to(GROUP))
     await bulletin_job(_context(bot))

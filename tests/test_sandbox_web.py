@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.adapters.holidays import default_calendar
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
+from bot.sandbox.runtime import MovableClock, start_in_working_hours
 from bot.sandbox.web import MAX_UPLOAD_BYTES, SandboxWeb, entities_to_html, now_label
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -897,3 +899,21 @@ def test_server_routes_hook(api: FakeBotApi) -> None:
         assert get(srv, f"/bot{api.token}/getMe").status == 200
         assert get(srv, f"/file/bot{api.token}/documents/none").status == 404
         assert len(routes.seen) == count  # Bot API paths never reach the routes
+
+
+# ---- the sandbox's clock at start ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("wall", "expected"), [
+    # Thursday 3 Dec 2026, 06:30: before the send time, the same day's 09:00.
+    (datetime(2026, 12, 3, 6, 30), datetime(2026, 12, 3, 9, 0)),
+    # Thursday 10:15: already in working hours, the clock stays where it is.
+    (datetime(2026, 12, 3, 10, 15), datetime(2026, 12, 3, 10, 15)),
+    # Saturday 5 Dec: the next workday, Monday 7 Dec, 09:00.
+    (datetime(2026, 12, 5, 14, 0), datetime(2026, 12, 7, 9, 0)),
+])
+def test_sandbox_starts_in_working_hours(wall: datetime, expected: datetime) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    clock = MovableClock(tz, wall=lambda zone: wall.replace(tzinfo=zone))
+    start_in_working_hours(clock, default_calendar(), datetime(2026, 1, 1, 9, 0).time())
+    assert clock.now() == expected.replace(tzinfo=tz)

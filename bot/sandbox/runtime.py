@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.adapters.docstore import DocStore
 from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
+from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.periods import PeriodKind, period_of
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
@@ -31,15 +33,28 @@ DEFAULT_PORT = 8080
 class MovableClock(Clock):
     """Wall-clock time plus an offset the sandbox page moves forward."""
 
-    def __init__(self, tz: tzinfo) -> None:
+    def __init__(self, tz: tzinfo, wall: Callable[[tzinfo], datetime] = datetime.now) -> None:
         self._tz = tz
+        self._wall = wall
         self.offset = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(self._tz) + self.offset
+        return self._wall(self._tz) + self.offset
 
     def move_to(self, moment: datetime) -> None:
-        self.offset = moment - datetime.now(self._tz)
+        self.offset = moment - self._wall(self._tz)
+
+
+def start_in_working_hours(clock: MovableClock, calendar: WorkCalendar, send_at: time) -> None:
+    """Opened at night, before the morning send time or on a day off, the sandbox starts at
+    the next send time on a workday, so the page shows a day's reminders at once."""
+    now = clock.now()
+    day = now.date()
+    if calendar.is_workday(day) and now.time() >= send_at:
+        return
+    if not calendar.is_workday(day):
+        day = calendar.next_workday(day)
+    clock.move_to(datetime.combine(day, send_at, tzinfo=now.tzinfo))
 
 
 class LiveSandbox(SandboxControl):
@@ -146,6 +161,7 @@ def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
     store = DocStore.open(config.storage.dir, writable=True,
                           snapshot_every=config.storage.snapshot_every)
     services = build_services(config, store, clock=clock)
+    start_in_working_hours(clock, services.calendar, config.rhythm.send_at)
     demo.seed_demo(services.ledger, services.calendar, clock.now())
     api.add_user(demo.ADMIN_ID, demo.ADMIN_NAME)
     api.add_group(demo.GROUP_ID, demo.GROUP_TITLE)
