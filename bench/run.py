@@ -19,8 +19,12 @@ from pathlib import Path
 from bench.common import Row, machine_info, markdown_table, text_table
 
 MODULES: list[str] = [
-    "bench.bench_rhythm",
-    "bench.bench_bulletin",
+    "bench.bench_store",  # 1. the durable write path vs TinyDB, SQLite, a bare append
+    "bench.bench_e2e",  # 2. reply -> confirmation through the fake Bot API; loop stalls
+    "bench.bench_rhythm",  # 3. and 5.: plan one day, fan-out of 5,000 reminders
+    "bench.bench_process",  # 4. start-up and peak RSS of the running bot
+    "bench.bench_ledger_io",  # 5. import 5,000 rows, export 10,000
+    "bench.bench_bulletin",  # a quarter's bulletin at county scale
 ]
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
