@@ -410,7 +410,9 @@ async def run_fanout(result: FanoutResult, reminders: int = FANOUT_REMINDERS) ->
                 dispatcher.sender = sender
                 timed_method(services.ledger.repo, "commit", result.commits)
 
-                items, _ = dispatcher._collect(FANOUT_DAY, DispatchReport(day=FANOUT_DAY))
+                model_report = DispatchReport(day=FANOUT_DAY)
+                items, _ = dispatcher._collect(dispatcher._due(FANOUT_DAY, model_report),
+                                               FANOUT_DAY, model_report)
                 chats = [item.chat_id for item in items]
                 result.pacer_model = pacer_makespan(interleave(chats, lambda c: c))
                 result.pacer_margin_model = pacer_makespan(interleave(chats, lambda c: c),
