@@ -231,6 +231,11 @@ _ZH_PARTIAL = re.compile(
     r"基本|部分|主体|[一二三四]期|初步|阶段性|局部|个别|多数|大多|前期|首批|第一批|第一阶段|大半"
     r"|一半|累计")
 _ZH_WHOLE = re.compile(r"全部|全面|所有|整体|全数")
+# Hedges: "nearly", "probably" — the official is not saying it is done.
+_ZH_HEDGE = re.compile(
+    r"快|接近|临近|几乎|近乎|将近|已近|差不多|应该|应当|可能|似乎|好像|大概|估计|或许|也许|大约")
+_ZH_POST_HEDGE = re.compile(
+    r"^\s*(?:得?\s*差不多|在即|了?\s*吧|[一二三四首]期|第[一二三四]期|第[一二三四]阶段)")
 _ZH_QUANTITY = re.compile(
     r"(?<![\d.])\d{1,12}(?:\.\d+)?(?!\s*[年月日号\d])|%|百分之|一半|过半|大半|部分"
     r"|[一二两三四五六七八九十百千万]\s*(?:成|个|户|亩|项|家|万|千|公里|米|栋|间|处|套|座|条|批"
@@ -266,6 +271,8 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
         return _Use.IGNORED
     if clause.question:
         return _Use.ASKED
+    if _ZH_HEDGE.search(pre) or _ZH_POST_HEDGE.match(post):
+        return _Use.PARTIAL
     perfective = pre.rfind("已")
     planned = any(m.start() > perfective for m in _ZH_PLAN.finditer(pre))
     if planned or (perfective < 0 and _ZH_TIME.search(pre)) or re.match(r"\s*(?:之|以)?后", post):
