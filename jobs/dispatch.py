@@ -176,7 +176,7 @@ class RhythmDispatcher:
             if kind is not ReminderKind.OVERDUE or task.deadline is None:
                 continue
             days = self.calendar.workdays_between(task.deadline, day)
-            stranded = [name for name in task.owners if not self._owner_reachable(name, day)]
+            stranded = [name for name in task.owners if self._owner_stranded(name, day)]
             if days < self.leader_after and not stranded:
                 continue
             leader = self._reachable_leader(task, day)
@@ -189,9 +189,13 @@ class RhythmDispatcher:
             items.append(_Item(task, kind, leader, leader.user_id, tuple(stranded), True))
         return items
 
-    def _owner_reachable(self, name: str, day: date) -> bool:
+    def _owner_stranded(self, name: str, day: date) -> bool:
+        """An owner the bot cannot reach (not bound, never started it, blocked it). One on
+        leave is not: their reminders already go to the leader, who is not told twice."""
         person = self.repo.get_person(name)
-        return person is not None and person.reachable and not person.on_leave(day)
+        if person is not None and person.on_leave(day):
+            return False
+        return person is None or not person.reachable
 
     async def _send_listing(self, due: list[tuple[Task, ReminderKind]], day: date,
                             report: DispatchReport) -> None:

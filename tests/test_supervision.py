@@ -74,6 +74,27 @@ async def test_an_unreachable_owner_escalates_at_once(bot: Harness) -> None:
     assert tid in sheet and "无法接收提醒：王五" in sheet
 
 
+async def test_a_blocked_owner_escalates_at_once(bot: Harness) -> None:
+    tid = add(bot)
+    bot.api.block(ZHANG)  # the send answers 403
+    await run_on(bot, 23)  # only 1 workday overdue
+    [sheet] = texts(bot, LEADER)
+    assert tid in sheet and "无法接收提醒：张三" in sheet
+
+
+async def test_an_owner_on_leave_is_not_reported_unreachable(bot: Harness) -> None:
+    """The leader gets the forwarded reminder, not also a 督办单 calling the owner
+    unreachable; the 督办单 comes after leader_after workdays as for anyone."""
+    tid = add(bot)
+    await bot.answer(ADMIN, "/leave 张三 11月23日 11月30日")
+    await run_on(bot, 23)
+    [forwarded] = texts(bot, LEADER)
+    assert "张三 请假中" in forwarded and tid in forwarded and "无法接收" not in forwarded
+    await run_on(bot, 25)  # 3 overdue workdays
+    sheets = [t for t in texts(bot, LEADER) if "【督办单】" in t]
+    assert len(sheets) == 1 and "无法接收" not in sheets[0]
+
+
 async def test_officials_on_leave_get_nothing_and_their_leader_gets_it(bot: Harness) -> None:
     tid = add(bot, owners=("张三",), deadline=date(2026, 11, 30))
     assert "已登记 张三 请假" in await bot.answer(ADMIN, "/leave 张三 11月23日 11月24日")
