@@ -15,7 +15,7 @@ from typing import Any
 from bot.domain.calendar import WorkCalendar
 from bot.domain.errors import DomainError
 from bot.domain.model import HistoryEntry, Invite, Person, Task, TaskStatus
-from bot.domain.rhythm import PlannedReminder, ReminderKind, securing_period
+from bot.domain.rhythm import PlannedReminder, ReminderKind, secured_period
 from bot.domain.warning import EMOJI, Light
 
 MAX_MESSAGE = 4096
@@ -159,7 +159,7 @@ ZH: dict[str, str] = {
     "rhythm_people": "完成时限：{deadline}　责任人：{owners}",
     "rhythm_people_leader": "完成时限：{deadline}　责任人：{owners}　责任领导：{leader}",
     "secure_overdue": "请今日内报送进展或申请延期。",
-    "secure_daily": "时限在本旬（{period}），请今日报送进展，以日保旬。",
+    "secure_daily": "请每个工作日报送进展，以日保旬（本旬：{period}）。",
     "secure_xun": "本旬（{period}）请报送进展，以旬保月。",
     "secure_monthly": "本月（{period}）请报送进展，以月保季。",
     "secure_quarterly": "本季度（{period}）请报送进展，以季保年。",
@@ -484,7 +484,7 @@ EN: dict[str, str] = {
     "rhythm_people": "Deadline: {deadline}  Owners: {owners}",
     "rhythm_people_leader": "Deadline: {deadline}  Owners: {owners}  Leader: {leader}",
     "secure_overdue": "Report progress or ask for an extension today.",
-    "secure_daily": "Due this ten-day period ({period}): report today; days secure the period.",
+    "secure_daily": "Report every workday: days secure the ten-day period ({period}).",
     "secure_xun": "Report once this ten-day period ({period}) to secure the month.",
     "secure_monthly": "Report once this month ({period}) to secure the quarter.",
     "secure_quarterly": "Report once this quarter ({period}) to secure the year.",
@@ -866,7 +866,7 @@ class Messages:
                             id=task.id, title=task.title),
                      self.t("rhythm_deadline", deadline=self.deadline_with_days(task, day)),
                      self.t(f"secure_{kind.value}",
-                            period=securing_period(kind, day).label(self.language))]
+                            period=secured_period(kind, day).label(self.language))]
         if task.last_report_at is not None:
             when = self.short_date(task.last_report_at.date())
             if task.latest_note:

@@ -69,6 +69,20 @@ async def test_each_owner_gets_one_message_per_task_most_urgent_first(bot: Harne
     assert all(len(t.splitlines()) <= 8 for t in zhang)
 
 
+async def test_a_daily_reminder_names_the_xun_it_secures(bot: Harness) -> None:
+    """以日保旬: the deadline within this 旬 (due on the 8th), and a 每日 task due next year."""
+    soon = add(bot, "供暖管网抢修", ("张三",), date(2026, 12, 8))
+    later = add(bot, "安全生产日巡查", ("李四",), None, frequency=Frequency.DAILY)
+    bot.clock.set(DEC1.replace(day=2))
+    await bot.services.dispatcher.run()
+    [zhang] = texts_to(bot, ZHANG)
+    [li] = texts_to(bot, LI)
+    for text, tid in ((zhang, soon), (li, later)):
+        assert "【日调度】" in text and tid in text
+        assert "以日保旬（本旬：12月上旬" in text
+        assert "12月2日）" not in text  # not the day's own label
+
+
 async def test_second_run_sends_nothing_again(bot: Harness) -> None:
     add(bot, "任务甲", ("张三", "李四"), date(2026, 12, 5))
     first = await bot.services.dispatcher.run()

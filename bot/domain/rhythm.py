@@ -164,8 +164,17 @@ def plan(tasks: Iterable[Task], start: date, end: date,
 
 
 def securing_period(kind: ReminderKind, day: date) -> Period:
-    """The 旬/月/季 a reminder of `kind` on `day` is securing (and the 减负 window)."""
+    """The 减负 window of a reminder of `kind` on `day`: one report within it is enough
+    (daily: the day itself; xun: the 旬; …)."""
     return period_of(PERIOD_OF_KIND[kind], day)
+
+
+def secured_period(kind: ReminderKind, day: date) -> Period:
+    """The period the reminder's work secures, as its message names it: 以日保旬 — a daily
+    reminder secures the 旬; the others secure the period they are reminded in."""
+    if kind is ReminderKind.DAILY:
+        return period_of(PeriodKind.XUN, day)
+    return securing_period(kind, day)
 
 
 def already_reported(task: Task, kind: ReminderKind, day: date) -> bool:
