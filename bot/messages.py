@@ -235,6 +235,8 @@ ZH: dict[str, str] = {
     "resolved_notice": "✅ <b>{id}</b> 反映的困难已解决：{note}",
     "nothing_pending_difficulty": "{id} 没有未解决的困难。",
     "nothing_pending_extension": "{id} 没有待审批的延期申请。用法：/extend 编号 日期",
+    "superseded_submission": "此按钮已失效：{id} 有了新的交账，请在最新的交账消息上核账。",
+    "superseded_extension": "此按钮已失效：{id} 的这份延期申请已处理或有了新的申请，以最新消息为准。",
     "extend_usage": "用法：/extend 编号 [日期]，例如 /extend T0007 2027-01-15（不写日期则批准申请的日期）",
     "extended": "已将 <b>{id}</b> 的完成时限改为 {deadline}。",
     "extended_notice": "⏳ <b>{id}</b> {title} 延期已批准：完成时限改为 {deadline}。",
@@ -561,6 +563,10 @@ EN: dict[str, str] = {
     "resolved_notice": "✅ The problem you raised on <b>{id}</b> is solved: {note}",
     "nothing_pending_difficulty": "{id} has no open problem.",
     "nothing_pending_extension": "{id} has no pending extension request. Usage: /extend ID date",
+    "superseded_submission": "This button no longer applies: {id} was reported done again; "
+                             "verify on the newest message.",
+    "superseded_extension": "This button no longer applies: that extension request for {id} "
+                            "was decided or replaced; see the newest message.",
     "extend_usage": "Usage: /extend ID [date], e.g. /extend T0007 2027-01-15 (no date: approve the requested one)",
     "extended": "The deadline of <b>{id}</b> is now {deadline}.",
     "extended_notice": "⏳ <b>{id}</b> {title}: extension approved, new deadline {deadline}.",
@@ -758,6 +764,8 @@ class Messages:
             return self.t(f"undo_{params['reason']}", id=params.get("task_id", ""))
         if code == "nothing_pending":
             return self.t(f"nothing_pending_{params['what']}", id=params["task_id"])
+        if code == "superseded":
+            return self.t(f"superseded_{params['what']}", id=params["task_id"])
         if code == "not_allowed" and params.get("reason") == "self_verify":
             return self.t("self_verify", id=params["task_id"])
         return self.t("internal_error")

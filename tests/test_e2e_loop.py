@@ -74,7 +74,9 @@ def test_closed_loop_survives_sigkill_after_every_confirmation(
         assert stored(tmp_path, "T0001").status is TaskStatus.SUBMITTED
 
         start = len(api.sent)
-        api.press_button(ADMIN, submission, "VERIFY T0001")
+        [verify] = [b["callback_data"] for row in submission["reply_markup"]["inline_keyboard"]
+                    for b in row if b["callback_data"].startswith("VERIFY ")]
+        api.press_button(ADMIN, submission, verify)
         api.wait_for(lambda m: m["chat"]["id"] == OFFICIAL and "已销账" in m["text"], start=start)
         bot = restart(bot)
         assert stored(tmp_path, "T0001").status is TaskStatus.CLOSED

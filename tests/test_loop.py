@@ -72,13 +72,15 @@ async def test_completion_goes_to_admins_and_verify_closes(bot: Harness) -> None
     assert bot.ledger.task(tid).status is TaskStatus.SUBMITTED
     submission = last_to(bot, ADMIN)
     assert "【交账】" in submission["text"] and tid in submission["text"]
-    assert buttons(submission) == [f"VERIFY {tid}", f"REJECT {tid}"]
-    await press(bot, ADMIN, submission, f"VERIFY {tid}")
+    verify, reject = buttons(submission)
+    report_id = bot.ledger.task(tid).submission
+    assert (verify, reject) == (f"VERIFY {tid} {report_id}", f"REJECT {tid} {report_id}")
+    await press(bot, ADMIN, submission, verify)
     assert bot.ledger.task(tid).status is TaskStatus.CLOSED
     assert "已核账" in last_to(bot, ADMIN)["text"] or "已核账" in bot.api.sent[-2]["text"]
     assert "已销账" in last_to(bot, ZHANG)["text"]
     # A second press on the old message changes nothing and says why.
-    await press(bot, ADMIN, submission, f"VERIFY {tid}", strict=False)
+    await press(bot, ADMIN, submission, verify, strict=False)
     assert "不能改为" in bot.api.answered_callbacks[-1].get("text", "")
     assert bot.ledger.task(tid).status is TaskStatus.CLOSED
 
@@ -88,7 +90,7 @@ async def test_reject_with_reason_returns_the_task_to_its_owner(bot: Harness) ->
     await bot.answer(ZHANG, "进度40%")
     await bot.answer(ZHANG, "已完成")
     submission = last_to(bot, ADMIN)
-    await press(bot, ADMIN, submission, f"REJECT {tid}")
+    await press(bot, ADMIN, submission, buttons(submission)[1])
     prompt = last_to(bot, ADMIN)
     assert prompt["text"].startswith("✍️") and tid in prompt["text"]
     assert "已退回" in await bot.answer(ADMIN, "佐证材料不全", reply_to=prompt)
@@ -214,12 +216,50 @@ async def test_extension_request_approved_by_button_keeps_the_original(bot: Harn
     request = last_to(bot, ADMIN)
     assert "【延期申请】" in request["text"] and "冬季停工" in request["text"]
     assert bot.ledger.task(tid).deadline == date(2026, 12, 31)
-    await press(bot, ADMIN, request, f"EXT {tid} yes")
+    approve, refuse = buttons(request)
+    await press(bot, ADMIN, request, approve)
     assert bot.ledger.task(tid).deadline == date(2027, 1, 15)
     assert "延期已批准" in last_to(bot, ZHANG)["text"]
     assert any("2026-12-31" in h.note for h in bot.ledger.repo.history(tid))
-    await press(bot, ADMIN, request, f"EXT {tid} no", strict=False)
-    assert "没有待审批" in bot.api.answered_callbacks[-1]["text"]
+    await press(bot, ADMIN, request, refuse, strict=False)  # a second, late press
+    assert "已处理" in bot.api.answered_callbacks[-1]["text"]
+
+
+async def test_an_old_button_never_decides_a_newer_request(tmp_path: Path) -> None:
+    """Each admin has a copy of a request; one decides it, the official asks again; the other
+    admin's old buttons must not approve or verify the new one."""
+    other = 1002
+    async with Harness(tmp_path / "two", now=DEC1, admins=frozenset({ADMIN, other})) as bot:
+        bot.bind("张三", ZHANG)
+        tid = add(bot)
+        await bot.answer(ZHANG, "申请延期至2027年1月15日，原因：冬季停工")
+        first_a, first_b = last_to(bot, ADMIN), last_to(bot, other)
+        await press(bot, ADMIN, first_a, buttons(first_a)[1])  # A refuses
+        await bot.answer(ZHANG, "申请延期至2027年6月30日，原因：资金未到位")
+        await press(bot, other, first_b, buttons(first_b)[0], strict=False)  # B's old 批准
+        assert "已处理" in bot.api.answered_callbacks[-1]["text"]
+        assert bot.ledger.task(tid).deadline == date(2026, 12, 31)
+        assert bot.ledger.pending_extension(tid).new_deadline == date(2027, 6, 30)  # type: ignore[union-attr]
+        # The same for 核账: a 交账, 退回 by command, a new 交账, the old 核账通过 button.
+        await bot.answer(ZHANG, "已完成")
+        old = last_to(bot, other)
+        await bot.answer(ADMIN, f"/reject {tid} 缺验收报告")
+        await bot.answer(ZHANG, "已全部完成，验收报告已补充")
+        await press(bot, other, old, buttons(old)[0], strict=False)
+        assert "新的交账" in bot.api.answered_callbacks[-1]["text"]
+        assert bot.ledger.task(tid).status is TaskStatus.SUBMITTED
+        await press(bot, other, last_to(bot, other), buttons(last_to(bot, other))[0])
+        assert bot.ledger.task(tid).status is TaskStatus.CLOSED
+
+
+async def test_undo_never_reverses_an_admins_decision(bot: Harness) -> None:
+    tid = add(bot)
+    await bot.answer(ZHANG, "进度60%")
+    confirmation = last_to(bot, ZHANG)
+    assert "已撤销" in await bot.answer(ADMIN, f"/cancel {tid} 任务调整")
+    await press(bot, ZHANG, confirmation, buttons(confirmation)[0], strict=False)
+    assert bot.api.answered_callbacks[-1].get("text")
+    assert bot.ledger.task(tid).status is TaskStatus.CANCELLED
 
 
 async def test_extension_button_reads_a_bare_date(bot: Harness) -> None:
@@ -237,7 +277,8 @@ async def test_extension_button_reads_a_bare_date(bot: Harness) -> None:
 async def test_refused_extension_is_told(bot: Harness) -> None:
     tid = add(bot)
     await bot.answer(ZHANG, "延期到1月31日")
-    await press(bot, ADMIN, last_to(bot, ADMIN), f"EXT {tid} no")
+    request = last_to(bot, ADMIN)
+    await press(bot, ADMIN, request, buttons(request)[1])
     assert "未获批准" in last_to(bot, ZHANG)["text"]
     assert bot.ledger.task(tid).deadline == date(2026, 12, 31)
 
@@ -257,7 +298,7 @@ async def test_only_owners_may_report(bot: Harness) -> None:
     # Li forwards nothing; he answers a message of Zhang's task that he somehow has.
     await press(bot, LI, reminder, f"ACT {tid} done", strict=False)
     assert "不是给您的" in bot.api.answered_callbacks[-1]["text"]
-    await press(bot, ZHANG, reminder, f"VERIFY {tid}", strict=False)
+    await press(bot, ZHANG, reminder, f"VERIFY {tid} R000001", strict=False)
     assert "不是给您的" in bot.api.answered_callbacks[-1]["text"]
     assert bot.ledger.task(tid).status is TaskStatus.OPEN
 
@@ -280,7 +321,7 @@ async def test_replies_in_a_group_work_for_owners(tmp_path: Path) -> None:
         await bot.answer(ZHANG, "已完成")
         submission = last_to(bot, -100500)
         assert "【交账】" in submission["text"]
-        await press(bot, ADMIN, submission, f"VERIFY {tid}")
+        await press(bot, ADMIN, submission, buttons(submission)[0])
         assert bot.ledger.task(tid).status is TaskStatus.CLOSED
 
 

@@ -75,6 +75,13 @@ class NothingPending(DomainError):
     code = "nothing_pending"
 
 
+class Superseded(DomainError):
+    """A button for a request that is no longer the current one (what=submission|extension):
+    a newer 交账 or 延期申请 replaced it, or it was already decided."""
+
+    code = "superseded"
+
+
 class AlreadyRecorded(DomainError):
     """This message was already recorded as a report (a second button press)."""
 

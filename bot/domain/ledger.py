@@ -23,6 +23,7 @@ from bot.domain.errors import (
     InviteUsed,
     NotAllowed,
     NothingPending,
+    Superseded,
     TaskNotFound,
     TaskNotLive,
     UndoRefused,
@@ -369,9 +370,11 @@ class Ledger:
         if now - report.at > UNDO_WINDOW:
             raise UndoRefused(reason="expired", report_id=report_id, task_id=report.task_id)
         task = self.task(report.task_id)
-        if task.last_report != report.id or (
-                report.kind == ReplyKind.COMPLETION.value
-                and task.status is not TaskStatus.SUBMITTED):
+        # The state the report left the task in must still be there: once an admin verified,
+        # cancelled or sent it back, 撤回 would undo their decision too.
+        left_in = (TaskStatus.SUBMITTED if report.kind == ReplyKind.COMPLETION.value
+                   else TaskStatus(report.before.get("status", task.status.value)))
+        if task.last_report != report.id or task.status is not left_in:
             raise UndoRefused(reason="superseded", report_id=report_id, task_id=task.id)
         restored = task.with_changes(**_restore(report.before))
         change = Change(tasks=[restored],
@@ -394,9 +397,11 @@ class Ledger:
 
     # ---- 核账 / 销账 / 退回 / 重新打开 -------------------------------------------------------
 
-    def verify(self, task_id: str, *, who: str) -> Task:
-        """核账 passed → 已销账. Never by the one who reported it done."""
+    def verify(self, task_id: str, *, who: str, submission: str | None = None) -> Task:
+        """核账 passed → 已销账. Never by the one who reported it done. With `submission` (a
+        button's report id), only if that 交账 is still the one waiting."""
         task = self.task(task_id)
+        self._check_submission(task, submission)
         if task.status is TaskStatus.SUBMITTED and task.submitted_by == who:
             raise NotAllowed(reason="self_verify", task_id=task.id)
         if TaskStatus.CLOSED not in ALLOWED_TRANSITIONS[task.status] or \
@@ -409,9 +414,16 @@ class Ledger:
         self.repo.commit(Change(tasks=[closed], history=[entry]))
         return closed
 
-    def reject(self, task_id: str, reason: str, *, who: str) -> Task:
+    def _check_submission(self, task: Task, submission: str | None) -> None:
+        if submission is not None and task.status is TaskStatus.SUBMITTED and \
+                task.submission != submission:
+            raise Superseded(what="submission", task_id=task.id)
+
+    def reject(self, task_id: str, reason: str, *, who: str,
+               submission: str | None = None) -> Task:
         """退回: a submitted task goes back to 推进中 with a reason; 进度 as before 交账."""
         task = self.task(task_id)
+        self._check_submission(task, submission)
         reason = reason.strip()
         if not reason:
             raise InvalidField(field="reason", value="")
@@ -512,13 +524,14 @@ class Ledger:
                    if e.status is ExtensionStatus.PENDING]
         return max(pending, key=lambda e: e.requested_at) if pending else None
 
-    def extend(self, task_id: str, new_deadline: date | None, *, who: str) -> Task:
+    def extend(self, task_id: str, new_deadline: date | None, *, who: str,
+               request_id: str | None = None) -> Task:
         """Approve a 延期: the pending request's date (or the date given). The original
-        deadline stays in the history."""
+        deadline stays in the history. With `request_id` (a button's), only that request."""
         task = self.task(task_id)
         if not task.live:
             raise TaskNotLive(task_id=task.id, status=task.status.value)
-        request = self.pending_extension(task.id)
+        request = self._pending_request(task.id, request_id)
         target = new_deadline or (request.new_deadline if request else None)
         if target is None:
             raise NothingPending(what="extension", task_id=task.id)
@@ -538,9 +551,16 @@ class Ledger:
         self.repo.commit(change)
         return updated
 
-    def refuse_extension(self, task_id: str, *, who: str, note: str = "") -> ExtensionRequest:
+    def _pending_request(self, task_id: str, request_id: str | None) -> ExtensionRequest | None:
+        request = self.pending_extension(task_id)
+        if request_id is not None and (request is None or request.id != request_id):
+            raise Superseded(what="extension", task_id=task_id)
+        return request
+
+    def refuse_extension(self, task_id: str, *, who: str, note: str = "",
+                         request_id: str | None = None) -> ExtensionRequest:
         task = self.task(task_id)
-        request = self.pending_extension(task.id)
+        request = self._pending_request(task.id, request_id)
         if request is None:
             raise NothingPending(what="extension", task_id=task.id)
         now = self.clock.now()

@@ -3,14 +3,16 @@
 Formats (Telegram allows 64 bytes):
   ACT <task> <done|progress|difficulty|extend>   the four buttons under reminders
   UNDO <report>                                  ↩️ 撤回 a misread report
-  VERIFY <task> / REJECT <task>                  核账通过 / 退回 under a submission
-  EXT <task> <yes|no>                            approve or refuse an extension request
+  VERIFY <task> <report> / REJECT <task> <report>
+                                                 核账通过 / 退回 under one 交账 (its report)
+  EXT <task> <yes|no> <request>                  approve or refuse one extension request
   PICK <task>                                    which task a plain message was about
   IMP <ok|no>                                    确认导入 / 取消 under an import preview
   DIFF <difficulty> <coord|solved>               我来协调 / 已解决 under a 困难 alert
 
 Decoding only checks the shape; handlers check who pressed and whether the action is still
-valid for the task's current state.
+valid for the task's current state. Buttons that decide a request name the request, so an old
+button never acts on a newer 交账 or 延期申请.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ _ID = r"[A-Za-z0-9_-]{1,20}"
 _PATTERNS = {
     ACT: re.compile(rf"^ACT ({_ID}) ({'|'.join(ACTIONS)})$"),
     UNDO: re.compile(rf"^UNDO ({_ID})$"),
-    VERIFY: re.compile(rf"^VERIFY ({_ID})$"),
-    REJECT: re.compile(rf"^REJECT ({_ID})$"),
-    EXT: re.compile(rf"^EXT ({_ID}) (yes|no)$"),
+    VERIFY: re.compile(rf"^VERIFY ({_ID})() ({_ID})$"),
+    REJECT: re.compile(rf"^REJECT ({_ID})() ({_ID})$"),
+    EXT: re.compile(rf"^EXT ({_ID}) (yes|no) ({_ID})$"),
     PICK: re.compile(rf"^PICK ({_ID})$"),
     IMP: re.compile(r"^IMP (ok|no)$"),
     DIFF: re.compile(rf"^DIFF ({_ID}) (coord|solved)$"),
@@ -42,10 +44,11 @@ class Callback:
     kind: str
     target: str  # a task id or a report id
     choice: str = ""
+    ref: str = ""  # VERIFY/REJECT: the 交账's report id; EXT: the request id
 
 
-def encode(kind: str, target: str, choice: str = "") -> str:
-    data = f"{kind} {target} {choice}".strip()
+def encode(kind: str, target: str, choice: str = "", ref: str = "") -> str:
+    data = " ".join(part for part in (kind, target, choice, ref) if part)
     if decode(data) is None:
         raise ValueError(f"not valid callback data: {data!r}")
     return data
@@ -61,4 +64,5 @@ def decode(data: str | None) -> Callback | None:
     if match is None:
         return None
     groups = match.groups()
-    return Callback(kind, groups[0], groups[1] if len(groups) > 1 else "")
+    return Callback(kind, groups[0], groups[1] if len(groups) > 1 else "",
+                    groups[2] if len(groups) > 2 else "")

@@ -182,8 +182,10 @@ async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> None:
     if outcome.submitted:
         text = msgs.t("submission", id=task.id, title=task.title, who=report.who,
                       deadline=msgs.date(task.deadline), text=report.text or "—")
-        buttons = [[(msgs.catalog["btn_verify"], callbacks.encode(callbacks.VERIFY, task.id)),
-                    (msgs.catalog["btn_reject"], callbacks.encode(callbacks.REJECT, task.id))]]
+        buttons = [[(msgs.catalog["btn_verify"],
+                     callbacks.encode(callbacks.VERIFY, task.id, ref=report.id)),
+                    (msgs.catalog["btn_reject"],
+                     callbacks.encode(callbacks.REJECT, task.id, ref=report.id))]]
         await notify_admins(context, text, buttons)
     if outcome.difficulty is not None:
         # 督帮一体: the leader and the admins get it at once, with 我来协调 / 已解决.
@@ -201,8 +203,10 @@ async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> None:
         text = msgs.t("extension_request", id=task.id, title=task.title, who=report.who,
                       old=msgs.date(task.deadline), new=msgs.date(request.new_deadline),
                       reason=request.reason or "—")
-        buttons = [[(msgs.catalog["btn_approve"], callbacks.encode(callbacks.EXT, task.id, "yes")),
-                    (msgs.catalog["btn_refuse"], callbacks.encode(callbacks.EXT, task.id, "no"))]]
+        buttons = [[(msgs.catalog["btn_approve"],
+                     callbacks.encode(callbacks.EXT, task.id, "yes", request.id)),
+                    (msgs.catalog["btn_refuse"],
+                     callbacks.encode(callbacks.EXT, task.id, "no", request.id))]]
         await notify_admins(context, text, buttons)
 
 
@@ -327,7 +331,8 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         if not services.is_admin(user.id):
             return msgs.t("button_not_yours")
         if data.kind == callbacks.VERIFY:
-            closed = services.ledger.verify(task.id, who=actor(services, user))
+            closed = services.ledger.verify(task.id, who=actor(services, user),
+                                            submission=data.ref)
             await _edit(query, _append(message, msgs.t("verified_by", who=actor(services, user))))
             await notify_owners(context, closed,
                                 msgs.t("verified_notice", id=closed.id, title=closed.title))
@@ -335,17 +340,21 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         if data.kind == callbacks.REJECT:
             if task.status is not TaskStatus.SUBMITTED:
                 return msgs.t("action_expired", id=task.id, status=msgs.status(task.status))
+            if task.submission != data.ref:
+                return msgs.t("superseded_submission", id=task.id)
             await _prompt(context, query, msgs.t("prompt_reject", id=task.id))
             return None
         if data.choice == "yes":
-            extended = services.ledger.extend(task.id, None, who=actor(services, user))
+            extended = services.ledger.extend(task.id, None, who=actor(services, user),
+                                              request_id=data.ref)
             await _edit(query, _append(message, msgs.t("extended", id=task.id,
                                                        deadline=msgs.date(extended.deadline))))
             await notify_owners(context, extended, msgs.t(
                 "extended_notice", id=task.id, title=task.title,
                 deadline=msgs.date(extended.deadline)))
         else:
-            services.ledger.refuse_extension(task.id, who=actor(services, user))
+            services.ledger.refuse_extension(task.id, who=actor(services, user),
+                                             request_id=data.ref)
             await _edit(query, _append(message, msgs.t("extension_refused", id=task.id)))
             await notify_owners(context, task, msgs.t(
                 "extension_refused_notice", id=task.id, title=task.title,
