@@ -149,6 +149,19 @@ async def test_daily_summary_lists_the_day(bot: Harness) -> None:
     assert "待核账 1 项" in summary
     assert "未解决困难 1 项" in summary and "资金未到位" in summary and "已 0 天" in summary
     assert "今日报送" in summary
+    assert "无法收到提醒" not in summary  # everyone can be reached
+
+
+async def test_daily_summary_names_everyone_who_cannot_be_reminded(bot: Harness) -> None:
+    add(bot, owners=("张三", "王五"))  # 王五 never bound an account
+    bot.api.block(ZHANG)
+    await run_on(bot, 23)  # the reminder to 张三 answers 403
+    from tests.test_dispatch import _job_context
+
+    for day in (23, 24):  # on the day and every day after, until it is fixed
+        bot.clock.set(at(day, 17))
+        await summary_job(_job_context(bot))
+        assert "无法收到提醒的责任人：张三、王五" in texts(bot, GROUP)[-1]
 
 
 async def test_exempt_is_recorded_with_who_and_why(bot: Harness) -> None:
