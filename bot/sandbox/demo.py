@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.domain.calendar import WorkCalendar
+from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask
 from bot.domain.model import Frequency, Person, Role
 from bot.domain.ports import Change
@@ -14,6 +15,7 @@ ADMIN_NAME = "督查室王主任"
 NEW_USER_ID = 9001
 GROUP_ID = -1001000000001
 GROUP_TITLE = "县政府督查室工作群"
+DAYS_ON_LEDGER = 42
 
 # (name, unit, Telegram id) — 承办人 of the demo tasks.
 OFFICIALS = [
@@ -73,8 +75,11 @@ def seed_demo(ledger: Ledger, calendar: WorkCalendar, now: datetime) -> bool:
     """Fill an empty sandbox ledger. Returns False when there is already data."""
     if list(ledger.repo.tasks()):
         return False
+    # Entered in the ledger six weeks ago (建账), so the bulletin and /score buttons have a
+    # past 旬 and month to report on from the first minute.
+    entered = Ledger(ledger.repo, FixedClock(now - timedelta(days=DAYS_ON_LEDGER)))
     for task in _tasks(now.date(), calendar):
-        ledger.add_task(task, who=ADMIN_NAME)
+        entered.add_task(task, who=ADMIN_NAME)
     people = []
     for name, unit, user_id in OFFICIALS:
         person = ledger.repo.get_person(name) or Person(name=name, unit=unit)
