@@ -57,8 +57,15 @@ def reports_by_task(repo: LedgerRepository) -> dict[str, list[Report]]:
 def make_bulletin(repo: LedgerRepository, calendar: WorkCalendar, config: Config,
                   period: Period, unit: str | None = None) -> Bulletin:
     previous = repo.bulletin_ranks(period.previous().code())
+    people = {p.name: p for p in repo.people()}
+
+    def on_leave(name: str, day: date) -> bool:
+        person = people.get(name)
+        return person is not None and person.on_leave(day)
+
     return build_bulletin(list(repo.tasks()), reports_by_task(repo), period, calendar,
-                          rules=scoring_rules(config), previous_ranks=previous, unit=unit)
+                          rules=scoring_rules(config), previous_ranks=previous, unit=unit,
+                          on_leave=on_leave)
 
 
 def chart_for(bulletin: Bulletin, messages: Messages) -> bytes | None:

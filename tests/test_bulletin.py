@@ -393,3 +393,19 @@ def test_a_missing_submission_report_reads_as_not_done() -> None:
     # The quarter as a whole builds as well (every task, every rhythm).
     quarter = build_bulletin(tasks, reports, Period.parse("2026-Q4"), CAL)
     assert set(quarter.ranks) == {EDU, TRA, WAT, HEA, FIN}
+
+
+def test_an_official_on_leave_is_not_named_for_those_days() -> None:
+    """周八's 4 missed reminders in December 上旬 fall on Dec 1–4 (see test_unit_filter); on
+    leave Dec 1–2, only the other days count against them by name; the unit's score is the
+    same, the task still missed its reports."""
+    tasks, reports = ledger()
+
+    def on_leave(name: str, day: date) -> bool:
+        return name == "周八" and d(12, 1) <= day <= d(12, 2)
+
+    plain = build_bulletin(tasks, reports, XUN_DEC_1, CAL, unit=WAT)
+    leave = build_bulletin(tasks, reports, XUN_DEC_1, CAL, unit=WAT, on_leave=on_leave)
+    assert plain.silent == (("周八", 4),)
+    assert leave.silent == (("周八", 2),)
+    assert leave.scores == plain.scores

@@ -26,7 +26,7 @@ change); `ranks` always holds the full ranking, to store for the next bulletin.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -133,8 +133,11 @@ def build_bulletin(tasks: Iterable[Task], reports_by_task: Mapping[str, Sequence
                    period: Period, calendar: WorkCalendar, *,
                    rules: ScoringRules = DEFAULT_RULES,
                    previous_ranks: Mapping[str, int] | None = None,
-                   unit: str | None = None) -> Bulletin:
-    """The 工作通报 of `period` (module docstring); `unit` restricts it to one unit."""
+                   unit: str | None = None,
+                   on_leave: Callable[[str, date], bool] | None = None) -> Bulletin:
+    """The 工作通报 of `period` (module docstring); `unit` restricts it to one unit.
+    `on_leave(name, day)`: an official is not named 未报送 for a day they were on leave (their
+    leader was reminded instead); the unit's score still counts the missing report."""
     facts = task_facts(tasks, reports_by_task, period, calendar)
     scores = scores_from_facts(facts, rules)
     by_unit: dict[str, list[TaskFacts]] = {}
@@ -174,9 +177,11 @@ def build_bulletin(tasks: Iterable[Task], reports_by_task: Mapping[str, Sequence
 
     missed: dict[str, int] = {}
     for f in facts:
-        if f.missed_reports:
-            for name in dict.fromkeys(f.task.owners):
-                missed[name] = missed.get(name, 0) + f.missed_reports
+        for name in dict.fromkeys(f.task.owners):
+            count = sum(1 for day in f.missed_days
+                        if on_leave is None or not on_leave(name, day))
+            if count:
+                missed[name] = missed.get(name, 0) + count
     silent = tuple(sorted(missed.items(), key=lambda item: (-item[1], item[0])))
 
     return Bulletin(period=period, totals=_totals(facts), units=tuple(lines),

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.domain.calendar import WorkCalendar
@@ -106,6 +106,7 @@ class TaskFacts:
     overdue_days: int  # overdue task-workdays in P, after 容错
     missed_reports: int  # missed reminders in P, after 容错
     bonus: bool  # closed on time and not exempted before closing
+    missed_days: tuple[date, ...] = ()  # the workdays of those missed reminders
 
     @property
     def unit(self) -> str:
@@ -149,12 +150,12 @@ class _Facts:
     created: date
     stop: date | None  # first day without reminders: min(done date, exemption date)
     report_days: list[date]  # sorted dates of the reports that were not withdrawn
-    missed: int = 0
+    missed_days: list[date] = field(default_factory=list)
 
     def frozen(self) -> TaskFacts:
         return TaskFacts(self.task, self.done, self.open_at_end, self.closed_in_period,
                          self.closed_on_time, self.overdue_at_end, self.overdue_days,
-                         self.missed, self.bonus)
+                         len(self.missed_days), self.bonus, tuple(self.missed_days))
 
 
 def _facts_of(task: Task, reports: Sequence[Report], period: Period,
@@ -195,7 +196,7 @@ def _facts_of(task: Task, reports: Sequence[Report], period: Period,
 
 
 def _count_missed(facts: Sequence[_Facts], period: Period, calendar: WorkCalendar) -> None:
-    """Fill in `missed`: the rhythm is planned once per workday of the period for all tasks."""
+    """Fill in `missed_days`: the rhythm is planned once per workday of the period for all tasks."""
     start, end = period.start, period.end
     plannable = [(f.created, f.stop or date.max, f.task.with_changes(status=TaskStatus.OPEN))
                  for f in facts if f.stop is None or f.stop > start]
@@ -214,7 +215,7 @@ def _count_missed(facts: Sequence[_Facts], period: Period, calendar: WorkCalenda
             days = f.report_days
             index = bisect_left(days, window[0])
             if index == len(days) or days[index] > window[1]:
-                f.missed += 1
+                f.missed_days.append(day)
 
 
 def task_facts(tasks: Iterable[Task], reports_by_task: Mapping[str, Sequence[Report]],
