@@ -325,6 +325,25 @@ async def test_replies_in_a_group_work_for_owners(tmp_path: Path) -> None:
         assert bot.ledger.task(tid).status is TaskStatus.CLOSED
 
 
+async def test_reject_button_in_the_admin_group_asks_the_admin_who_pressed(
+        tmp_path: Path) -> None:
+    async with Harness(tmp_path / "g2", now=DEC1, admin_group=-100500) as bot:
+        bot.api.add_group(-100500, "督查室工作群")
+        bot.bind("张三", ZHANG)
+        tid = add(bot)
+        await bot.answer(ZHANG, "已完成")
+        submission = last_to(bot, -100500)
+        await press(bot, ADMIN, submission, buttons(submission)[1])
+        prompt = last_to(bot, -100500)
+        assert bot.api.sent_markup(prompt) == {"force_reply": True, "selective": True}
+        # Mentioned, so Telegram opens the reply box for this admin.
+        assert any(e["type"] == "text_mention" and e["user"]["id"] == ADMIN
+                   for e in prompt.get("entities", []))
+        await bot.answer(ADMIN, "请补充验收报告", chat_id=-100500, reply_to=prompt)
+        assert bot.ledger.task(tid).status is TaskStatus.OPEN
+        assert "请补充验收报告" in last_to(bot, ZHANG)["text"]
+
+
 async def test_closed_task_takes_no_reports(bot: Harness) -> None:
     tid = add(bot)
     reminder = await reminder_for(bot, ZHANG)

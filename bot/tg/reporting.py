@@ -416,8 +416,19 @@ async def _difficulty_button(context: LuoshiContext, query: CallbackQuery,
 
 
 async def _prompt(context: LuoshiContext, query: CallbackQuery, text: str) -> None:
-    """Ask for the text a button needs; the answer comes back as a reply to this prompt."""
-    chat_id = query.message.chat.id if query.message else query.from_user.id
+    """Ask for the text a button needs; the answer comes back as a reply to this prompt.
+
+    In a group the prompt mentions whoever pressed the button: a selective ForceReply opens
+    the reply box only for users mentioned in it (or the author of the message it answers,
+    here the bot itself), so without the mention nobody would get one."""
+    from bot.messages import esc
+
+    chat = query.message.chat if query.message else None
+    chat_id = chat.id if chat is not None else query.from_user.id
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        user = query.from_user
+        # At the end: the prompt's leading emoji tells its answer apart (prompt_intent).
+        text = f'{text} <a href="tg://user?id={user.id}">{esc(user.full_name)}</a>'
     await context.bot.send_message(chat_id=chat_id, text=text,
                                    reply_markup=ForceReply(selective=True))
 
