@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.adapters.spreadsheet import SheetError, read_table, write_csv, write_xlsx
+from bot.adapters.spreadsheet import MAX_ROWS, SheetError, read_table, write_csv, write_xlsx
 from bot.domain.calendar import WorkCalendar
 from bot.domain.ledger import ImportSummary, Ledger
 from bot.domain.ledger_file import (
@@ -58,6 +58,9 @@ def read_ledger_file(filename: str, data: bytes, *, year: int) -> ImportResult:
         result.missing_columns = list(missing_columns(table))
         if not result.missing_columns:
             result.sheet_error = SheetError("no_header", "")
+        return result
+    if sum(1 for number, _cells in table if number > header.row) > MAX_ROWS:
+        result.sheet_error = SheetError("too_many_rows", f"more than {MAX_ROWS} data rows")
         return result
     result.unknown_columns = list(header.unknown)
     result.rows, result.errors = parse_rows(table, header, year=year)

@@ -16,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.adapters.spreadsheet import (
     MAX_BYTES,
     MAX_ROWS,
+    MAX_ROWS_ABOVE_DATA,
     SheetError,
     read_table,
     write_csv,
@@ -360,7 +361,7 @@ def test_too_many_rows_csv() -> None:
     head = "任务,牵头单位,责任人,完成时限\n"
     at_limit = (head + "任务,单位,张三,年底\n" * MAX_ROWS).encode()
     assert len(read_table("a.csv", at_limit)) == MAX_ROWS + 1
-    over = (head + "任务,单位,张三,年底\n" * (MAX_ROWS + 1)).encode()
+    over = (head + "任务,单位,张三,年底\n" * (MAX_ROWS + MAX_ROWS_ABOVE_DATA)).encode()
     assert _code("a.csv", over) == "too_many_rows"
 
 
@@ -368,7 +369,7 @@ def test_too_many_rows_xlsx() -> None:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("台账")
     sheet.append(["任务", "牵头单位", "责任人", "完成时限"])
-    for _ in range(MAX_ROWS + 1):
+    for _ in range(MAX_ROWS + MAX_ROWS_ABOVE_DATA):
         sheet.append(["任务"])
     buffer = io.BytesIO()
     workbook.save(buffer)

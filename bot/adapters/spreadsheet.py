@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 10_000  # data rows; the file may hold one more non-blank row (the header)
+MAX_ROWS = 10_000  # data rows (counted below the header by bot.ledger_io)
+# Non-blank rows allowed above the data: title rows and the header (find_header scans 20).
+MAX_ROWS_ABOVE_DATA = 20
 MAX_COLUMNS = 256  # cells further right are not read (a ledger has about 20 columns)
 MAX_XML_BYTES = 64 * 1024 * 1024  # uncompressed XML in an .xlsx (a zip bomb guard)
 MAX_MERGED_CELLS = 2_000_000  # cells inside merged ranges, clipped to the data
@@ -89,8 +91,9 @@ def read_table(filename: str, data: bytes) -> list[Row]:
     """The non-blank rows of an uploaded .xlsx/.xlsm or .csv, with 1-based sheet row numbers.
 
     Trailing empty cells are trimmed from each row (rows differ in length); blank rows are left
-    out, so the row numbers show where each row sits in the file. At most MAX_ROWS + 1 non-blank
-    rows (the data and one header row) are read.
+    out, so the row numbers show where each row sits in the file. At most MAX_ROWS +
+    MAX_ROWS_ABOVE_DATA non-blank rows are read (the data, the header and title rows above it);
+    the data rows themselves are counted once the header is found.
     """
     if len(data) > MAX_BYTES:
         raise SheetError("too_big", f"{len(data)} bytes")
@@ -202,7 +205,7 @@ def _sheet_rows(sheet: Any) -> list[Row]:
 
 
 def _check_row_count(count: int) -> None:
-    if count > MAX_ROWS + 1:
+    if count > MAX_ROWS + MAX_ROWS_ABOVE_DATA:
         raise SheetError("too_many_rows", f"more than {MAX_ROWS} rows")
 
 
