@@ -502,3 +502,15 @@ def test_ten_thousand_rows_round_trip() -> None:
     assert header is not None
     parsed, errors = parse_rows(table, header, year=2026)
     assert len(parsed) == len(rows) and errors == []
+
+
+def test_title_rows_do_not_count_against_the_row_limit() -> None:
+    from bot.ledger_io import read_ledger_file
+
+    titles = "2026年县政府重点工作任务台账\n（截至12月1日）\n任务,牵头单位,责任人,完成时限\n"
+    full = (titles + "任务,县发改局,张三,年底\n" * MAX_ROWS).encode()
+    result = read_ledger_file("a.csv", full, year=2026)
+    assert result.sheet_error is None and len(result.rows) == MAX_ROWS
+    over = (titles + "任务,县发改局,张三,年底\n" * (MAX_ROWS + 1)).encode()
+    error = read_ledger_file("a.csv", over, year=2026).sheet_error
+    assert error is not None and error.code == "too_many_rows"
