@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config, parse_config, resolve_config_path
@@ -149,12 +150,17 @@ def check(config: Config) -> int:
     return 0
 
 
-def _print_calendar_warning(config: Config) -> None:
-    from datetime import datetime
+def today_in(config: Config) -> date:
+    """Today in the configured time zone (the one place the CLI reads the wall clock)."""
+    from bot.domain.clock import SystemClock
 
+    return SystemClock(config.timezone).today()
+
+
+def _print_calendar_warning(config: Config) -> None:
     from bot.runtime import build_calendar
 
-    warning = build_calendar(config).warning(datetime.now(config.timezone).date())
+    warning = build_calendar(config).warning(today_in(config))
     if warning:
         print(warning)
 
@@ -165,7 +171,6 @@ MAX_PLAN_DAYS = 366
 def plan_command(config: Config, start_text: str, end_text: str, *, as_json: bool) -> int:
     """Print the reminder plan for the ledger in the store; opens the store read-only."""
     import json
-    from datetime import date
 
     from bot.adapters.docstore import StoreError
     from bot.adapters.repository import StoreRepository
