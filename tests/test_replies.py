@@ -77,6 +77,7 @@ TABLE: list[tuple[str, ReplyKind, int | None, date | None]] = [
     ("基本完成", P, 90, None),
     ("已基本完成，正在收尾", P, 90, None),
     ("完成了一半", P, 50, None),
+    ("进度60%，征地完成过半", P, 60, None),  # a stated figure beats 过半
     # hedged: nearly, probably, only a phase — never 交账
     ("快完成了", N, None, None),
     ("已接近完成", N, None, None),

@@ -352,6 +352,7 @@ class _Figure:
     start: int
     end: int
     value: float
+    vague: bool = False  # 过半 (50), 基本完成 (90): only when no figure is stated
 
 
 def _figures(norm: str) -> list[_Figure]:
@@ -372,9 +373,9 @@ def _figures(norm: str) -> list[_Figure]:
         if value is not None and value <= 10:
             found.append(_Figure(match.start(), match.end(), value * 10))
     for match in _HALF.finditer(norm):
-        found.append(_Figure(match.start(), match.end(), 50.0))
+        found.append(_Figure(match.start(), match.end(), 50.0, vague=True))
     for match in _NEARLY_DONE.finditer(norm):
-        found.append(_Figure(match.start(), match.end(), 90.0))
+        found.append(_Figure(match.start(), match.end(), 90.0, vague=True))
     for match in _AFTER_WORD.finditer(norm):
         value = _number(match.group(1))
         if value is not None:
@@ -403,7 +404,10 @@ def _progress_figure(source: _Source) -> int | None:
     candidates: list[tuple[bool, float]] = []
     previous_end: dict[int, int] = {}
     clause_kind: dict[int, tuple[bool, bool]] = {}  # clause start → (planning, anchored)
-    for figure in _figures(source.norm):
+    figures = _figures(source.norm)
+    if any(not f.vague for f in figures):  # 进度60%，征地完成过半 → 60, not 50
+        figures = [f for f in figures if not f.vague]
+    for figure in figures:
         clause = source.clause_at(figure.start)
         before = source.norm[previous_end.get(clause.start, clause.start):figure.start]
         previous_end[clause.start] = figure.end
