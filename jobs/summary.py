@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from bot.domain.model import TaskStatus
 from bot.tg.context import Services
@@ -10,7 +10,7 @@ from bot.tg.context import Services
 
 def daily_summary(services: Services, today: date) -> str:
     """Reports received today, submissions waiting for 核账, tasks overdue since today,
-    officials the bot cannot reach, and the open 困难 with their age."""
+    officials found unreachable since the last summary, and the open 困难 with their age."""
     repo = services.ledger.repo
     msgs = services.messages
     calendar = services.calendar
@@ -20,13 +20,12 @@ def daily_summary(services: Services, today: date) -> str:
         t.id for t in repo.tasks()
         if t.status is TaskStatus.OPEN and t.deadline is not None and t.deadline < today
         and calendar.workdays_between(t.deadline, today) == 1)
-    # Everyone the bot cannot remind about a live task — blocked it, never started it, or
-    # never bound an account — every day until it is fixed, not only on the day it was found.
-    owners = {name for t in repo.tasks() if t.live for name in t.owners}
-    people = {p.name: p for p in repo.people()}
-    unreachable = sorted(name for name in owners
-                         if name not in people or people[name].unreachable_since is not None
-                         or people[name].user_id is None)
+    # Officials found unreachable (403) since the previous workday's summary, told once —
+    # also those found after that summary went out (a late catch-up dispatch).
+    since = datetime.combine(calendar.previous_workday(today), services.config.summary_at,
+                             tzinfo=services.config.timezone)
+    unreachable = sorted(p.name for p in repo.people()
+                         if p.unreachable_since is not None and p.unreachable_since > since)
     difficulties = sorted(repo.open_difficulties(), key=lambda d: d.opened_at)
     lines = [msgs.t("summary_head", day=msgs.date(today)),
              msgs.t("summary_reports", count=len(reports),

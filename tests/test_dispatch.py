@@ -166,7 +166,7 @@ async def test_unreachable_official_is_marked_and_the_rest_still_sent(bot: Harne
     bot.clock.set(DEC1.replace(hour=17, minute=30))
     await summary_job(_job_context(bot))
     [summary] = texts_to(bot, ADMIN)
-    assert "无法送达" in summary and "张三" in summary
+    assert "新发现无法收到提醒的责任人：张三" in summary
     bot.clock.set(DEC1.replace(day=2))
     await scheduled_dispatch(_job_context(bot))
     bot.clock.set(DEC1.replace(day=2, hour=17, minute=30))

@@ -149,19 +149,25 @@ async def test_daily_summary_lists_the_day(bot: Harness) -> None:
     assert "待核账 1 项" in summary
     assert "未解决困难 1 项" in summary and "资金未到位" in summary and "已 0 天" in summary
     assert "今日报送" in summary
-    assert "无法收到提醒" not in summary  # everyone can be reached
+    assert "无法收到提醒" not in summary  # everyone could be reached
 
 
-async def test_daily_summary_names_everyone_who_cannot_be_reminded(bot: Harness) -> None:
-    add(bot, owners=("张三", "王五"))  # 王五 never bound an account
-    bot.api.block(ZHANG)
-    await run_on(bot, 23)  # the reminder to 张三 answers 403
+async def test_unreachable_found_after_the_summary_is_told_the_next_day(bot: Harness) -> None:
+    """A catch-up dispatch after 17:30 finds 张三 unreachable: that day's summary has gone, so
+    the next workday's tells the admins — once."""
+    add(bot)
     from tests.test_dispatch import _job_context
 
-    for day in (23, 24):  # on the day and every day after, until it is fixed
+    bot.clock.set(at(23, 17))
+    await summary_job(_job_context(bot))
+    assert "无法收到提醒" not in texts(bot, GROUP)[-1]
+    bot.api.block(ZHANG)
+    bot.clock.set(at(23, 19))  # the bot was down all day: the catch-up runs in the evening
+    await bot.services.dispatcher.run()
+    for day, told in ((24, True), (25, False)):
         bot.clock.set(at(day, 17))
         await summary_job(_job_context(bot))
-        assert "无法收到提醒的责任人：张三、王五" in texts(bot, GROUP)[-1]
+        assert ("新发现无法收到提醒的责任人：张三" in texts(bot, GROUP)[-1]) is told
 
 
 async def test_exempt_is_recorded_with_who_and_why(bot: Harness) -> None:
