@@ -192,6 +192,17 @@ class _HTTPServer(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Tracked here, in the accept loop, not in the handler thread: once stop() has joined
+        # the loop, every accepted connection is in the set it shuts down (a long poll accepted
+        # at the last moment would otherwise hang its client for the whole poll).
+        with self.connections_lock:
+            if self.stopping:
+                self.shutdown_request(request)
+                return
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that vanished mid-request (a killed bot) is normal here, not an error."""
         error = sys.exc_info()[1]
