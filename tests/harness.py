@@ -44,15 +44,17 @@ class FakeTime:
 class Harness:
     def __init__(self, data_dir: Path, *, admins: frozenset[int] = frozenset({ADMIN}),
                  language: str = "zh", now: datetime = START,
-                 admin_group: int | None = None, api: FakeBotApi | None = None) -> None:
+                 admin_group: int | None = None, api: FakeBotApi | None = None,
+                 config: Config | None = None) -> None:
         self.data_dir = data_dir
         # Passing the api of an earlier harness = a restarted process, same Telegram.
         self.api = api or FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
-        self.config = Config(language=language,  # type: ignore[arg-type]
-                             telegram=TelegramConfig(token=TOKEN),
-                             access=AccessConfig(admins=admins),
-                             chats=ChatsConfig(admin_group=admin_group),
-                             storage=StorageConfig(dir=data_dir))
+        self.config = config or Config(language=language,  # type: ignore[arg-type]
+                                       telegram=TelegramConfig(token=TOKEN),
+                                       access=AccessConfig(admins=admins),
+                                       chats=ChatsConfig(admin_group=admin_group),
+                                       storage=StorageConfig(dir=data_dir))
+        admins = self.config.access.admins
         self.clock = FixedClock(now)
         self.store = DocStore.open(data_dir)
         self.services = build_services(self.config, self.store, clock=self.clock)
@@ -67,6 +69,11 @@ class Harness:
         for admin in admins:
             self.api.add_user(admin, f"管理员{admin}")
             self.api.start_chat(admin)
+
+    @classmethod
+    def from_config(cls, config: Config, *, now: datetime = START) -> Harness:
+        """Built from a whole Config (a work group, or one read from a config.toml)."""
+        return cls(Path(config.storage.dir), now=now, config=config)
 
     async def __aenter__(self) -> Harness:
         await self.app.initialize()

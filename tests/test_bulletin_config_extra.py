@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.docstore import DocStore
 from bot.config import (
     AccessConfig,
     ChatsConfig,
@@ -24,16 +23,11 @@ from bot.config import (
     TelegramConfig,
     load_config,
 )
-from bot.domain.clock import FixedClock
 from bot.domain.ledger import NewTask
 from bot.domain.replies import Reading, ReplyKind
-from bot.fakeapi import FakeBotApi, FakeBotApiServer, FakeRequest
-from bot.runtime import build_services
-from bot.tg.app import build_application, build_dispatcher
-from bot.tg.notifier import TelegramSender
-from jobs.pacing import Pacer
+from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from jobs.schedule import BULLETIN_JOB, SUMMARY_JOB, bulletin_job, install_jobs
-from tests.harness import ADMIN, TOKEN, TZ, FakeTime, Harness
+from tests.harness import ADMIN, TOKEN, TZ, Harness
 
 GROUP, WORK = -100900, -100901
 ZHANG, LI, LEADER = 2001, 2002, 2900
@@ -42,29 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TZ)
-
-
-class ConfiguredHarness(Harness):
-    """The test Harness, but built from a whole `Config` (e.g. with a work group, or one read
-    from a config.toml). The construction lines are those of `Harness.__init__`."""
-
-    def __init__(self, config: Config, *, now: datetime) -> None:
-        self.data_dir = Path(config.storage.dir)
-        self.api = FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
-        self.config = config
-        self.clock = FixedClock(now)
-        self.store = DocStore.open(self.data_dir)
-        self.services = build_services(self.config, self.store, clock=self.clock)
-        self.app = build_application(self.services, request=FakeRequest(self.api))
-        self.time = FakeTime()
-        self.services.dispatcher = build_dispatcher(
-            self.services, TelegramSender(self.app.bot),
-            pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
-            sleep=self.time.sleep)
-        self._offset = 0
-        for admin in config.access.admins:
-            self.api.add_user(admin, f"管理员{admin}")
-            self.api.start_chat(admin)
 
 
 def _context(bot: Harness) -> Any:
@@ -86,14 +57,14 @@ async def work_bot(tmp_path: Path):
                     access=AccessConfig(admins=frozenset({ADMIN})),
                     chats=ChatsConfig(admin_group=GROUP, work_group=WORK),
                     storage=StorageConfig(dir=tmp_path / "data"))
-    async with ConfiguredHarness(config, now=at(11, 2)) as harness:
+    async with Harness.from_config(config, now=at(11, 2)) as harness:
         harness.api.add_group(GROUP, "县政府督查室")
         harness.api.add_group(WORK, "县重点工作推进群")
         harness.bind("张三", ZHANG)
         yield harness
 
 
-async def test_scheduled_bulletin_reaches_the_work_group_too(work_bot: ConfiguredHarness
+async def test_scheduled_bulletin_reaches_the_work_group_too(work_bot: Harness
                                                              ) -> None:
     bot = work_bot
     bot.ledger.add_task(NewTask("中医院迁建项目一期工程", "县卫健局", ("张三",),
@@ -218,7 +189,7 @@ def test_config_file_values_are_loaded(loaded_config: Config, tmp_path: Path) ->
 
 
 async def test_configured_escalation_and_scoring_take_effect(loaded_config: Config) -> None:
-    async with ConfiguredHarness(loaded_config, now=at(11, 2)) as bot:
+    async with Harness.from_config(loaded_config, now=at(11, 2)) as bot:
         bot.api.add_group(GROUP, "县政府督查室")
         bot.bind("张三", ZHANG)
         bot.bind("李四", LI)
@@ -251,7 +222,7 @@ async def test_configured_escalation_and_scoring_take_effect(loaded_config: Conf
 async def test_summary_and_bulletin_jobs_run_at_the_configured_times(loaded_config: Config
                                                                      ) -> None:
     # Before the send time, so that no catch-up dispatch is queued.
-    async with ConfiguredHarness(loaded_config, now=at(12, 1, 7)) as bot:
+    async with Harness.from_config(loaded_config, now=at(12, 1, 7)) as bot:
         jq = bot.app.job_queue
         assert jq is not None
         install_jobs(bot.app, bot.services)

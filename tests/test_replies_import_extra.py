@@ -17,17 +17,12 @@ import pytest
 
 from bot.adapters.docstore import DocStore
 from bot.adapters.repository import StoreRepository
-from bot.config import Config, load_config
+from bot.config import load_config
 from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask
 from bot.domain.model import TaskStatus
 from bot.domain.replies import Reading, ReplyKind
-from bot.fakeapi import FakeBotApi, FakeRequest
-from bot.runtime import build_services
-from bot.tg.app import build_application, build_dispatcher
-from bot.tg.notifier import TelegramSender
-from jobs.pacing import Pacer
-from tests.harness import ADMIN, TOKEN, TZ, FakeTime, Harness
+from tests.harness import ADMIN, TOKEN, TZ, Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 ZHANG, LI = 2001, 2002
@@ -35,28 +30,6 @@ WORK_GROUP = -100600
 NOV2 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
 DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 HEADER = ["任务", "牵头单位", "责任人", "完成时限"]
-
-
-class ConfiguredHarness(Harness):
-    """The Harness, built from a Config loaded from a config.toml instead of a fixed one."""
-
-    def __init__(self, config: Config, *, now: datetime = DEC1) -> None:
-        self.data_dir = Path(config.storage.dir)
-        self.api = FakeBotApi(token=TOKEN, bot_username="luoshi_test_bot")
-        self.config = config
-        self.clock = FixedClock(now)
-        self.store = DocStore.open(self.data_dir)
-        self.services = build_services(config, self.store, clock=self.clock)
-        self.app = build_application(self.services, request=FakeRequest(self.api))
-        self.time = FakeTime()
-        self.services.dispatcher = build_dispatcher(
-            self.services, TelegramSender(self.app.bot),
-            pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
-            sleep=self.time.sleep)
-        self._offset = 0
-        for admin in config.access.admins:
-            self.api.add_user(admin, f"管理员{admin}")
-            self.api.start_chat(admin)
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:
@@ -174,7 +147,7 @@ def test_warning_thresholds_are_read_from_the_config_file(tmp_path: Path) -> Non
 async def test_configured_warning_thresholds_change_the_lights_in_tasks(
         tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, WARNING_TOML), env={})
-    async with ConfiguredHarness(config, now=NOV2) as bot:
+    async with Harness.from_config(config, now=NOV2) as bot:
         # Opened a month ago, due 12-31, 35% done (序时进度 on 12-01 is about 49%).
         behind = add(bot.ledger, "吉港冠宇水泥技改", date(2026, 12, 31))
         set_progress(bot.ledger, behind, 35)
@@ -235,7 +208,7 @@ async def test_import_year_from_config_fills_deadlines_without_a_year(tmp_path: 
     data = csv_bytes([["世忻铁路复线保德段征地", "县自然资源局", "张三", "12月31日"],
                       ["职业中学新校区建设", "县教育局", "赵六", "12月底"],
                       ["吉港冠宇水泥技改", "县工信局", "王五", "2027年3月31日"]])
-    async with ConfiguredHarness(config, now=DEC1) as bot:
+    async with Harness.from_config(config, now=DEC1) as bot:
         preview = await send_import(bot, "台账.csv", data)
         assert "新增 3 项" in preview["text"]
         bot.api.press_button(ADMIN, preview, "IMP ok")
@@ -250,7 +223,7 @@ async def test_import_year_from_config_fills_deadlines_without_a_year(tmp_path: 
 async def test_without_import_year_the_current_year_is_used(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, "[import]\nyear = 0\n"), env={})
     data = csv_bytes([["世忻铁路复线保德段征地", "县自然资源局", "张三", "12月底"]])
-    async with ConfiguredHarness(config, now=DEC1) as bot:
+    async with Harness.from_config(config, now=DEC1) as bot:
         preview = await send_import(bot, "台账.csv", data)
         bot.api.press_button(ADMIN, preview, "IMP ok")
         await bot.pump()
