@@ -55,7 +55,9 @@ class SnapshotPolicy:
         self.keep_backups = keep_backups
         self.quiet_seconds = quiet_seconds
         self.monotonic = monotonic
-        self.snapshot_seq = store.seq  # the seq the latest snapshot we wrote captured
+        # The seq the latest snapshot captured: after a crash the journal holds more, and the
+        # first snapshot (then the day's backup) must include it.
+        self.snapshot_seq = store.snapshot_seq
         self.snapshot_at = monotonic()
 
     async def __call__(self) -> None:

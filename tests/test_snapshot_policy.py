@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.adapters.backups import list_backups
+from bot.adapters.backups import backup_root, list_backups
 from bot.adapters.docstore import DocStore
 from bot.domain.clock import FixedClock
 from bot.runtime import SnapshotPolicy
@@ -84,3 +84,23 @@ def test_nothing_changed_means_no_snapshot(tmp_path: Path) -> None:
     asyncio.run(snap())
     assert journal_segments(store.directory) == before
     store.close()
+
+
+def test_a_journal_left_by_a_crash_is_snapshotted_before_the_days_backup(tmp_path: Path) -> None:
+    store = DocStore.open(tmp_path / "data", snapshot_every=1000)
+    commit(store, 1)
+    store.snapshot()
+    commit(store, 2)  # only in the journal when the process dies
+    store._close_files()  # a crash: no final snapshot
+    store = DocStore.open(tmp_path / "data", snapshot_every=1000)
+    seconds = Seconds()
+    snap = policy(store, seconds)
+    asyncio.run(snap())
+    assert list_backups(store.directory) == []  # not the stale snapshot
+    seconds.now += 61
+    asyncio.run(snap())
+    [day] = list_backups(store.directory)
+    store.close()
+    assert day == "2026-12-02"
+    with DocStore.open(backup_root(store.directory) / day, writable=False) as backup:
+        assert backup.get("tasks", "T2") == {"id": "T2"}  # the crash's journal is in it

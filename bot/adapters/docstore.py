@@ -562,6 +562,11 @@ class DocStore:
         """Sequence number of the last committed change (0 for a new store)."""
         return self._seq
 
+    @property
+    def snapshot_seq(self) -> int:
+        """The seq ledger.json holds (commits after it are only in the journal)."""
+        return self._snap_seq
+
     def get(self, table: str, key: str) -> Doc | None:
         docs = self._tables.get(table)
         raw = docs.get(key) if docs is not None else None
