@@ -56,16 +56,23 @@ def reports_by_task(repo: LedgerRepository) -> dict[str, list[Report]]:
 
 def make_bulletin(repo: LedgerRepository, calendar: WorkCalendar, config: Config,
                   period: Period, unit: str | None = None) -> Bulletin:
-    previous = repo.bulletin_ranks(period.previous().code())
+    """The bulletin of `period`. Rank changes compare with the ranks the previous period's
+    published bulletin stored; when none was published (the bot was not running then, or
+    /report asks about a period never sent), with that period's ranking computed now."""
     people = {p.name: p for p in repo.people()}
 
     def on_leave(name: str, day: date) -> bool:
         person = people.get(name)
         return person is not None and person.on_leave(day)
 
-    return build_bulletin(list(repo.tasks()), reports_by_task(repo), period, calendar,
-                          rules=scoring_rules(config), previous_ranks=previous, unit=unit,
-                          on_leave=on_leave)
+    tasks, reports = list(repo.tasks()), reports_by_task(repo)
+    rules = scoring_rules(config)
+    previous = repo.bulletin_ranks(period.previous().code())
+    if previous is None:
+        previous = build_bulletin(tasks, reports, period.previous(), calendar, rules=rules,
+                                  on_leave=on_leave).ranks
+    return build_bulletin(tasks, reports, period, calendar, rules=rules, previous_ranks=previous,
+                          unit=unit, on_leave=on_leave)
 
 
 def chart_for(bulletin: Bulletin, messages: Messages) -> bytes | None:

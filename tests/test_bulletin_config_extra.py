@@ -123,7 +123,10 @@ async def test_rank_change_between_two_published_xun_bulletins(bot: Harness) -> 
     await bulletin_job(_context(bot))
     [middle] = [t for t in texts(bot, GROUP) if "11月中旬" in t and "工作通报" in t]
     assert "1. 县教育局" in middle and "2. 县卫健局" in middle
-    assert "进位" not in middle and "退位" not in middle  # nothing to compare with yet
+    # No 上旬 bulletin was published: the change is against 上旬's ranking computed now, when
+    # both units had reported nothing (shared 1st place).
+    assert _unit_line(middle, "县教育局").startswith("1. 县教育局 100 分 —")
+    assert "↓1 退位" in _unit_line(middle, "县卫健局")
     assert "张三" in _silent_line(middle) and "李四" not in _silent_line(middle)
     assert bot.ledger.repo.bulletin_ranks("2026-11-2") == {"县教育局": 1, "县卫健局": 2}
     # The same morning 张三 reports done and the office closes the task.
