@@ -28,10 +28,16 @@ from bot.adapters.repository import StoreRepository
 from bot.adapters.spreadsheet import read_table, write_xlsx
 from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger
-from bot.domain.ledger_file import export_row, find_header, parse_rows
+from bot.domain.ledger_file import find_header, parse_rows
 from bot.domain.model import TaskStatus
 from bot.domain.warning import LightBoard
-from bot.ledger_io import EXPORT_HEADER, export_ledger, import_ledger_file
+from bot.ledger_io import (
+    EXPORT_HEADER,
+    export_ledger,
+    export_rows,
+    exported_tasks,
+    import_ledger_file,
+)
 
 IMPORT_ROWS = 5_000
 IMPORT_RUNS = 3
@@ -147,21 +153,10 @@ def bench_export(rows: list[Row]) -> None:
             f"{median / 1000:.2f} s (runs {', '.join(f'{s / 1000:.2f}' for s in samples)}; "
             f"{sizes[-1] / 1e6:.2f} MB)", f"<= {TARGET_S:.0f} s", median / 1000 <= TARGET_S))
         # The stages on their own: lights, the rows, the workbook.
-        tasks = sorted((t for t in repo.tasks() if t.status is not TaskStatus.CANCELLED),
-                       key=lambda t: t.id)
+        tasks = exported_tasks(ledger)
         lights_s, colours = timed(lambda: lights.all(tasks, BASE_DAY))
-        def make_rows() -> list[list[object]]:
-            out = []
-            for task in tasks:
-                overdue = 0
-                if task.deadline is not None and task.deadline < BASE_DAY and task.live:
-                    overdue = calendar.workdays_between(task.deadline, BASE_DAY)
-                out.append(export_row(task, light=colours[task.id].value, today=BASE_DAY,
-                                      overdue_workdays=overdue))
-            return out
-
-        rows_s, export_rows = timed(make_rows)
-        book_s, _ = timed(lambda: write_xlsx(EXPORT_HEADER, export_rows))
+        rows_s, sheet_rows = timed(lambda: export_rows(tasks, colours, calendar, BASE_DAY))
+        book_s, _ = timed(lambda: write_xlsx(EXPORT_HEADER, sheet_rows))
         rows.append(Row("  export stages: lights / rows / write_xlsx",
                         f"{lights_s:.2f} / {rows_s:.2f} / {book_s:.2f} s"))
     finally:

@@ -5,6 +5,7 @@ Used by the chat (/import, /export) and the command line (`import`, `export`) al
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -21,8 +22,8 @@ from bot.domain.ledger_file import (
     missing_columns,
     parse_rows,
 )
-from bot.domain.model import TaskStatus
-from bot.domain.warning import LightBoard
+from bot.domain.model import Task, TaskStatus
+from bot.domain.warning import Light, LightBoard
 
 EXPORT_HEADER = (*COLUMNS, *EXPORT_EXTRA)
 
@@ -88,19 +89,30 @@ def import_ledger_file(ledger: Ledger, filename: str, data: bytes, *, who: str, 
 def export_ledger(ledger: Ledger, lights: LightBoard, calendar: WorkCalendar, today: date,
                   *, fmt: str = "xlsx") -> bytes:
     """Every task except cancelled ones, in 编号 order, with the derived columns."""
-    tasks = sorted((t for t in ledger.repo.tasks() if t.status is not TaskStatus.CANCELLED),
-                   key=lambda t: t.id)
-    colours = lights.all(tasks, today)
-    rows = []
+    tasks = exported_tasks(ledger)
+    rows = export_rows(tasks, lights.all(tasks, today), calendar, today)
+    if fmt == "csv":
+        return write_csv(EXPORT_HEADER, rows)
+    return write_xlsx(EXPORT_HEADER, rows)
+
+
+def exported_tasks(ledger: Ledger) -> list[Task]:
+    """The tasks an export holds: all but cancelled ones, in 编号 order."""
+    return sorted((t for t in ledger.repo.tasks() if t.status is not TaskStatus.CANCELLED),
+                  key=lambda t: t.id)
+
+
+def export_rows(tasks: Sequence[Task], colours: Mapping[str, Light], calendar: WorkCalendar,
+                today: date) -> list[list[object]]:
+    """One export row per task, with its 预警 light and workdays overdue."""
+    rows: list[list[object]] = []
     for task in tasks:
         overdue = 0
         if task.deadline is not None and task.deadline < today and task.live:
             overdue = calendar.workdays_between(task.deadline, today)
         rows.append(export_row(task, light=colours[task.id].value, today=today,
                                overdue_workdays=overdue))
-    if fmt == "csv":
-        return write_csv(EXPORT_HEADER, rows)
-    return write_xlsx(EXPORT_HEADER, rows)
+    return rows
 
 
 def export_filename(today: date | datetime, fmt: str = "xlsx") -> str:

@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -71,58 +72,55 @@ def texts_since(bot: Harness, before: int, chat: int) -> str:
 # ---- 1. answering inside a group ----
 
 
-async def test_owner_replies_in_a_group_to_the_task_message_and_it_is_recorded(
-        tmp_path: Path) -> None:
+@pytest.fixture
+async def group_bot(tmp_path: Path) -> AsyncIterator[tuple[Harness, str, dict[str, Any]]]:
+    """张三's task posted by the admin in the work group: (bot, task id, the bot's message)."""
     async with Harness(tmp_path / "data", now=DEC1) as bot:
         bot.api.add_group(WORK_GROUP, "重点工作推进群")
         bot.bind("张三", ZHANG)
         bot.bind("李四", LI)
         tid = add(bot.ledger, "世忻铁路复线保德段征地", date(2026, 12, 31))
-        # The admin posts the task in the work group; the bot answers there.
-        detail = await bot.answer(ADMIN, f"/task {tid}", chat_id=WORK_GROUP)
-        assert tid in detail
-        task_message = bot.api.messages_to(WORK_GROUP)[-1]
+        assert tid in await bot.answer(ADMIN, f"/task {tid}", chat_id=WORK_GROUP)
+        yield bot, tid, bot.api.messages_to(WORK_GROUP)[-1]
 
-        before = len(bot.api.sent)
-        bot.api.send_text(ZHANG, "进度60%，正在清表", chat_id=WORK_GROUP,
-                          reply_to=task_message)
-        await bot.pump()
-        confirmation = [m for m in bot.api.sent[before:] if m["chat"]["id"] == WORK_GROUP]
-        assert len(confirmation) == 1
-        assert f"已记录 {tid}：进度 60%" in confirmation[0]["text"]
-        assert "撤回" in str(confirmation[0].get("reply_markup"))
-        # The confirmation quotes the official's message in the busy group.
-        quoted = confirmation[0].get("reply_to_message") or {}
-        assert quoted.get("text") == "进度60%，正在清表"
-        task = bot.ledger.task(tid)
-        assert (task.progress, task.latest_note, task.last_report_at) == (
-            60, "进度60%，正在清表", DEC1)
 
-        # 交账 in the group: confirmed there, and the admins get the submission to verify.
-        before = len(bot.api.sent)
-        bot.api.send_text(ZHANG, "已全部完成", chat_id=WORK_GROUP, reply_to=task_message)
-        await bot.pump()
-        assert "已交账" in texts_since(bot, before, WORK_GROUP)
-        assert "【交账】" in texts_since(bot, before, ADMIN)
-        assert bot.ledger.task(tid).status is TaskStatus.SUBMITTED
+async def test_owner_replies_in_a_group_to_the_task_message_and_it_is_recorded(
+        group_bot: tuple[Harness, str, dict[str, Any]]) -> None:
+    bot, tid, task_message = group_bot
+    before = len(bot.api.sent)
+    bot.api.send_text(ZHANG, "进度60%，正在清表", chat_id=WORK_GROUP,
+                      reply_to=task_message)
+    await bot.pump()
+    confirmation = [m for m in bot.api.sent[before:] if m["chat"]["id"] == WORK_GROUP]
+    assert len(confirmation) == 1
+    assert f"已记录 {tid}：进度 60%" in confirmation[0]["text"]
+    assert "撤回" in str(confirmation[0].get("reply_markup"))
+    # The confirmation quotes the official's message in the busy group.
+    quoted = confirmation[0].get("reply_to_message") or {}
+    assert quoted.get("text") == "进度60%，正在清表"
+    task = bot.ledger.task(tid)
+    assert (task.progress, task.latest_note, task.last_report_at) == (
+        60, "进度60%，正在清表", DEC1)
+
+    # 交账 in the group: confirmed there, and the admins get the submission to verify.
+    before = len(bot.api.sent)
+    bot.api.send_text(ZHANG, "已全部完成", chat_id=WORK_GROUP, reply_to=task_message)
+    await bot.pump()
+    assert "已交账" in texts_since(bot, before, WORK_GROUP)
+    assert "【交账】" in texts_since(bot, before, ADMIN)
+    assert bot.ledger.task(tid).status is TaskStatus.SUBMITTED
 
 
 async def test_in_a_group_others_cannot_report_and_plain_messages_are_not_reports(
-        tmp_path: Path) -> None:
-    async with Harness(tmp_path / "data", now=DEC1) as bot:
-        bot.api.add_group(WORK_GROUP, "重点工作推进群")
-        bot.bind("张三", ZHANG)
-        bot.bind("李四", LI)
-        tid = add(bot.ledger, "世忻铁路复线保德段征地", date(2026, 12, 31))
-        await bot.answer(ADMIN, f"/task {tid}", chat_id=WORK_GROUP)
-        task_message = bot.api.messages_to(WORK_GROUP)[-1]
-        # Someone who is not the task's 责任人 is told so, in the group; nothing changes.
-        refused = await bot.answer(LI, "进度90%", chat_id=WORK_GROUP, reply_to=task_message)
-        assert f"{tid} 不是您负责的任务" in refused
-        # Group chatter that replies to nobody is not a report, and the bot stays quiet.
-        assert await bot.say(ZHANG, "进度80%，今天开会讨论", chat_id=WORK_GROUP) == []
-        task = bot.ledger.task(tid)
-        assert (task.progress, task.last_report_at, task.latest_note) == (0, None, "")
+        group_bot: tuple[Harness, str, dict[str, Any]]) -> None:
+    bot, tid, task_message = group_bot
+    # Someone who is not the task's 责任人 is told so, in the group; nothing changes.
+    refused = await bot.answer(LI, "进度90%", chat_id=WORK_GROUP, reply_to=task_message)
+    assert f"{tid} 不是您负责的任务" in refused
+    # Group chatter that replies to nobody is not a report, and the bot stays quiet.
+    assert await bot.say(ZHANG, "进度80%，今天开会讨论", chat_id=WORK_GROUP) == []
+    task = bot.ledger.task(tid)
+    assert (task.progress, task.last_report_at, task.latest_note) == (0, None, "")
 
 
 # ---- 2. [warning] thresholds from config.toml ----
