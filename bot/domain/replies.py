@@ -64,6 +64,88 @@ def read_progress(text: str) -> int | None:
         return None
 
 
+# ---- acknowledgements: 收到, 好的, 👍 are not reports -----------------------------------------
+
+# Whole words that acknowledge, thank or promise and carry no news about the work. A reply is
+# an acknowledgement when, without punctuation, symbols, emoji and spaces, it is made of these
+# words only (收到收到, 好的谢谢领导, 收到马上落实); any other word (已, 完成, 进度, a figure,
+# a date, 正在, 同上) makes it a report. 落实 / 办 count only as promises: 已落实 is news.
+_ACK_WORDS = frozenset({
+    # received, understood
+    "收到", "已收到", "收到了", "收到啦", "收悉", "已收悉", "悉", "已阅", "阅", "已读",
+    "知道", "知道了", "知道啦", "晓得", "晓得了", "明白", "明白了", "明白啦", "了解", "了解了",
+    "清楚", "清楚了",
+    "懂了", "get",
+    # yes, fine
+    "好", "好的", "好滴", "好吧", "好呀", "好啊", "好的呢", "好啦", "嗯", "嗯呢", "恩", "哦",
+    "噢", "喔", "哈", "是", "是的", "对", "对的", "行", "可以", "没问题", "妥", "收", "好嘞",
+    "好哒", "好咧",
+    # thanks, courtesy
+    "谢谢", "感谢", "多谢", "谢了", "辛苦", "辛苦了", "您辛苦了", "您", "领导", "老师", "同志",
+    "提醒", "我", "我们", "请放心", "放心",
+    # promises without news
+    "遵照执行", "照办", "马上办", "立即办", "马上", "立即", "立刻", "抓紧", "尽快", "一定",
+    "落实", "办理", "执行", "照做", "安排", "好的马上",
+    # English
+    "ok", "okay", "okey", "k", "kk", "got", "it", "noted", "thanks", "thank", "you", "thx",
+    "ty", "roger", "yes", "yep", "yeah", "fine", "understood", "received", "will", "do",
+    "alright", "cool", "good", "great", "copy", "that", "with", "sure",
+})
+# 王主任, 李局长: a surname (one or two characters that say nothing about the work) + a title.
+_ACK_TITLES = ("主任", "副主任", "科长", "局长", "副局长", "县长", "副县长", "书记", "副书记",
+               "部长", "处长", "股长", "组长", "站长", "所长", "镇长", "乡长", "队长", "主席",
+               "秘书", "总", "经理", "领导", "老师", "同志")
+_ACK_NAME_CHARS = re.compile(r"[\u3400-\u9fff]{1,2}")
+_ACK_NOT_NAME = re.compile(r"[已未没不无完成办结进度困难延期需请正在将]")
+_ACK_LONGEST = max(len(word) for word in (*_ACK_WORDS, *_ACK_TITLES)) + 2
+ACK_MAX = 40  # longer than this (letters and digits only), it is not just an acknowledgement
+
+
+def is_acknowledgement(text: str) -> bool:
+    """收到, 好的, 嗯, 知道了, 👍, 🙏, ok, punctuation or emoji only, or nothing at all: a reply
+    that acknowledges but reports nothing (no progress, completion, difficulty, extension or
+    note). The adapter answers it with the catalogue's `ack_hint` instead of recording it, so
+    it never counts as the period's report. Never raises."""
+    try:
+        core = _ack_core(text)
+    except Exception:  # a safety net only, as in read_reply
+        return False
+    if not core:
+        return True
+    if len(core) > ACK_MAX:
+        return False
+    return _segments_into_ack_words(core)
+
+
+def _ack_core(text: str) -> str:
+    """Letters and digits only, NFKC, lower case: "收到！👍" → "收到", "OK 90%" → "ok90"."""
+    if not isinstance(text, str):
+        return ""
+    kept = [char for char in unicodedata.normalize("NFKC", text).lower()
+            if unicodedata.category(char)[0] in "LN"]
+    return "".join(kept)
+
+
+def _segments_into_ack_words(core: str) -> bool:
+    """Whether `core` is a sequence of acknowledgement words (word break, linear in length)."""
+    reachable = [False] * (len(core) + 1)
+    reachable[0] = True
+    for start in range(len(core)):
+        if not reachable[start]:
+            continue
+        for end in range(start + 1, min(len(core), start + _ACK_LONGEST) + 1):
+            piece = core[start:end]
+            if piece in _ACK_WORDS or _addressed(piece):
+                reachable[end] = True
+    return reachable[len(core)]
+
+
+def _addressed(piece: str) -> bool:
+    """王主任, 李局长, 张副县长: a form of address."""
+    return any(piece.endswith(title) and _ACK_NAME_CHARS.fullmatch(piece[: -len(title)])
+               and not _ACK_NOT_NAME.search(piece[: -len(title)]) for title in _ACK_TITLES)
+
+
 # ---- the text, normalised with a map back to what was sent --------------------------------
 
 
