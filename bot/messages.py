@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain.calendar import WorkCalendar
 from bot.domain.errors import DomainError
-from bot.domain.model import HistoryEntry, Invite, Person, Task, TaskStatus
+from bot.domain.model import HistoryEntry, Invite, Person, RebindRequest, Task, TaskStatus
 from bot.domain.rhythm import PlannedReminder, ReminderKind, secured_period
 from bot.domain.warning import EMOJI, Light
 
@@ -66,6 +66,18 @@ ZH: dict[str, str] = {
     "invite_used": "该邀请链接已被使用。如需重新绑定，请向督查室索取新的链接。",
     "invite_expired": "该邀请链接已过期（有效期 7 天）。请向督查室索取新的链接。",
     "already_bound": "您的账号已绑定为 {name}，不能再绑定他人。如有误，请联系督查室。",
+    "rebind_pending": "已收到您的绑定申请。{name} 已绑定另一个账号，换绑须经督查室确认，确认后会在这里通知您。",
+    "rebind_question": "🔁【换绑申请】{name}{unit} 已绑定账号 {old}，现账号 {new} 用邀请链接申请换绑。\n确认后原账号不再收到提醒，并会收到通知。如非本人更换账号，请点“不同意”。",
+    "btn_rebind_ok": "✅ 确认换绑",
+    "btn_rebind_no": "❌ 不同意",
+    "rebind_done": "已将 {name} 换绑到新账号，已通知原账号。",
+    "rebind_done_new": "✅ 督查室已确认换绑，{name}（{unit}）今后的调度提醒将发到这里。",
+    "rebind_old_notice": "⚠️ 您的账号已由督查室换绑：{name} 今后的调度提醒将发到新账号，本账号不再接收。如非本人申请，请立即联系督查室。",
+    "rebind_refused": "已不同意 {name} 的换绑申请，原绑定不变。",
+    "rebind_refused_notice": "督查室未同意换绑，{name} 仍绑定原账号。如有疑问，请联系督查室。",
+    "self_rebind": "这是绑定您本人账号的换绑申请，须由其他管理员确认。",
+    "superseded_rebind": "此按钮已失效：该换绑申请已处理，或绑定已有变化。",
+    "nothing_pending_rebind": "找不到换绑申请 {id}。",
     "invite_created": (
         "已为 {name}{unit} 生成邀请链接（7 天内有效，仅限一次）：\n{link}\n"
         "请转发给本人，点开后按“开始”即完成绑定。"
@@ -392,6 +404,18 @@ EN: dict[str, str] = {
     "invite_used": "This invite link was already used. Ask the supervision office for a new one.",
     "invite_expired": "This invite link has expired (valid 7 days). Ask for a new one.",
     "already_bound": "Your account is already registered as {name}. Contact the office if wrong.",
+    "rebind_pending": "Your request was received. {name} is registered with another account; moving it to this one needs the supervision office's confirmation. You will be told here.",
+    "rebind_question": "🔁 [Re-binding] {name}{unit} is registered with account {old}; account {new} used an invite link to take it over.\nIf confirmed, the old account gets no more reminders and is told. If this is not the person changing accounts, press \"Refuse\".",
+    "btn_rebind_ok": "✅ Confirm re-binding",
+    "btn_rebind_no": "❌ Refuse",
+    "rebind_done": "{name} is now registered with the new account; the old account was told.",
+    "rebind_done_new": "✅ The supervision office confirmed: reminders for {name} ({unit}) now come here.",
+    "rebind_old_notice": "⚠️ The supervision office moved {name} to another account: reminders now go there, not here. If you did not ask for this, contact the office at once.",
+    "rebind_refused": "Refused moving {name} to the new account; the registration is unchanged.",
+    "rebind_refused_notice": "The supervision office did not confirm the re-binding; {name} stays registered with the other account. Contact the office with any questions.",
+    "self_rebind": "This request would register your own account; another admin must confirm it.",
+    "superseded_rebind": "This button has expired: the request was already decided, or the registration changed.",
+    "nothing_pending_rebind": "No re-binding request {id}.",
     "invite_created": (
         "Invite link for {name}{unit} (valid 7 days, single use):\n{link}\n"
         "Forward it to them; opening it and pressing Start registers them."
@@ -755,6 +779,8 @@ class Messages:
                           target=self.status(TaskStatus(params["target"])))
         if code == "already_bound":
             return self.t("already_bound", name=params["name"])
+        if code == "rebind_pending":
+            return self.t("rebind_pending", name=params["name"])
         if code in {"invite_unknown", "invite_used", "invite_expired"}:
             return self.t(code)
         if code == "task_not_live":
@@ -770,6 +796,8 @@ class Messages:
             return self.t(f"superseded_{params['what']}", id=params["task_id"])
         if code == "not_allowed" and params.get("reason") == "self_verify":
             return self.t("self_verify", id=params["task_id"])
+        if code == "not_allowed" and params.get("reason") == "self_rebind":
+            return self.t("self_rebind")
         return self.t("internal_error")
 
     # ---- tasks ---------------------------------------------------------------------------
@@ -832,6 +860,15 @@ class Messages:
     def short_date(self, value: date) -> str:
         return value.strftime("%d %b").lstrip("0") if self.language == "en" else (
             f"{value.month}月{value.day}日")
+
+    def rebind_question(self, request: RebindRequest, *, unit: str = "",
+                        old: str | None = None, new: str | None = None) -> str:
+        """🔁【换绑申请】 for the admins (buttons btn_rebind_ok / btn_rebind_no). `old` and `new`
+        describe the two accounts (e.g. a name and @username); by default their user ids."""
+        unit_text = (f"（{unit}）" if self.language == "zh" else f" ({unit})") if unit else ""
+        return self.t("rebind_question", name=request.name, unit=unit_text,
+                      old=old if old is not None else str(request.old_user_id or "—"),
+                      new=new if new is not None else str(request.new_user_id))
 
     def recorded(self, outcome: Any) -> str:
         """What the bot understood from a report, e.g. 已记录 T0007：进度 60%."""

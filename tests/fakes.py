@@ -11,6 +11,7 @@ from bot.domain.model import (
     Invite,
     OutboxEntry,
     Person,
+    RebindRequest,
     Report,
     Task,
     Unit,
@@ -31,6 +32,7 @@ class FakeRepository(LedgerRepository):
         self._difficulties: dict[str, Difficulty] = {}
         self._extensions: dict[str, ExtensionRequest] = {}
         self._bulletins: dict[str, dict[str, int]] = {}
+        self._rebinds: dict[str, RebindRequest] = {}
         self.commits = 0
         self.fail_next_commit = False
 
@@ -88,6 +90,12 @@ class FakeRepository(LedgerRepository):
     def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]:
         return [e for e in self._extensions.values() if e.task_id == task_id]
 
+    def get_rebind(self, request_id: str) -> RebindRequest | None:
+        return self._rebinds.get(request_id)
+
+    def rebinds(self) -> Iterable[RebindRequest]:
+        return list(self._rebinds.values())
+
     def commit(self, change: Change) -> None:
         if self.fail_next_commit:
             self.fail_next_commit = False
@@ -106,3 +114,4 @@ class FakeRepository(LedgerRepository):
         self._difficulties.update({d.id: d for d in change.difficulties})
         self._extensions.update({e.id: e for e in change.extensions})
         self._bulletins.update(change.bulletin_ranks)
+        self._rebinds.update({r.id: r for r in change.rebinds})

@@ -18,6 +18,7 @@ from bot.domain.errors import (
     InviteExpired,
     InviteUnknown,
     InviteUsed,
+    RebindPending,
     TaskNotFound,
 )
 from bot.domain.ledger import Ledger, NewTask
@@ -162,9 +163,13 @@ def test_one_account_cannot_be_two_people(ledger: Ledger) -> None:
         ledger.redeem_invite(other.code, user_id=501)
 
 
-def test_new_invite_rebinds_a_new_phone(ledger: Ledger) -> None:
+def test_new_invite_rebinds_a_new_phone_once_an_admin_confirms(ledger: Ledger) -> None:
     ledger.redeem_invite(ledger.create_invite("张三", "", admin_id=1).code, user_id=501)
-    ledger.redeem_invite(ledger.create_invite("张三", "", admin_id=1).code, user_id=777)
+    with pytest.raises(RebindPending) as info:
+        ledger.redeem_invite(ledger.create_invite("张三", "", admin_id=1).code, user_id=777)
+    assert ledger.person_for_user(777) is None and ledger.person_for_user(501) is not None
+    rebinding = ledger.confirm_rebind(info.value.params["request_id"], who="admin:1", admin_id=1)
+    assert rebinding.old_user_id == 501
     assert ledger.person_for_user(777) is not None and ledger.person_for_user(501) is None
 
 

@@ -19,6 +19,7 @@ from bot.domain.model import (
     Invite,
     OutboxEntry,
     Person,
+    RebindRequest,
     Report,
     Task,
     Unit,
@@ -29,6 +30,7 @@ TASKS, PEOPLE, UNITS, INVITES, COUNTERS = "tasks", "people", "units", "invites",
 OUTBOX = "outbox"
 REPORTS, DIFFICULTIES, EXTENSIONS = "reports", "difficulties", "extensions"
 BULLETINS = "bulletins"
+REBINDS = "rebinds"  # 换绑 requests waiting for (or decided by) an admin
 # The id of the last Telegram update whose change was committed. Telegram redelivers updates
 # whose offset was not yet confirmed (a crash right after answering); this tells them apart.
 UPDATE_MARK = "telegram_update"
@@ -122,6 +124,13 @@ class StoreRepository(LedgerRepository):
     def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]:
         return [e for e in list(self._extensions.values()) if e.task_id == task_id]
 
+    def get_rebind(self, request_id: str) -> RebindRequest | None:
+        doc = self.store.get(REBINDS, request_id)
+        return RebindRequest.from_doc(doc) if doc else None
+
+    def rebinds(self) -> Iterable[RebindRequest]:
+        return [RebindRequest.from_doc(d) for d in self.store.docs(REBINDS)]
+
     def last_committed_update(self) -> int:
         return self.counter(UPDATE_MARK)
 
@@ -141,6 +150,7 @@ class StoreRepository(LedgerRepository):
         puts += [(EXTENSIONS, e.id, e.to_doc()) for e in change.extensions]
         puts += [(BULLETINS, code, {"ranks": ranks})
                  for code, ranks in change.bulletin_ranks.items()]
+        puts += [(REBINDS, r.id, r.to_doc()) for r in change.rebinds]
         if self.current_update is not None:
             puts.append((COUNTERS, UPDATE_MARK, {"value": self.current_update}))
         history: list[tuple[str, dict[str, Any]]] = [(h.task_id, h.to_doc())

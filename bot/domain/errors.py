@@ -86,3 +86,12 @@ class AlreadyRecorded(DomainError):
     """This message was already recorded as a report (a second button press)."""
 
     code = "already_recorded"
+
+
+class RebindPending(DomainError):
+    """Not a failure: the invited person is already bound to another Telegram account, so the
+    redemption was recorded as a 换绑 request (durable) for an admin to confirm; nothing was
+    rebound yet. Params: request (the RebindRequest), name, request_id, new (bool: False when
+    the same account had already asked)."""
+
+    code = "rebind_pending"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.errors import (
@@ -23,6 +23,7 @@ from bot.domain.errors import (
     InviteUsed,
     NotAllowed,
     NothingPending,
+    RebindPending,
     Superseded,
     TaskNotFound,
     TaskNotLive,
@@ -40,6 +41,8 @@ from bot.domain.model import (
     HistoryEntry,
     Invite,
     Person,
+    RebindRequest,
+    RebindStatus,
     Report,
     Role,
     Task,
@@ -48,6 +51,7 @@ from bot.domain.model import (
 )
 from bot.domain.ports import Change, LedgerRepository
 from bot.domain.replies import Reading, ReplyKind
+from bot.domain.text import normalize_name
 
 INVITE_VALID_FOR = timedelta(days=7)
 UNDO_WINDOW = timedelta(minutes=10)  # ↩️ 撤回 of a misread report
@@ -56,6 +60,7 @@ MAX_TITLE = 200
 MAX_NAME = 30
 TASK_COUNTER = "task"
 REPORT_COUNTER, DIFFICULTY_COUNTER, EXTENSION_COUNTER = "report", "difficulty", "extension"
+REBIND_COUNTER = "rebind"
 # Task fields a report may change; kept in the report so that 撤回 can put them back.
 _RESTORABLE = ("status", "progress", "latest_note", "last_report_at", "last_report",
                "submitted_by", "submission")
@@ -101,6 +106,25 @@ class ReportOutcome:
     def submitted(self) -> bool:
         """交账: the report moved the task to 待核账."""
         return self.report.kind == ReplyKind.COMPLETION.value
+
+
+@dataclass(frozen=True)
+class Rebinding:
+    """换绑 confirmed: `person` is now bound to `new_user_id`; `old_user_id` (the account it
+    replaced, None if it had none by then) is to be told."""
+
+    person: Person
+    old_user_id: int | None
+    new_user_id: int
+    request: RebindRequest
+
+
+class ReportRole:
+    """Why a person may report on a task (Ledger.reporting_role)."""
+
+    OWNER = "owner"  # 责任人
+    COVERING = "covering"  # 责任领导 while a 责任人 is on leave: the bot sends them the reminders
+    LEADER = "leader"  # 责任领导 otherwise: they answer for the task, the 督查室 takes their word
 
 
 @dataclass(frozen=True)
@@ -151,10 +175,63 @@ class Ledger:
         return [t for t in self.live_tasks() if t.lead_unit == unit or unit in t.co_units]
 
     def tasks_of_person(self, name: str) -> list[Task]:
+        name = normalize_name(name)
         return [t for t in self.live_tasks() if name in t.owners]
 
     def person_for_user(self, user_id: int) -> Person | None:
         return self.repo.person_by_user(user_id)
+
+    def person_named(self, name: str) -> Person | None:
+        """A person by name as typed (/leave 张三, a 责任领导 cell): normalised first, so a
+        zero-width character or a full-width letter finds the same person."""
+        name = normalize_name(name)
+        return self.repo.get_person(name) if name else None
+
+    # ---- who may report (roles) ------------------------------------------------------------
+
+    def covering(self, task: Task, name: str, today: date) -> bool:
+        """`name` is the task's 责任领导 and a 责任人 is on leave today: the rhythm sends them
+        that 责任人's reminders (jobs/dispatch.py), so they are asked to report."""
+        name = normalize_name(name)
+        if not name or name != task.leader or name in task.owners:
+            return False
+        for owner in task.owners:
+            person = self.repo.get_person(owner)
+            if person is not None and person.on_leave(today):
+                return True
+        return False
+
+    def reporting_role(self, task: Task, name: str, today: date) -> str | None:
+        """Why `name` may report on `task` and press its buttons (a ReportRole), or None.
+
+        The 责任人 always; the 责任领导 always too: covering while a 责任人 is on leave (the bot
+        asked them), and otherwise because the leader answers for the task and the 督查室 takes
+        their word (their report is recorded under their own name, 交账 still needs 核账 by
+        someone else). Admins are the adapter's business (they may report on any task).
+        """
+        name = normalize_name(name)
+        if not name:
+            return None
+        if name in task.owners:
+            return ReportRole.OWNER
+        if task.leader and name == task.leader:
+            return ReportRole.COVERING if self.covering(task, name, today) else ReportRole.LEADER
+        return None
+
+    def may_report(self, task: Task, name: str, today: date) -> bool:
+        """Whether `name` may report on `task` and press its ✅/📈/⚠️/⏳ buttons."""
+        return self.reporting_role(task, name, today) is not None
+
+    def tasks_to_report(self, name: str, today: date) -> list[Task]:
+        """The live tasks `name` is asked to report on, most urgent first: those they are
+        责任人 of, and those they lead while a 责任人 is on leave today (covering). Tasks they
+        merely lead are left out (a leader of 40 tasks is not asked which one a message is
+        about), though they may report on them by 编号 or by replying (may_report)."""
+        name = normalize_name(name)
+        if not name:
+            return []
+        return [t for t in self.live_tasks()
+                if name in t.owners or self.covering(t, name, today)]
 
     def unit_names(self) -> list[str]:
         return sorted(u.name for u in self.repo.units())
@@ -164,13 +241,16 @@ class Ledger:
     def add_task(self, new: NewTask, *, who: str) -> Task:
         title = new.title.strip()
         lead_unit = new.lead_unit.strip()
-        owners = tuple(o.strip() for o in new.owners if o.strip())
+        owners = _names(new.owners)
+        leader = normalize_name(new.leader)
         if not title or len(title) > MAX_TITLE:
             raise InvalidField(field="title", value=new.title)
         if not lead_unit or len(lead_unit) > MAX_NAME:
             raise InvalidField(field="lead_unit", value=new.lead_unit)
         if not owners or any(len(o) > MAX_NAME for o in owners):
             raise InvalidField(field="owners", value="、".join(new.owners))
+        if len(leader) > MAX_NAME:
+            raise InvalidField(field="name", value=new.leader)
         now = self.clock.now()
         change = Change()
         task_id = self._next_task_id(change)
@@ -182,7 +262,7 @@ class Ledger:
             deadline=new.deadline,
             created_at=now,
             goal=new.goal.strip(),
-            leader=new.leader.strip(),
+            leader=leader,
             co_units=tuple(u.strip() for u in new.co_units if u.strip()),
             category=new.category.strip(),
             frequency=new.frequency,
@@ -222,6 +302,8 @@ class Ledger:
             + [_t_number(r.task_id or "") for r in rows])
         for row in rows:
             fields = _row_fields(row)
+            fields["owners"] = owners = _names(row.owners)
+            fields["leader"] = leader = normalize_name(row.leader)
             if row.task_id:
                 existing = self.repo.get_task(row.task_id)
             else:
@@ -245,9 +327,9 @@ class Ledger:
                                                    note="、".join(diff), changes=diff))
                 summary.updated.append(existing.id)
             self._ensure_units(change, (row.lead_unit, *row.co_units))
-            self._ensure_people(change, row.owners, unit=row.lead_unit)
-            if row.leader:
-                self._ensure_leader(change, row.leader)
+            self._ensure_people(change, owners, unit=row.lead_unit)
+            if leader:
+                self._ensure_leader(change, leader)
         if marker:
             change.counters[marker] = 1  # this source is imported, once
         if not dry_run and (change.tasks or marker):
@@ -397,12 +479,18 @@ class Ledger:
 
     # ---- 核账 / 销账 / 退回 / 重新打开 -------------------------------------------------------
 
-    def verify(self, task_id: str, *, who: str, submission: str | None = None) -> Task:
-        """核账 passed → 已销账. Never by the one who reported it done. With `submission` (a
-        button's report id), only if that 交账 is still the one waiting."""
+    def verify(self, task_id: str, *, who: str, submission: str | None = None,
+               user_id: int | None = None) -> Task:
+        """核账 passed → 已销账. Never by the one who reported it done (four eyes). With
+        `submission` (a button's report id), only if that 交账 is still the one waiting.
+
+        `user_id` is the verifier's Telegram user id; the adapter passes it, and the check then
+        compares it with the 交账 report's user id (a display name can be changed). Without it
+        (or for a 交账 stored without one) the display names are compared, as before.
+        """
         task = self.task(task_id)
         self._check_submission(task, submission)
-        if task.status is TaskStatus.SUBMITTED and task.submitted_by == who:
+        if task.status is TaskStatus.SUBMITTED and self._self_verify(task, who, user_id):
             raise NotAllowed(reason="self_verify", task_id=task.id)
         if TaskStatus.CLOSED not in ALLOWED_TRANSITIONS[task.status] or \
                 task.status is not TaskStatus.SUBMITTED:
@@ -413,6 +501,12 @@ class Ledger:
         entry = HistoryEntry(task.id, now, who, "verified", task.status, TaskStatus.CLOSED)
         self.repo.commit(Change(tasks=[closed], history=[entry]))
         return closed
+
+    def _self_verify(self, task: Task, who: str, user_id: int | None) -> bool:
+        report = self.repo.get_report(task.submission) if task.submission else None
+        if user_id is not None and report is not None and report.user_id:
+            return report.user_id == user_id
+        return task.submitted_by == who
 
     def _check_submission(self, task: Task, submission: str | None) -> None:
         if submission is not None and task.status is TaskStatus.SUBMITTED and \
@@ -510,7 +604,7 @@ class Ledger:
 
     def set_leave(self, name: str, start: date | None, end: date | None) -> Person:
         """请假: no prompts to `name` from `start` to `end`; None, None clears it."""
-        person = self.repo.get_person(name.strip())
+        person = self.person_named(name)
         if person is None:
             raise InvalidField(field="person", value=name)
         if start is not None and end is not None and end < start:
@@ -573,7 +667,7 @@ class Ledger:
     # ---- people and invites --------------------------------------------------------------
 
     def create_invite(self, name: str, unit: str, *, admin_id: int) -> Invite:
-        name, unit = name.strip(), unit.strip()
+        name, unit = normalize_name(name), unit.strip()
         if not name or len(name) > MAX_NAME:
             raise InvalidField(field="name", value=name)
         if len(unit) > MAX_NAME:
@@ -597,14 +691,28 @@ class Ledger:
         return invite
 
     def redeem_invite(self, code: str, user_id: int) -> Person:
-        """Bind a Telegram account to the invited person. Single use, valid for 7 days."""
+        """Bind a Telegram account to the invited person. Single use, valid for 7 days.
+
+        When the person is already bound to another account, nothing is rebound: a 换绑
+        request is recorded (durably) and RebindPending is raised with it, for an admin to
+        confirm (confirm_rebind) or refuse (refuse_rebind); the invite stays unused until then.
+        Redeeming again from the same account raises RebindPending for the same request; from a
+        third account, or after the request was refused, InviteUsed.
+        """
         invite = self.repo.get_invite(code.strip())
         if invite is None:
             raise InviteUnknown(code=code)
-        person = self.repo.get_person(invite.name) or Person(name=invite.name)
+        name = normalize_name(invite.name)
+        person = self.repo.get_person(name) or Person(name=name)
         if invite.used_by is not None:
             if invite.used_by == user_id and person.user_id == user_id:
                 return person  # the same person tapped the link twice: nothing to do
+            raise InviteUsed(code=code)
+        requests = [r for r in self.repo.rebinds() if r.invite == invite.code]
+        for request in requests:
+            if request.pending and request.new_user_id == user_id:
+                raise RebindPending(request=request, request_id=request.id, name=name, new=False)
+        if any(r.pending or r.status is RebindStatus.REFUSED for r in requests):
             raise InviteUsed(code=code)
         now = self.clock.now()
         if now >= invite.expires_at:
@@ -612,12 +720,66 @@ class Ledger:
         current = self.repo.person_by_user(user_id)
         if current is not None and current.name != person.name:
             raise AlreadyBound(name=current.name)
+        if person.user_id is not None and person.user_id != user_id:
+            change = Change()
+            request = RebindRequest(
+                id=self._next_id(change, REBIND_COUNTER, "B", 4), name=name,
+                invite=invite.code, old_user_id=person.user_id, new_user_id=user_id,
+                requested_at=now)
+            change.rebinds.append(request)
+            self.repo.commit(change)
+            raise RebindPending(request=request, request_id=request.id, name=name, new=True)
         bound = person.with_changes(user_id=user_id, bound_at=now, unreachable_since=None)
-        used = Invite(code=invite.code, name=invite.name, created_at=invite.created_at,
-                      expires_at=invite.expires_at, created_by=invite.created_by,
-                      used_by=user_id, used_at=now)
-        self.repo.commit(Change(people=[bound], invites=[used]))
+        self.repo.commit(Change(people=[bound], invites=[_used(invite, user_id, now)]))
         return bound
+
+    def pending_rebinds(self) -> list[RebindRequest]:
+        """换绑 requests waiting for an admin, oldest first."""
+        return sorted((r for r in self.repo.rebinds() if r.pending),
+                      key=lambda r: (r.requested_at, r.id))
+
+    def _pending_rebind(self, request_id: str) -> RebindRequest:
+        request = self.repo.get_rebind(request_id)
+        if request is None:
+            raise NothingPending(what="rebind", task_id=request_id)
+        if not request.pending:
+            raise Superseded(what="rebind", task_id=request_id)
+        return request
+
+    def confirm_rebind(self, request_id: str, *, who: str, admin_id: int) -> Rebinding:
+        """确认换绑: bind the new account, use the invite; returns the account it replaced so
+        the adapter can tell it. Refused (NotAllowed "self_rebind") when the admin confirms a
+        request to bind their own account; Superseded when the binding changed since the
+        request (another 换绑 or invite went first) or the request was already decided."""
+        request = self._pending_rebind(request_id)
+        if admin_id == request.new_user_id:
+            raise NotAllowed(reason="self_rebind", task_id=request.id)
+        person = self.repo.get_person(request.name) or Person(name=request.name)
+        if person.user_id != request.old_user_id:
+            raise Superseded(what="rebind", task_id=request.id)
+        current = self.repo.person_by_user(request.new_user_id)
+        if current is not None and current.name != person.name:
+            raise AlreadyBound(name=current.name)
+        now = self.clock.now()
+        bound = person.with_changes(user_id=request.new_user_id, bound_at=now,
+                                    unreachable_since=None)
+        decided = request.with_changes(status=RebindStatus.CONFIRMED, decided_by=who,
+                                       decided_by_id=admin_id, decided_at=now)
+        change = Change(people=[bound], rebinds=[decided])
+        invite = self.repo.get_invite(request.invite)
+        if invite is not None and invite.used_by is None:
+            change.invites.append(_used(invite, request.new_user_id, now))
+        self.repo.commit(change)
+        return Rebinding(bound, request.old_user_id, request.new_user_id, decided)
+
+    def refuse_rebind(self, request_id: str, *, who: str, admin_id: int) -> RebindRequest:
+        """不同意换绑: the binding stays as it is; the invite cannot be used again (a new
+        /invite is needed). Returns the refused request (new_user_id is to be told)."""
+        request = self._pending_rebind(request_id)
+        decided = request.with_changes(status=RebindStatus.REFUSED, decided_by=who,
+                                       decided_by_id=admin_id, decided_at=self.clock.now())
+        self.repo.commit(Change(rebinds=[decided]))
+        return decided
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -652,6 +814,17 @@ class Ledger:
     def _ensure_leader(self, change: Change, name: str) -> None:
         if self.repo.get_person(name) is None:
             change.people.append(Person(name=name, role=Role.LEADER))
+
+
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    """Normalised names (normalize_name), empty ones and duplicates dropped, order kept."""
+    return tuple(dict.fromkeys(n for n in (normalize_name(name) for name in names) if n))
+
+
+def _used(invite: Invite, user_id: int, now: datetime) -> Invite:
+    return Invite(code=invite.code, name=invite.name, created_at=invite.created_at,
+                  expires_at=invite.expires_at, created_by=invite.created_by,
+                  used_by=user_id, used_at=now)
 
 
 def _t_number(task_id: str) -> int:

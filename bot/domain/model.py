@@ -288,6 +288,70 @@ class Invite:
         )
 
 
+class RebindStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class RebindRequest:
+    """换绑: an invite for a person already bound to another Telegram account was redeemed.
+
+    Nothing is rebound until an admin confirms; the invite is used only then. The previous
+    account is told when it happens.
+    """
+
+    id: str  # B0001
+    name: str  # the person
+    invite: str  # the invite code that was redeemed
+    old_user_id: int | None  # the account bound when the request was made
+    new_user_id: int  # the account that redeemed the invite
+    requested_at: datetime
+    status: RebindStatus = RebindStatus.PENDING
+    decided_by: str = ""  # actor label, e.g. "admin:1001"
+    decided_by_id: int | None = None  # the admin's user id
+    decided_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.status is RebindStatus.PENDING
+
+    def with_changes(self, **changes: Any) -> RebindRequest:
+        return replace(self, **changes)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "invite": self.invite,
+            "old_user_id": self.old_user_id,
+            "new_user_id": self.new_user_id,
+            "requested_at": _dt_out(self.requested_at),
+            "status": self.status.value,
+            "decided_by": self.decided_by,
+            "decided_by_id": self.decided_by_id,
+            "decided_at": _dt_out(self.decided_at),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RebindRequest:
+        requested = _dt_in(doc["requested_at"])
+        assert requested is not None
+        return cls(
+            id=doc["id"],
+            name=doc["name"],
+            invite=doc.get("invite", ""),
+            old_user_id=doc.get("old_user_id"),
+            new_user_id=int(doc["new_user_id"]),
+            requested_at=requested,
+            status=RebindStatus(doc.get("status", RebindStatus.PENDING.value)),
+            decided_by=doc.get("decided_by", ""),
+            decided_by_id=doc.get("decided_by_id"),
+            decided_at=_dt_in(doc.get("decided_at")),
+        )
+
+
 @dataclass(frozen=True)
 class Evidence:
     """佐证材料: a photo or document kept with a report (Telegram file id)."""

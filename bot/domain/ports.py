@@ -13,6 +13,7 @@ from bot.domain.model import (
     Invite,
     OutboxEntry,
     Person,
+    RebindRequest,
     Report,
     Task,
     Unit,
@@ -35,11 +36,12 @@ class Change:
     difficulties: list[Difficulty] = field(default_factory=list)
     extensions: list[ExtensionRequest] = field(default_factory=list)
     bulletin_ranks: dict[str, dict[str, int]] = field(default_factory=dict)  # period → ranks
+    rebinds: list[RebindRequest] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any((self.tasks, self.people, self.units, self.invites, self.history,
                     self.counters, self.outbox, self.outbox_drop, self.reports,
-                    self.difficulties, self.extensions, self.bulletin_ranks))
+                    self.difficulties, self.extensions, self.bulletin_ranks, self.rebinds))
 
 
 class LedgerRepository(ABC):
@@ -101,6 +103,14 @@ class LedgerRepository(ABC):
 
     @abstractmethod
     def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]: ...
+
+    @abstractmethod
+    def get_rebind(self, request_id: str) -> RebindRequest | None:
+        """One 换绑 request (any status)."""
+
+    @abstractmethod
+    def rebinds(self) -> Iterable[RebindRequest]:
+        """Every 换绑 request (few: one per redeemed invite of an already-bound person)."""
 
     @abstractmethod
     def commit(self, change: Change) -> None:

@@ -15,7 +15,21 @@ _OWNER_SPLIT = re.compile(r"[、，,;；/／\s]+")
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _CN_FULL = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$")
 _CN_SHORT = re.compile(r"^(\d{1,2})月(\d{1,2})[日号]?$")
-_TASK_ID = re.compile(r"^[A-Za-z]{0,4}-?\d{1,6}$")
+# A task id: letters, digits and inner hyphens, at least one digit, at most TASK_ID_MAX
+# characters (it travels in callback data, 64 bytes at most: see bot/tg/callbacks.py).
+TASK_ID_MAX = 20
+_TASK_ID = re.compile(r"^(?=[^0-9]*[0-9])[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+
+# Characters that change nothing on screen but make two names differ (zero-width spaces and
+# joiners, direction marks, soft hyphens, variation selectors, Hangul fillers, tags: Unicode's
+# Default_Ignorable_Code_Point), removed from names on top of every control/format character.
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
+_SPACES = re.compile(r"\s+")
+# A space between two Chinese characters in a name is layout (张　三 aligned with 三字名).
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) (?=[\u3400-\u9fff\uf900-\ufaff])")
 
 
 def normalize(text: str) -> str:
@@ -23,12 +37,28 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+def normalize_name(text: str) -> str:
+    """A person's name as stored and compared: NFKC (full-width → half-width), without
+    zero-width, control or format characters, inner whitespace collapsed to one space (none
+    between two Chinese characters), trimmed. "张\u200b三", "张　三" and "张三" are one person.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = _IGNORABLE.sub("", text)
+    text = "".join(" " if char.isspace() else char for char in text
+                   if char.isspace() or unicodedata.category(char) not in ("Cc", "Cf", "Cs"))
+    text = _SPACES.sub(" ", text).strip()
+    return _CJK_GAP.sub("", text)
+
+
 def split_names(text: str) -> tuple[str, ...]:
-    """Several 责任人 are separated by 、 ， , ; / or spaces; duplicates are dropped."""
+    """Several 责任人 are separated by 、 ， , ; / or spaces; each is a normalised name
+    (normalize_name); duplicates are dropped."""
     seen: dict[str, None] = {}
-    for part in _OWNER_SPLIT.split(text.strip()):
-        if part:
-            seen.setdefault(part, None)
+    cleaned = _IGNORABLE.sub("", unicodedata.normalize("NFKC", text))
+    for part in _OWNER_SPLIT.split(cleaned.strip()):
+        name = normalize_name(part)
+        if name:
+            seen.setdefault(name, None)
     return tuple(seen)
 
 
@@ -54,12 +84,14 @@ def parse_deadline(text: str, *, today: date) -> date | None:
 
 
 def normalize_task_id(text: str) -> str | None:
-    """'t7', 'T0007', ' T0007 ' → 'T0007'; imported ids such as 'A-12' stay as given (upper-cased).
+    """'t7', 'T0007', ' T0007 ' → 'T0007'; 't1000000' → 'T1000000' (any number of digits);
+    imported ids such as 'A-12' stay as given (upper-cased).
 
-    Returns None when the text cannot be a task id.
+    Returns None when the text cannot be a task id: empty, longer than TASK_ID_MAX, without a
+    digit, or with anything but letters, digits and inner hyphens.
     """
     raw = normalize(text).upper()
-    if not raw or not _TASK_ID.match(raw):
+    if not raw or len(raw) > TASK_ID_MAX or not raw.isascii() or not _TASK_ID.match(raw):
         return None
     if raw.startswith("T") and raw[1:].isdigit():
         return f"T{int(raw[1:]):04d}"
