@@ -8,14 +8,24 @@ dates as 12月31日（周四）, and one line saying how to answer.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from bot.domain.calendar import WorkCalendar
 from bot.domain.errors import DomainError
-from bot.domain.model import HistoryEntry, Invite, Person, RebindRequest, Task, TaskStatus
+from bot.domain.model import (
+    ExtensionRequest,
+    HistoryEntry,
+    Invite,
+    Person,
+    RebindRequest,
+    Report,
+    Task,
+    TaskStatus,
+)
 from bot.domain.rhythm import PlannedReminder, ReminderKind, secured_period
+from bot.domain.text import deadline_needs_confirmation
 from bot.domain.warning import EMOJI, Light
 
 MAX_MESSAGE = 4096
@@ -227,6 +237,19 @@ ZH: dict[str, str] = {
     "already_submitted": "{id} 已交账，正在等待督查室核账，无需重复交账。",
     "task_not_live": "{id} 当前状态为“{status}”，不再接收报送。",
     "invalid_extension_date": "请写明延期到的日期（应晚于原完成时限），例如“申请延期至2027年1月15日，原因：……”。",
+    "invalid_deadline_year": "完成时限“{value}”的年份应在 {min_year}—{max_year} 年之间。请检查后重写，例如 2026-12-31 或 2026年12月31日。",
+    "invalid_extension_date_year": "延期日期“{value}”的年份应在 {min_year}—{max_year} 年之间。请写明延期到的日期，例如“申请延期至2027年1月15日，原因：……”。",
+    "confirm_deadline_past": "⚠️ 完成时限 {date} 已过去 {span}，确认吗？",
+    "confirm_deadline_far": "⚠️ 完成时限 {date} 在 {span}后，确认吗？",
+    "confirm_extension_past": "⚠️ 延期至 {date}，已过去 {span}，确认吗？",
+    "confirm_extension_far": "⚠️ 延期至 {date}，在 {span}后，确认吗？",
+    "btn_date_ok": "✅ 确认",
+    "btn_date_retype": "✏️ 重新填写",
+    "span_days": "{n} 天",
+    "span_months": "{n} 个月",
+    "span_years": "{n} 年",
+    "span_years_months": "{n} 年 {m} 个月",
+    "extension_span": "（延长 {span}）",
     "invalid_reason": "请写明理由。",
     "submission": "📥【交账】<b>{id}</b> {title}\n{who} 报告已完成。完成时限：{deadline}\n内容：{text}",
     "difficulty_alert": "⚠️【困难】<b>{id}</b> {title}\n{who}：{text}\n解决后请发送 /resolve {id} 说明",
@@ -568,6 +591,19 @@ EN: dict[str, str] = {
     "already_submitted": "{id} is already reported done and waiting for verification.",
     "task_not_live": "{id} is \"{status}\" and takes no more reports.",
     "invalid_extension_date": "Give the new date (later than the deadline), e.g. \"extend to 2027-01-15, because …\".",
+    "invalid_deadline_year": "The deadline \"{value}\" must be in the years {min_year}–{max_year}. Check it and write it again, e.g. 2026-12-31.",
+    "invalid_extension_date_year": "The extension date \"{value}\" must be in the years {min_year}–{max_year}. Give the new date, e.g. \"extend to 2027-01-15, because …\".",
+    "confirm_deadline_past": "⚠️ The deadline {date} was {span} ago. Confirm?",
+    "confirm_deadline_far": "⚠️ The deadline {date} is {span} from now. Confirm?",
+    "confirm_extension_past": "⚠️ Extend to {date}, {span} ago. Confirm?",
+    "confirm_extension_far": "⚠️ Extend to {date}, {span} from now. Confirm?",
+    "btn_date_ok": "✅ Confirm",
+    "btn_date_retype": "✏️ Write it again",
+    "span_days": "{n} day(s)",
+    "span_months": "{n} month(s)",
+    "span_years": "{n} year(s)",
+    "span_years_months": "{n} year(s) {m} month(s)",
+    "extension_span": " (+{span})",
     "invalid_reason": "Please give a reason.",
     "submission": "📥 [Done] <b>{id}</b> {title}\n{who} reports it done. Deadline: {deadline}\nReport: {text}",
     "difficulty_alert": "⚠️ [Problem] <b>{id}</b> {title}\n{who}: {text}\nWhen solved: /resolve {id} note",
@@ -719,9 +755,13 @@ def esc(text: object) -> str:
 class Messages:
     """Renders messages in one language. Parameters are escaped here, not by callers."""
 
-    def __init__(self, language: str = "zh") -> None:
+    def __init__(self, language: str = "zh", *,
+                 today: Callable[[], date] | None = None) -> None:
+        """`today` gives the county's date (bot/runtime.py passes `clock.today`): a date in
+        another year is shown with its year. Without it the machine's date is used."""
         self.language = language if language in CATALOGS else "zh"
         self.catalog = CATALOGS[self.language]
+        self._today = today or date.today
 
     # ---- primitives ----------------------------------------------------------------------
 
@@ -733,17 +773,62 @@ class Messages:
         """A catalog string with already-rendered (trusted) HTML parameters."""
         return self.catalog[key].format(**params)
 
-    def date(self, value: date | None) -> str:
+    def _other_year(self, value: date, today: date | None) -> bool:
+        return value.year != (today or self._today()).year
+
+    def date(self, value: date | None, *, today: date | None = None) -> str:
+        """12月31日（周四）; with the year (2027年1月15日（周五）) when it is not this year's.
+        English always shows the year: Thu 31 Dec 2026."""
+        if value is None:
+            return self.catalog["deadline_none"]
+        if self.language == "en" or self._other_year(value, today):
+            return self.full_date(value)
+        return f"{value.month}月{value.day}日（周{_WEEKDAYS_ZH[value.weekday()]}）"
+
+    def full_date(self, value: date | None) -> str:
+        """Always with the year, for every approval request (延期 from → to, 交账):
+        2027年1月15日（周五） / Fri 15 Jan 2027."""
         if value is None:
             return self.catalog["deadline_none"]
         if self.language == "en":
             return value.strftime("%a %d %b %Y").replace(" 0", " ")
-        return f"{value.month}月{value.day}日（周{_WEEKDAYS_ZH[value.weekday()]}）"
+        return (f"{value.year}年{value.month}月{value.day}日"
+                f"（周{_WEEKDAYS_ZH[value.weekday()]}）")
 
     def datetime(self, value: datetime) -> str:
+        other_year = self._other_year(value.date(), None)
         if self.language == "en":
-            return value.strftime("%d %b %H:%M").lstrip("0")
-        return f"{value.month}月{value.day}日 {value:%H:%M}"
+            pattern = "%d %b %Y %H:%M" if other_year else "%d %b %H:%M"
+            return value.strftime(pattern).lstrip("0")
+        year = f"{value.year}年" if other_year else ""
+        return f"{year}{value.month}月{value.day}日 {value:%H:%M}"
+
+    def span(self, start: date, end: date) -> str:
+        """How far apart two dates are, in the largest units: 10 年 1 个月, 5 个月, 3 天."""
+        early, late = sorted((start, end))
+        months = (late.year - early.year) * 12 + late.month - early.month
+        if late.day < early.day:
+            months -= 1
+        years, months = divmod(months, 12)
+        if years and months:
+            return self.catalog["span_years_months"].format(n=years, m=months)
+        if years:
+            return self.catalog["span_years"].format(n=years)
+        if months:
+            return self.catalog["span_months"].format(n=months)
+        return self.catalog["span_days"].format(n=(late - early).days)
+
+    def date_confirmation(self, day: date | None, today: date, *,
+                          what: str = "deadline") -> str | None:
+        """The question to ask before using a 完成时限 (`what="deadline"`: /add, an edited
+        deadline) or an extension date (`what="extension"`: /extend, 延期申请) that is in the
+        past or more than three years ahead, e.g. 完成时限 2036年12月31日（周三） 在 10 年 1 个月后，
+        确认吗？ None when the date needs no confirmation."""
+        reason = deadline_needs_confirmation(day, today)
+        if reason is None or day is None:
+            return None
+        return self.t(f"confirm_{what}_{reason}", date=self.full_date(day),
+                      span=self.span(day, today))
 
     def names(self, names: Iterable[str]) -> str:
         return ("、" if self.language == "zh" else ", ").join(names)
@@ -770,6 +855,9 @@ class Messages:
     def error(self, err: DomainError) -> str:
         code, params = err.code, err.params
         if code == "invalid_field":
+            if params.get("reason") == "year_range":
+                return self.t(f"invalid_{params['field']}_year", value=params.get("value", ""),
+                              min_year=params["min_year"], max_year=params["max_year"])
             return self.t(f"invalid_{params['field']}", value=params.get("value", ""))
         if code == "task_not_found":
             return self.t("task_not_found", id=params["task_id"])
@@ -858,8 +946,32 @@ class Messages:
                       deadline=self.deadline_with_days(task, today))
 
     def short_date(self, value: date) -> str:
-        return value.strftime("%d %b").lstrip("0") if self.language == "en" else (
+        """12月3日 / 3 Dec, with the year when it is not this year's."""
+        other_year = self._other_year(value, None)
+        if self.language == "en":
+            return value.strftime("%d %b %Y" if other_year else "%d %b").lstrip("0")
+        return f"{value.year}年{value.month}月{value.day}日" if other_year else (
             f"{value.month}月{value.day}日")
+
+    def submission(self, task: Task, report: Report, text: str | None = None) -> str:
+        """📥【交账】 for the admins, with the full 完成时限. `text` replaces the report's text
+        (e.g. shortened to fit); plain text, escaped here."""
+        return self.t("submission", id=task.id, title=task.title, who=report.who,
+                      deadline=self.full_date(task.deadline),
+                      text=(report.text if text is None else text) or "—")
+
+    def extension_request(self, task: Task, request: ExtensionRequest,
+                          reason: str | None = None) -> str:
+        """⏳【延期申请】 for the admins: both dates in full and how much later, e.g. 由
+        2026年12月31日（周四） 延至 2036年12月31日（周三）（延长 10 年）. `reason` replaces the
+        request's reason (e.g. shortened to fit)."""
+        new = self.full_date(request.new_deadline)
+        if task.deadline is not None and request.new_deadline > task.deadline:
+            new += self.catalog["extension_span"].format(
+                span=self.span(task.deadline, request.new_deadline))
+        return self.t("extension_request", id=task.id, title=task.title,
+                      who=request.requested_by, old=self.full_date(task.deadline), new=new,
+                      reason=(request.reason if reason is None else reason) or "—")
 
     def rebind_question(self, request: RebindRequest, *, unit: str = "",
                         old: str | None = None, new: str | None = None) -> str:
@@ -878,7 +990,7 @@ class Messages:
             text = self.t("recorded_done", id=task.id)
         elif kind == "extension" and outcome.extension is not None:
             text = self.t("recorded_extension", id=task.id,
-                          deadline=self.date(outcome.extension.new_deadline))
+                          deadline=self.full_date(outcome.extension.new_deadline))
         elif kind == "difficulty":
             text = self.t("recorded_difficulty", id=task.id)
         elif kind == "evidence":

@@ -33,7 +33,8 @@ def build_services(config: Config, store: DocStore, *, clock: Clock | None = Non
 
     calendar = build_calendar(config)
     rules = WarningRules(**vars(config.warning))
-    return Services(config=config, ledger=ledger, messages=Messages(config.language),
+    messages = Messages(config.language, today=clock.today)  # dates show other years' year
+    return Services(config=config, ledger=ledger, messages=messages,
                     clock=clock, calendar=calendar, lights=LightBoard(repo, calendar, rules),
                     snapshot=SnapshotPolicy(store, clock, config.storage.keep_backups),
                     close=store.close)

@@ -286,7 +286,7 @@ def test_rebind_messages_render_in_both_languages() -> None:
         ledger.redeem_invite(ledger.create_invite("张三", "", admin_id=1).code, user_id=777)
     request = info.value.params["request"]
     for language in ("zh", "en"):
-        msgs = Messages(language)
+        msgs = Messages(language, today=lambda: TODAY)
         assert "张三" in msgs.error(info.value)  # the new account's notice
         question = msgs.rebind_question(request, unit="县自然资源局")
         assert "张三" in question and "777" in question and "501" in question

@@ -51,7 +51,7 @@ from bot.domain.model import (
 )
 from bot.domain.ports import Change, LedgerRepository
 from bot.domain.replies import Reading, ReplyKind
-from bot.domain.text import normalize_name
+from bot.domain.text import check_year, normalize_name
 
 INVITE_VALID_FOR = timedelta(days=7)
 UNDO_WINDOW = timedelta(minutes=10)  # ↩️ 撤回 of a misread report
@@ -251,6 +251,8 @@ class Ledger:
             raise InvalidField(field="owners", value="、".join(new.owners))
         if len(leader) > MAX_NAME:
             raise InvalidField(field="name", value=new.leader)
+        if new.deadline is not None:
+            check_year(new.deadline)
         now = self.clock.now()
         change = Change()
         task_id = self._next_task_id(change)
@@ -400,6 +402,7 @@ class Ledger:
                     task.deadline is not None and new_deadline <= task.deadline):
                 raise InvalidField(field="extension_date",
                                    value=new_deadline.isoformat() if new_deadline else "")
+            check_year(new_deadline, field="extension_date")
             extension = ExtensionRequest(
                 id=self._next_id(change, EXTENSION_COUNTER, "E", 4), task_id=task.id,
                 requested_by=who, requested_at=now, new_deadline=new_deadline,
@@ -631,6 +634,7 @@ class Ledger:
             raise NothingPending(what="extension", task_id=task.id)
         if target < self.clock.today():
             raise InvalidField(field="extension_date", value=target.isoformat())
+        check_year(target, field="extension_date")
         now = self.clock.now()
         updated = task.with_changes(deadline=target)
         old = task.deadline.isoformat() if task.deadline else "长期"

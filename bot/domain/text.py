@@ -19,6 +19,11 @@ _CN_SHORT = re.compile(r"^(\d{1,2})月(\d{1,2})[日号]?$")
 # characters (it travels in callback data, 64 bytes at most: see bot/tg/callbacks.py).
 TASK_ID_MAX = 20
 _TASK_ID = re.compile(r"^(?=[^0-9]*[0-9])[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+# 完成时限 and extension dates are accepted in these years only; anything else is a typo
+# (0001, 9999, 20266) that would make a task look long-running or overdue for ever.
+MIN_YEAR, MAX_YEAR = 2000, 2099
+# A deadline further ahead than this (or in the past) is asked about before it is used.
+FAR_AHEAD_YEARS = 3
 
 # Characters that change nothing on screen but make two names differ (zero-width spaces and
 # joiners, direction marks, soft hyphens, variation selectors, Hangul fillers, tags: Unicode's
@@ -66,6 +71,7 @@ def parse_deadline(text: str, *, today: date) -> date | None:
     """A 完成时限: a date, or None for 长期. Raises InvalidField for anything else.
 
     Accepts 2026-12-31, 2026/12/31, 2026.12.31, 2026年12月31日 and 12月31日 (this year).
+    A year outside MIN_YEAR–MAX_YEAR raises InvalidField(field="deadline", reason="year_range").
     """
     raw = normalize(text)
     if raw.lower() in NO_DEADLINE_WORDS:
@@ -77,10 +83,40 @@ def parse_deadline(text: str, *, today: date) -> date | None:
         parts = [int(g) for g in match.groups()]
         year, month, day = parts if has_year else [today.year, *parts]
         try:
-            return date(year, month, day)
+            parsed = date(year, month, day)
         except ValueError:
             break
+        check_year(parsed, field="deadline", value=text)
+        return parsed
     raise InvalidField(field="deadline", value=text)
+
+
+def check_year(day: date, *, field: str = "deadline", value: str | None = None) -> None:
+    """InvalidField(field, reason="year_range") unless MIN_YEAR <= day.year <= MAX_YEAR."""
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise InvalidField(field=field, value=day.isoformat() if value is None else value,
+                           reason="year_range", min_year=MIN_YEAR, max_year=MAX_YEAR)
+
+
+def years_later(day: date, years: int) -> date:
+    """The same day `years` later (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def deadline_needs_confirmation(day: date | None, today: date) -> str | None:
+    """Whether a 完成时限 or extension date must be confirmed in chat before it is used:
+    "past" (before today), "far" (more than FAR_AHEAD_YEARS years after today) or None.
+    A long-running task (None) needs nothing."""
+    if day is None:
+        return None
+    if day < today:
+        return "past"
+    if day > years_later(today, FAR_AHEAD_YEARS):
+        return "far"
+    return None
 
 
 def normalize_task_id(text: str) -> str | None:
