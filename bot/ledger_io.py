@@ -1,15 +1,27 @@
 """台账 files in and out: the one place that turns bytes into an import and tasks into a file.
 
 Used by the chat (/import, /export) and the command line (`import`, `export`) alike.
+An import is two steps: read_ledger_file (CPU only, no store: the chat runs it in a worker
+thread, within a time budget) and apply_import (checks against the ledger and writes, on the
+caller's thread). import_ledger_file does both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.adapters.spreadsheet import MAX_ROWS, SheetError, read_table, write_csv, write_xlsx
+from bot.adapters.spreadsheet import (
+    MAX_ROWS,
+    PARSE_SECONDS,
+    SheetError,
+    TimeBudget,
+    read_table,
+    write_csv,
+    write_xlsx,
+)
 from bot.domain.calendar import WorkCalendar
 from bot.domain.ledger import ImportSummary, Ledger
 from bot.domain.ledger_file import (
@@ -17,6 +29,7 @@ from bot.domain.ledger_file import (
     EXPORT_EXTRA,
     ParsedRow,
     RowError,
+    deadline_window_errors,
     export_row,
     find_header,
     missing_columns,
@@ -46,44 +59,92 @@ class ImportResult:
                 and self.summary is not None)
 
 
-def read_ledger_file(filename: str, data: bytes, *, year: int) -> ImportResult:
-    """Parse and validate a file; nothing is written."""
+def read_ledger_file(filename: str, data: bytes, *, year: int,
+                     seconds: float = PARSE_SECONDS,
+                     monotonic: Callable[[], float] = time.monotonic) -> ImportResult:
+    """Parse and validate a file; nothing is read from or written to the store.
+
+    Reading and parsing together get `seconds` (on `monotonic`); past that the result holds
+    SheetError("too_slow"). Safe to run in a worker thread.
+    """
     result = ImportResult()
+    budget = TimeBudget(seconds, monotonic)
     try:
-        table = read_table(filename, data)
+        table = read_table(filename, data, budget=budget)
+        header = find_header(table)
+        if header is None:
+            result.missing_columns = list(missing_columns(table))
+            if not result.missing_columns:
+                result.sheet_error = SheetError("no_header", "")
+            return result
+        if sum(1 for number, _cells in table if number > header.row) > MAX_ROWS:
+            result.sheet_error = SheetError("too_many_rows", f"more than {MAX_ROWS} data rows")
+            return result
+        result.unknown_columns = list(header.unknown)
+        result.rows, result.errors = parse_rows(table, header, year=year, check=budget.check)
     except SheetError as err:
+        result.rows, result.errors = [], []
         result.sheet_error = err
         return result
-    header = find_header(table)
-    if header is None:
-        result.missing_columns = list(missing_columns(table))
-        if not result.missing_columns:
-            result.sheet_error = SheetError("no_header", "")
-        return result
-    if sum(1 for number, _cells in table if number > header.row) > MAX_ROWS:
-        result.sheet_error = SheetError("too_many_rows", f"more than {MAX_ROWS} data rows")
-        return result
-    result.unknown_columns = list(header.unknown)
-    result.rows, result.errors = parse_rows(table, header, year=year)
     if not result.rows and not result.errors:
         result.sheet_error = SheetError("empty", "")
     return result
 
 
-def import_ledger_file(ledger: Ledger, filename: str, data: bytes, *, who: str, year: int,
-                       dry_run: bool, marker: str = "") -> ImportResult:
-    """Validate the whole file; if any row is wrong nothing is imported (all-or-nothing).
+def apply_import(ledger: Ledger, result: ImportResult, *, who: str, dry_run: bool,
+                 marker: str = "", allow_any_date: bool = False) -> ImportResult:
+    """Check a read file against the ledger and import it, all or nothing (`result` is
+    completed in place and returned).
 
-    `marker` names the source (e.g. the chat message of the file) so that one file is not
-    imported twice by a second press of 确认导入."""
-    result = read_ledger_file(filename, data, year=year)
+    A 完成时限 in the past or more than three years ahead is an error row unless
+    `allow_any_date` (or the row leaves an existing task's deadline as it is, so that an
+    exported file imports again unchanged). `marker` names the source (e.g. the chat message
+    of the file) so that one file is not imported twice by a second press of 确认导入.
+    """
     if result.sheet_error or result.errors or result.missing_columns:
         return result
+    if not allow_any_date:
+        errors = deadline_window_errors(result.rows, ledger.clock.today(),
+                                        unchanged=_keeps_deadline(ledger))
+        if errors:
+            wrong = {error.row for error in errors}
+            result.rows = [row for row in result.rows if row.row not in wrong]
+            result.errors = errors
+            return result
     if marker and ledger.repo.counter(marker):
         result.already_done = True
         return result
     result.summary = ledger.import_rows(result.rows, who=who, dry_run=dry_run, marker=marker)
     return result
+
+
+def _keeps_deadline(ledger: Ledger) -> Callable[[ParsedRow], bool]:
+    """Whether a row leaves the deadline of the task it updates as it is. The task is found
+    the way Ledger.import_rows finds it: by 编号, else by (任务, 牵头单位) among live tasks."""
+    by_name: dict[tuple[str, str], Task] | None = None
+
+    def unchanged(row: ParsedRow) -> bool:
+        nonlocal by_name
+        if row.task_id:
+            task = ledger.repo.get_task(row.task_id)
+        else:
+            if by_name is None:
+                by_name = {(t.title, t.lead_unit): t for t in ledger.repo.tasks()
+                           if t.status is not TaskStatus.CANCELLED}
+            task = by_name.get((row.title, row.lead_unit))
+        return task is not None and task.deadline == row.deadline
+
+    return unchanged
+
+
+def import_ledger_file(ledger: Ledger, filename: str, data: bytes, *, who: str, year: int,
+                       dry_run: bool, marker: str = "", allow_any_date: bool = False,
+                       seconds: float = PARSE_SECONDS,
+                       monotonic: Callable[[], float] = time.monotonic) -> ImportResult:
+    """Read, validate and import a file; if any row is wrong nothing is imported."""
+    result = read_ledger_file(filename, data, year=year, seconds=seconds, monotonic=monotonic)
+    return apply_import(ledger, result, who=who, dry_run=dry_run, marker=marker,
+                        allow_any_date=allow_any_date)
 
 
 def export_ledger(ledger: Ledger, lights: LightBoard, calendar: WorkCalendar, today: date,

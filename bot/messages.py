@@ -297,7 +297,11 @@ ZH: dict[str, str] = {
     "action_extended": "延期",
     "action_extension_refused": "延期未批准",
     "already_recorded": "这条消息已记录过了（{id}），无需重复操作。",
-    "import_send_file": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。表头须包含：任务、牵头单位、责任人、完成时限。",
+    "import_send_file": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。表头须包含：任务、牵头单位、责任人、完成时限。\n完成时限已过或在三年以后的行会被当作错误（多为笔误）；确需导入，请发送“/import 允许任意日期”后再发文件，或在文件的说明中写“/import 允许任意日期”。",
+    "import_send_file_any_date": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。本次允许任意日期：已过或三年以后的完成时限也将导入。",
+    "import_any_date_note": "（本次允许任意日期）",
+    "import_date_hint": "如这些日期确实无误，请重新发送文件，并在文件的说明中写：/import 允许任意日期",
+    "import_date_hint_cli": "如这些日期确实无误，请加上 --allow-any-date 重新运行。",
     "import_preview": "📋 台账预览：{file}\n共 {rows} 行：新增 {new} 项，更新 {updated} 项，无变化 {unchanged} 项。\n请确认后写入台账。",
     "import_unknown_columns": "已忽略未识别的列：{columns}",
     "import_done": "✅ 已导入 {file}：新增 {new} 项，更新 {updated} 项，无变化 {unchanged} 项。",
@@ -312,12 +316,17 @@ ZH: dict[str, str] = {
     "btn_import_no": "取消",
     "problem_required": "不能为空",
     "problem_deadline": "看不懂，可写 2026-12-31、12月底、一季度、长期 等",
+    "problem_deadline_year": "年份不对，应在 2000–2099 年之间，请改正",
+    "problem_deadline_past": "日期已过，请核对后改为今后的日期",
+    "problem_deadline_far": "在三年以后，请核对年份",
     "problem_frequency": "应为 每日、每旬、每月 或 每季",
     "problem_too_long": "内容太长",
     "problem_duplicate_id": "编号重复",
-    "problem_bad_id": "编号只能含字母、数字和“-”",
+    "problem_bad_id": "编号只能含字母、数字和“-”，须含数字，不超过 20 位",
     "problem_bad_progress": "进度应为 0–100",
     "sheet_too_big": "❌ 文件超过 10 MB，请拆分后分批导入。",
+    "sheet_too_complex": "❌ 文件过大或过于复杂（解压后内容过多），未读取。请精简后重试：删去图片和多余的工作表，或把台账复制到新建的 Excel 文件中再发送。",
+    "sheet_too_slow": "❌ 文件过大或过于复杂，读取超时。请精简后重试：删去多余的工作表、图片和空白行列，或拆分后分批导入。",
     "sheet_not_spreadsheet": "❌ 无法识别的文件。请发送 Excel（.xlsx）或 CSV 文件。",
     "sheet_broken": "❌ 文件已损坏，无法打开。请在 Excel 中另存为 .xlsx 后重新发送。",
     "sheet_encrypted": "❌ 文件设置了打开密码。请在 Excel 中取消密码保护后重新发送。",
@@ -653,7 +662,11 @@ EN: dict[str, str] = {
     "action_extended": "extended",
     "action_extension_refused": "extension refused",
     "already_recorded": "This message was already recorded ({id}).",
-    "import_send_file": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). The header must have 任务, 牵头单位, 责任人, 完成时限.",
+    "import_send_file": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). The header must have 任务, 牵头单位, 责任人, 完成时限.\nRows whose 完成时限 is past or more than three years ahead are errors (usually typos); to import them anyway, send \"/import any-date\" before the file, or write \"/import any-date\" as the file's caption.",
+    "import_send_file_any_date": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). Any date is allowed this time: past deadlines and deadlines more than three years ahead are imported too.",
+    "import_any_date_note": "(any date allowed this time)",
+    "import_date_hint": "If these dates are right, send the file again with the caption: /import any-date",
+    "import_date_hint_cli": "If these dates are right, run it again with --allow-any-date.",
     "import_preview": "📋 Preview of {file}\n{rows} rows: {new} new, {updated} updated, {unchanged} unchanged.\nConfirm to write them to the ledger.",
     "import_unknown_columns": "Ignored unknown columns: {columns}",
     "import_done": "✅ Imported {file}: {new} new, {updated} updated, {unchanged} unchanged.",
@@ -668,12 +681,17 @@ EN: dict[str, str] = {
     "btn_import_no": "Cancel",
     "problem_required": "must not be empty",
     "problem_deadline": "unreadable; write 2026-12-31, 12月底, 一季度, 长期 …",
+    "problem_deadline_year": "the year must be 2000–2099; please correct it",
+    "problem_deadline_past": "already past; please check it and give a future date",
+    "problem_deadline_far": "more than three years ahead; please check the year",
     "problem_frequency": "must be 每日, 每旬, 每月 or 每季",
     "problem_too_long": "too long",
     "problem_duplicate_id": "duplicate ID",
-    "problem_bad_id": "IDs may contain letters, digits and '-' only",
+    "problem_bad_id": "IDs may contain letters, digits and '-' only, need a digit and have at most 20 characters",
     "problem_bad_progress": "progress must be 0–100",
     "sheet_too_big": "❌ The file is over 10 MB; split it and import the parts.",
+    "sheet_too_complex": "❌ The file is too large or too complex once unpacked, so it was not read. Simplify it: remove pictures and extra sheets, or copy the ledger into a new Excel file.",
+    "sheet_too_slow": "❌ The file is too large or too complex: reading it timed out. Simplify it (remove extra sheets, pictures, blank rows and columns) or split it and import the parts.",
     "sheet_not_spreadsheet": "❌ Not a spreadsheet. Send an Excel (.xlsx) or CSV file.",
     "sheet_broken": "❌ The file is damaged. Save it again as .xlsx in Excel and resend it.",
     "sheet_encrypted": "❌ The workbook is password-protected. Remove the password and resend it.",
@@ -1043,8 +1061,12 @@ class Messages:
                 [(self.catalog["btn_difficulty"], f"ACT {task_id} difficulty"),
                  (self.catalog["btn_extend"], f"ACT {task_id} extend")]]
 
-    def import_result(self, result: Any, filename: str, *, preview: bool) -> str:
-        """The answer to an import: what is wrong (first 20, then a count), or the counts."""
+    def import_result(self, result: Any, filename: str, *, preview: bool,
+                      cli: bool = False) -> str:
+        """The answer to an import: what is wrong (first 20, then a count), or the counts.
+
+        When a 完成时限 is only refused for being past or far ahead, the last line says how to
+        import it anyway (`cli`: the command-line flag, else the chat caption)."""
         if result.sheet_error is not None:
             return self.t(f"sheet_{result.sheet_error.code}")
         if result.missing_columns:
@@ -1059,6 +1081,8 @@ class Messages:
                                                              error.problem)))
             if len(result.errors) > 20:
                 lines.append(self.t("import_more_errors", count=len(result.errors) - 20))
+            if any(e.problem in ("deadline_past", "deadline_far") for e in result.errors):
+                lines.append(self.t("import_date_hint_cli" if cli else "import_date_hint"))
             return "\n".join(lines)
         if result.already_done:
             return self.t("import_already")

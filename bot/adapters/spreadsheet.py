@@ -10,6 +10,16 @@ formulas read as their cached values) and merged ranges are resolved from the sh
 is chosen over a normal load because a normal load parses every sheet of the workbook in full
 and creates an object for every cell of every merged range before anything can be checked;
 streaming one sheet lets the row limit stop a huge file early.
+
+Guards, because a file is read for anyone who can send one to the bot:
+- before openpyxl sees a workbook, _check_package looks at EVERY member of the zip: how many
+  there are, the uncompressed size the directory declares (all members together) and each
+  member's compression ratio; then it inflates every member once with a hard cap on the bytes
+  actually produced, so a directory that lies gets no further than one that tells the truth;
+- a TimeBudget (20 s unless the caller says otherwise, on an injectable monotonic clock) is
+  checked between rows and on every read openpyxl makes from the file, so a workbook that is
+  small but slow to parse stops with SheetError("too_slow") instead of holding the bot.
+The caller runs read_table off the event loop (asyncio.to_thread).
 """
 
 from __future__ import annotations
@@ -19,9 +29,11 @@ import csv
 import io
 import itertools
 import re
+import time
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import PurePath
@@ -40,7 +52,13 @@ MAX_ROWS = 10_000  # data rows (counted below the header by bot.ledger_io)
 # Non-blank rows allowed above the data: title rows and the header (find_header scans 20).
 MAX_ROWS_ABOVE_DATA = 20
 MAX_COLUMNS = 256  # cells further right are not read (a ledger has about 20 columns)
-MAX_XML_BYTES = 64 * 1024 * 1024  # uncompressed XML in an .xlsx (a zip bomb guard)
+# Zip bomb guards for an .xlsx. A 10,000-row ledger is about 10 MB of XML (ratio about 15:1);
+# pictures hardly compress. Past these numbers a file is refused before openpyxl parses it.
+MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024  # every member together, as declared and as inflated
+MAX_RATIO = 100  # uncompressed : compressed, per member (deflate reaches about 1,030:1)
+RATIO_FROM_BYTES = 1024 * 1024  # members smaller than this may compress as well as they like
+MAX_MEMBERS = 1_000  # a workbook has 10 to 50 parts; a few hundred with many sheets or pictures
+PARSE_SECONDS = 20.0  # the default TimeBudget for reading and parsing one file
 MAX_MERGED_CELLS = 2_000_000  # cells inside merged ranges, clipped to the data
 
 SHEET_TITLE = "台账"
@@ -62,6 +80,14 @@ _MERGE_REF = re.compile(
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _CSV_DELIMITERS = ",;\t"
 _CSV_SNIFF_CHARS = 16 * 1024
+# Text a spreadsheet program would take for a formula when it opens a file: it starts with one
+# of these (Excel also runs a cell starting with a tab or carriage return through its formula
+# parser when it imports a CSV).
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+_CSV_FORMULA_PREFIXES = (*FORMULA_PREFIXES, "\t", "\r")
+# A CSV cell written with a protective apostrophe: apostrophes, then a formula character.
+_CSV_QUOTED = re.compile(r"^'+[=+\-@\t\r]")
+_INFLATE_CHUNK = 1024 * 1024
 
 Row = tuple[int, list[object]]
 
@@ -69,13 +95,15 @@ Row = tuple[int, list[object]]
 class SheetError(Exception):
     """The file cannot be read as a ledger table.
 
-    code: one of CODES (too_big, not_spreadsheet, broken, encrypted, empty, too_many_rows,
-    encoding); callers may raise their own codes with it too.
+    code: one of CODES (too_big, too_complex, too_slow, not_spreadsheet, broken, encrypted,
+    empty, too_many_rows, encoding); callers may raise their own codes with it too.
+    too_complex: the package fails a zip bomb guard; too_slow: the TimeBudget ran out.
     detail: a short technical note (the extension, a size, the parser's complaint).
     """
 
     CODES = frozenset(
-        {"too_big", "not_spreadsheet", "broken", "encrypted", "empty", "too_many_rows", "encoding"}
+        {"too_big", "too_complex", "too_slow", "not_spreadsheet", "broken", "encrypted", "empty",
+         "too_many_rows", "encoding"}
     )
 
     def __init__(self, code: str, detail: str = "") -> None:
@@ -84,30 +112,65 @@ class SheetError(Exception):
         self.detail = detail
 
 
+class TimeBudget:
+    """A time limit checked cooperatively: check() raises SheetError("too_slow") once it ran out.
+
+    `monotonic` is injectable so that tests move time without waiting.
+    """
+
+    def __init__(self, seconds: float = PARSE_SECONDS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._monotonic = monotonic
+        self._ends = monotonic() + seconds
+
+    def check(self) -> None:
+        if self._monotonic() > self._ends:
+            raise SheetError("too_slow", f"over {self.seconds:g} s")
+
+
+class _BudgetedBytes(io.BytesIO):
+    """The file's bytes, checking the budget on every read: zipfile reads the compressed data
+    in small pieces, so even one huge part (shared strings, a single enormous row) parsed in
+    one call inside openpyxl is interrupted within a fraction of a second of the limit."""
+
+    def __init__(self, data: bytes, budget: TimeBudget) -> None:
+        super().__init__(data)
+        self._budget = budget
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._budget.check()
+        return super().read(size)
+
+
 # -- reading ------------------------------------------------------------------------------------
 
 
-def read_table(filename: str, data: bytes) -> list[Row]:
+def read_table(filename: str, data: bytes, *, budget: TimeBudget | None = None) -> list[Row]:
     """The non-blank rows of an uploaded .xlsx/.xlsm or .csv, with 1-based sheet row numbers.
 
     Trailing empty cells are trimmed from each row (rows differ in length); blank rows are left
     out, so the row numbers show where each row sits in the file. At most MAX_ROWS +
     MAX_ROWS_ABOVE_DATA non-blank rows are read (the data, the header and title rows above it);
     the data rows themselves are counted once the header is found.
+    `budget` limits the time spent (default: PARSE_SECONDS from now). CPU-bound: call it from a
+    worker thread, not the event loop.
     """
     if len(data) > MAX_BYTES:
         raise SheetError("too_big", f"{len(data)} bytes")
+    budget = budget or TimeBudget()
     extension = PurePath(filename or "").suffix.lower()
     if extension in _XLSX_EXTENSIONS:
-        return _read_xlsx(data)
+        return _read_xlsx(data, budget)
     if extension == ".csv":
         if data.startswith((_ZIP_MAGIC, _OLE2_MAGIC, _PDF_MAGIC)):
-            return _read_xlsx(data)  # a workbook or a PDF named .csv: say what it really is
-        return _read_csv(data)
+            # a workbook or a PDF named .csv: say what it really is
+            return _read_xlsx(data, budget)
+        return _read_csv(data, budget)
     raise SheetError("not_spreadsheet", extension.lstrip(".") or "no extension")
 
 
-def _read_xlsx(data: bytes) -> list[Row]:
+def _read_xlsx(data: bytes, budget: TimeBudget) -> list[Row]:
     if not data:
         raise SheetError("empty", "0 bytes")
     if data.startswith(_OLE2_MAGIC):
@@ -123,44 +186,92 @@ def _read_xlsx(data: bytes) -> list[Row]:
     if not data.startswith(_ZIP_MAGIC):
         raise SheetError("not_spreadsheet", "unknown format")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(_BudgetedBytes(data, budget))
+    except SheetError:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise SheetError("broken", f"zip: {exc}") from None
     with archive, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl's "unknown extension", "no default style", …
         _check_package(archive)
-        rows, merges = _read_active_sheet(data, archive)
-    _fill_merged(rows, merges)
+        rows, merges = _read_active_sheet(data, archive, budget)
+    _fill_merged(rows, merges, budget)
     if not rows:
         raise SheetError("empty", "no cells")
     return rows
 
 
 def _check_package(archive: zipfile.ZipFile) -> None:
-    names = set(archive.namelist())
+    """Refuse what is not a workbook, and any package that would inflate beyond the guards.
+
+    First the directory (nothing is inflated): the number of members, the declared sizes of
+    all members together and each member's ratio. Then every member is inflated once, in
+    chunks, counting the bytes it really produces: more than it declared, more than the room
+    left, or a ratio beyond MAX_RATIO stops it at that chunk.
+    """
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise SheetError("too_complex", f"{len(infos)} members")
+    names = {info.filename for info in infos}
     if "word/document.xml" in names:
         raise SheetError("not_spreadsheet", "docx")
     if "ppt/presentation.xml" in names:
         raise SheetError("not_spreadsheet", "pptx")
-    xml_bytes = sum(i.file_size for i in archive.infolist() if i.filename.endswith(".xml"))
-    if xml_bytes > MAX_XML_BYTES:
-        raise SheetError("too_big", f"{xml_bytes} bytes of XML")
+    declared = 0
+    for info in infos:
+        declared += info.file_size
+        if declared > MAX_UNCOMPRESSED_BYTES:
+            raise SheetError("too_complex", f"more than {MAX_UNCOMPRESSED_BYTES} bytes inflated")
+        _check_ratio(info, info.file_size)
+    room = MAX_UNCOMPRESSED_BYTES
+    for info in infos:
+        room -= _inflate(archive, info, room)
+
+
+def _check_ratio(info: zipfile.ZipInfo, size: int) -> None:
+    if size > RATIO_FROM_BYTES and size > MAX_RATIO * max(info.compress_size, 1):
+        raise SheetError("too_complex", f"{info.filename}: ratio over {MAX_RATIO}:1")
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> int:
+    """Inflate one member without keeping it; the bytes it produced. Stops at the first chunk
+    that passes what the member declared or the room left."""
+    if info.is_dir():
+        return 0
+    size = 0
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(_INFLATE_CHUNK):
+                size += len(chunk)
+                if size > info.file_size or size > room:
+                    raise SheetError("too_complex", f"{info.filename}: inflates beyond "
+                                                    f"{min(info.file_size, room)} bytes")
+                _check_ratio(info, size)
+    except SheetError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError,
+            ValueError, EOFError) as exc:
+        # a bad CRC, a damaged stream, an unknown compression method, a zip password
+        raise SheetError("broken", f"{info.filename}: {exc}") from None
+    return size
 
 
 def _read_active_sheet(
-    data: bytes, archive: zipfile.ZipFile
+    data: bytes, archive: zipfile.ZipFile, budget: TimeBudget
 ) -> tuple[list[Row], list[tuple[int, int, int, int]]]:
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(_BudgetedBytes(data, budget), read_only=True, data_only=True)
+    except SheetError:
+        raise
     except Exception as exc:  # openpyxl raises many kinds for a damaged package
         raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
     try:
         sheet = _active_worksheet(workbook)
         if sheet is None:
             raise SheetError("empty", "no worksheet")
-        rows = _sheet_rows(sheet)
+        rows = _sheet_rows(sheet, budget)
         merges = _merged_ranges(archive, getattr(sheet, "_worksheet_path", ""))
     except SheetError:
         raise
@@ -190,12 +301,13 @@ def _trimmed(values: Sequence[object]) -> list[object]:
     return list(values[:end])
 
 
-def _sheet_rows(sheet: Any) -> list[Row]:
+def _sheet_rows(sheet: Any, budget: TimeBudget) -> list[Row]:
     # The <dimension> a file declares may be wrong (some generators write "A1"); read what the
     # sheet actually holds.
     sheet.reset_dimensions()
     rows: list[Row] = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        budget.check()  # blank rows too: a million empty <row/>s add no row but take time
         cells = _trimmed(values)
         if not cells:
             continue
@@ -232,14 +344,15 @@ def _merged_ranges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, 
     return ranges
 
 
-def _fill_merged(rows: list[Row], merges: list[tuple[int, int, int, int]]) -> None:
+def _fill_merged(rows: list[Row], merges: list[tuple[int, int, int, int]],
+                 budget: TimeBudget) -> None:
     """Every cell of a merged range reads as its top-left value, within the data's bounds."""
     if not rows:
         return
     by_number = {number: cells for number, cells in rows}
     last_row = rows[-1][0]
     width = max(len(cells) for _, cells in rows)
-    budget = MAX_MERGED_CELLS
+    cells_left = MAX_MERGED_CELLS
     added: list[Row] = []
     for min_col, min_row, max_col, max_row in merges:
         top = by_number.get(min_row)
@@ -248,6 +361,7 @@ def _fill_merged(rows: list[Row], merges: list[tuple[int, int, int, int]]) -> No
         value = top[min_col - 1]
         right = min(max_col, width)
         for number in range(min_row, min(max_row, last_row) + 1):
+            budget.check()
             cells = by_number.get(number)
             if cells is None:
                 cells = by_number[number] = []
@@ -256,8 +370,8 @@ def _fill_merged(rows: list[Row], merges: list[tuple[int, int, int, int]]) -> No
                 cells.extend([None] * (right - len(cells)))
             for index in range(min_col - 1, right):
                 cells[index] = value
-            budget -= right - min_col + 1
-            if budget < 0:
+            cells_left -= right - min_col + 1
+            if cells_left < 0:
                 raise SheetError("too_big", "merged cells")
     if added:
         rows.extend(added)
@@ -265,7 +379,7 @@ def _fill_merged(rows: list[Row], merges: list[tuple[int, int, int, int]]) -> No
         _check_row_count(len(rows))
 
 
-def _read_csv(data: bytes) -> list[Row]:
+def _read_csv(data: bytes, budget: TimeBudget) -> list[Row]:
     text = _decode(data)
     if not text.strip():
         raise SheetError("empty", "no text")
@@ -273,7 +387,8 @@ def _read_csv(data: bytes) -> list[Row]:
     rows: list[Row] = []
     try:
         for number, values in enumerate(reader, start=1):
-            cells = _trimmed(values)
+            budget.check()
+            cells = _trimmed([_csv_unquoted(value) for value in values])
             if not cells:
                 continue
             rows.append((number, cells))
@@ -283,6 +398,11 @@ def _read_csv(data: bytes) -> list[Row]:
     if not rows:
         raise SheetError("empty", "no cells")
     return rows
+
+
+def _csv_unquoted(value: str) -> str:
+    """A cell without the apostrophe write_csv put before text that looks like a formula."""
+    return value[1:] if _CSV_QUOTED.match(value) else value
 
 
 def _decode(data: bytes) -> str:
@@ -355,6 +475,7 @@ def write_xlsx(
     header_cells = []
     for name in header:
         cell = WriteOnlyCell(sheet, value=_clean_text(str(name)))
+        _keep_text(cell)
         cell.font, cell.fill, cell.alignment = bold, header_fill, centered
         header_cells.append(cell)
     sheet.append(header_cells)
@@ -420,11 +541,23 @@ class _CellStyles:
         return self._cell(value, self._template(f"light:{value}", style))
 
     def text(self, value: str) -> object:
-        if not value.startswith("="):
+        if not looks_like_formula(value):
             return value
         cell = self._new_cell(self._sheet, value=value)
-        cell.data_type = "s"  # text that looks like a formula stays text
+        _keep_text(cell)
         return cell
+
+
+def looks_like_formula(value: str) -> bool:
+    """Text a spreadsheet program would run as a formula (=…, +…, -…, @…)."""
+    return value.startswith(FORMULA_PREFIXES)
+
+
+def _keep_text(cell: Any) -> None:
+    """A text cell that looks like a formula is written as text (data_type "s"): it shows
+    literally, runs nothing (=HYPERLINK, =WEBSERVICE …) and imports again unchanged."""
+    if isinstance(cell.value, str) and looks_like_formula(cell.value):
+        cell.data_type = "s"
 
 
 def _clean_text(value: str) -> str:
@@ -456,7 +589,9 @@ def _column_widths(
     return [float(min(max(width, _MIN_WIDTH), _MAX_WIDTH)) for width in widths]
 
 
-def _display_width(text: str) -> int:
+def _display_width(value: object) -> int:
+    """The width of a value's longest line in character cells (CJK counts double)."""
+    text = "" if value is None else str(value)
     longest = max(text.splitlines() or [""], key=len)
     if longest.isascii():
         return len(longest)
@@ -466,8 +601,8 @@ def _display_width(text: str) -> int:
 def write_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     """UTF-8 with a BOM (so Excel reads the Chinese right), CRLF lines, ISO dates.
 
-    Text Excel would take for a formula (=…, +…, -…, @…) gets a leading apostrophe; the importer
-    drops it again.
+    Text Excel would take for a formula (=…, +…, -…, @…, a leading tab or CR) gets a leading
+    apostrophe; read_table drops it again, so an exported CSV imports unchanged.
     """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -491,13 +626,20 @@ def _csv_values(values: Sequence[object]) -> Iterator[str]:
 
 
 def _csv_text(value: str) -> str:
-    if value[:1] in ("=", "+", "-", "@") and not _NUMBER.match(value):
+    """Text that looks like a formula gets an apostrophe (shown literally, runs nothing); so
+    does text that already starts with apostrophes before a formula character, so that reading
+    (which takes one apostrophe off) gives back exactly what was written. Numbers (-5) stay."""
+    if (value.startswith(_CSV_FORMULA_PREFIXES) and not _NUMBER.match(value)) or (
+            _CSV_QUOTED.match(value)):
         return "'" + value
     return value
 
 
 def write_sheets(sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[object]]]]) -> bytes:
-    """A small workbook of several plain sheets (bold frozen header), e.g. score reports."""
+    """A small workbook of several plain sheets (bold frozen header), e.g. score reports.
+
+    Text is cleaned of the control characters a workbook cannot hold, and text that looks like
+    a formula (a unit named =HYPERLINK(…)) is written as text, as in write_xlsx."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -505,11 +647,12 @@ def write_sheets(sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[obj
     workbook.remove(workbook.active)
     for title, (header, rows) in sheets.items():
         sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(list(header))
+        for values in (header, *rows):
+            sheet.append([_clean_text(v) if isinstance(v, str) else v for v in values])
+            for cell in sheet[sheet.max_row]:
+                _keep_text(cell)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(list(row))
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             width = max([_display_width(name)] + [_display_width(r[index - 1]) for r in rows
@@ -520,7 +663,3 @@ def write_sheets(sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[obj
     workbook.save(out)
     return out.getvalue()
 
-
-def _display_width(value: object) -> int:
-    text = "" if value is None else str(value)
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

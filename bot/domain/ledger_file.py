@@ -16,7 +16,14 @@ from datetime import date, datetime, tzinfo
 from bot.domain.deadlines import parse_deadline_phrase
 from bot.domain.errors import InvalidField
 from bot.domain.model import Frequency, Task
-from bot.domain.text import normalize, normalize_task_id, split_names
+from bot.domain.text import (
+    MAX_YEAR,
+    MIN_YEAR,
+    deadline_needs_confirmation,
+    normalize,
+    normalize_task_id,
+    split_names,
+)
 
 COLUMNS: tuple[str, ...] = (
     "编号", "任务", "目标", "牵头单位", "责任人", "责任领导", "配合单位", "完成时限", "类别",
@@ -50,8 +57,6 @@ ERROR_VALUE_MAX = 40  # RowError.value is cut to this many characters (it goes i
 LIGHTS = ("红", "黄", "绿")
 NO_DEADLINE_EXPORT = "长期"
 
-_ID = re.compile(r"^[A-Za-z0-9-]{1,20}$")
-_T_ID = re.compile(r"^T\d+$")
 _HEADER_NOISE = re.compile(r"\s+")
 _REQUIRED_MARK = re.compile(r"(?:\(必填\)|\*|※)+$")
 _LEADING_MARK = re.compile(r"^[*※]+")
@@ -62,10 +67,6 @@ _FREQUENCIES: dict[str, Frequency] = {
     **dict.fromkeys(("每月", "月", "按月", "月度"), Frequency.MONTHLY),
     **dict.fromkeys(("每季", "季", "每季度", "按季", "按季度", "季度"), Frequency.QUARTERLY),
 }
-# A text cell Excel would take for a formula is written with a leading apostrophe (write_csv);
-# reading strips it again.
-_QUOTED_FORMULA = re.compile(r"^'[=+\-@]")
-
 _Fail = Callable[[str, str, str], None]  # parse_rows' per-row error collector
 
 
@@ -187,7 +188,8 @@ def missing_columns(rows: Sequence[tuple[int, Sequence[object]]], max_scan: int 
 class RowError:
     """One problem in one cell. `problem` is a key the message layer renders:
 
-    required, deadline, frequency, too_long, duplicate_id, bad_id.
+    required, deadline, deadline_year (outside MIN_YEAR–MAX_YEAR), deadline_past,
+    deadline_far (see deadline_window_errors), frequency, too_long, duplicate_id, bad_id.
     """
 
     row: int
@@ -213,12 +215,15 @@ class ParsedRow:
 
 
 def cell_text(value: object) -> str:
-    """A cell as text: strings stripped, 12.0 → "12", dates ISO, None → ""."""
+    """A cell as text: strings stripped, 12.0 → "12", dates ISO, None → "".
+
+    A leading apostrophe is kept: the one write_csv puts before formula-like text is taken off
+    by the CSV reader, and in a workbook an apostrophe in a cell's value is really there.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
-        text = value.strip()
-        return text[1:] if _QUOTED_FORMULA.match(text) else text
+        return value.strip()
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float):
@@ -246,19 +251,27 @@ def parse_frequency(text: str) -> Frequency | None:
 
 
 def parse_rows(
-    rows: Sequence[tuple[int, Sequence[object]]], header: Header, *, year: int
+    rows: Sequence[tuple[int, Sequence[object]]],
+    header: Header,
+    *,
+    year: int,
+    check: Callable[[], None] | None = None,
 ) -> tuple[list[ParsedRow], list[RowError]]:
     """The data rows below the header → parsed rows and every error of every row.
 
     Blank rows, rows whose known cells are all blank (a pre-numbered 序号 column), section rows
     merged across the table ("一、重大项目") and a repeated header line are skipped. A row with
     any error gives no ParsedRow; its errors are all reported.
-    `year` is the ledger's year for deadlines that name none (12月底, 一季度).
+    `year` is the ledger's year for deadlines that name none (12月底, 一季度). A deadline in a
+    year outside MIN_YEAR–MAX_YEAR (0001, 9999) is always an error.
+    `check` is called before each row (a time budget that raises to stop the parse).
     """
     parsed: list[ParsedRow] = []
     errors: list[RowError] = []
     first_seen: dict[str, int] = {}
     for number, cells in rows:
+        if check is not None:
+            check()
         if number <= header.row:
             continue
         raw = {
@@ -331,6 +344,10 @@ def _parse_row(
             deadline = parse_deadline_phrase(raw.get("完成时限"), year=year)
         except InvalidField:
             fail("完成时限", texts["完成时限"], "deadline")
+        else:
+            if deadline is not None and not MIN_YEAR <= deadline.year <= MAX_YEAR:
+                fail("完成时限", _deadline_shown(texts["完成时限"], deadline), "deadline_year")
+                deadline = None
 
     frequency: Frequency | None = None
     try:
@@ -369,16 +386,46 @@ def _skip(texts: dict[str, str]) -> bool:
 
 
 def _read_id(text: str, fail: _Fail) -> str | None:
+    """编号 as every command reads it (normalize_task_id): what an import stores, /task finds.
+
+    T-numbers of any length (T7 → T0007, T1000000), other ids upper-cased (a-12 → A-12).
+    """
     if not text:
         return None
-    raw = normalize(text).upper()
-    task_id = normalize_task_id(raw)
-    if task_id is not None and _T_ID.match(task_id):
-        return task_id
-    if _ID.match(raw):
-        return raw
-    fail("编号", text, "bad_id")
-    return None
+    task_id = normalize_task_id(text)
+    if task_id is None:
+        fail("编号", text, "bad_id")
+    return task_id
+
+
+def _deadline_shown(text: str, deadline: date) -> str:
+    """The 完成时限 as written, with the date it was read as when that is not the same."""
+    shown = deadline.isoformat()
+    return shown if text in (shown, "") else f"{text}（{shown}）"
+
+
+def deadline_window_errors(
+    rows: Sequence[ParsedRow],
+    today: date,
+    *,
+    unchanged: Callable[[ParsedRow], bool] = lambda row: False,
+) -> list[RowError]:
+    """A RowError for each deadline before `today` (deadline_past) or more than
+    FAR_AHEAD_YEARS years after it (deadline_far): a typo more often than not (2206, 2016).
+
+    `unchanged(row)` says the row leaves an existing task's deadline as it is (an exported
+    file imported again): such a row is not asked about. The import skips this check when the
+    admin allowed any date.
+    """
+    errors: list[RowError] = []
+    for row in rows:
+        problem = deadline_needs_confirmation(row.deadline, today)
+        if problem is None or unchanged(row):
+            continue
+        assert row.deadline is not None
+        errors.append(RowError(row.row, "完成时限", row.deadline.isoformat(),
+                               f"deadline_{problem}"))
+    return errors
 
 
 def _shorten(value: str) -> str:
