@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true",
                      help="check and count only, write nothing / 只检查不写入")
+    imp.add_argument("--allow-any-date", action="store_true",
+                     help="also import a 完成时限 in the past or more than three years ahead "
+                          "(otherwise such rows are errors) / 允许任意日期")
+    imp.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                     help="seconds allowed for reading the file (default 20) / 读取时限（秒）")
     exp = sub.add_parser("export", parents=[common],
                          help="export the ledger to FILE.xlsx or FILE.csv (read-only) / 导出台账")
     exp.add_argument("file", type=Path)
@@ -83,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "plan":
         return plan_command(config, args.start, args.end, as_json=args.json)
     if command == "import":
-        return import_command(config, args.file, dry_run=args.dry_run)
+        return import_command(config, args.file, dry_run=args.dry_run,
+                              allow_any_date=args.allow_any_date, time_limit=args.time_limit)
     if command == "export":
         return export_command(config, args.file)
     if command == "score":
@@ -214,22 +220,41 @@ def plan_command(config: Config, start_text: str, end_text: str, *, as_json: boo
 EXIT_INVALID = 1
 
 
-def import_command(config: Config, path: Path, *, dry_run: bool) -> int:
-    """Import a ledger file. Writing needs the store to itself: refused while the bot runs."""
+def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date: bool = False,
+                   time_limit: float | None = None) -> int:
+    """Import a ledger file. Writing needs the store to itself: refused while the bot runs.
+
+    The file is read before the store is opened, so a file that fails (or takes longer than
+    `time_limit` seconds) never holds the store."""
     import getpass
 
     from bot.adapters.docstore import StoreError
+    from bot.adapters.spreadsheet import MAX_BYTES, PARSE_SECONDS, SheetError
     from bot.domain.clock import SystemClock
     from bot.domain.ledger import Ledger
-    from bot.ledger_io import import_ledger_file
+    from bot.ledger_io import ImportResult, apply_import, read_ledger_file
     from bot.messages import Messages
     from bot.runtime import open_store
 
     msgs = Messages(config.language)
+    if time_limit is not None and not time_limit > 0:
+        print("--time-limit 应为正数 / must be a positive number of seconds", file=sys.stderr)
+        return EXIT_CONFIG
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        data = path.read_bytes() if size <= MAX_BYTES else b""
     except OSError as err:
         print(f"无法读取文件 / cannot read {path}: {err.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    clock = SystemClock(config.timezone)
+    year = config.imports.year or clock.today().year
+    if size > MAX_BYTES:
+        result = ImportResult(sheet_error=SheetError("too_big", f"{size} bytes"))
+    else:
+        result = read_ledger_file(path.name, data, year=year,
+                                  seconds=time_limit or PARSE_SECONDS)
+    if result.sheet_error or result.errors or result.missing_columns:
+        print(_strip_html(msgs.import_result(result, path.name, preview=dry_run, cli=True)))
         return EXIT_INVALID
     try:
         store = open_store(config, writable=not dry_run)
@@ -239,14 +264,12 @@ def import_command(config: Config, path: Path, *, dry_run: bool) -> int:
     try:
         from bot.adapters.repository import StoreRepository
 
-        clock = SystemClock(config.timezone)
         ledger = Ledger(StoreRepository(store), clock)
-        year = config.imports.year or clock.today().year
-        result = import_ledger_file(ledger, path.name, data, who=f"命令行 {getpass.getuser()}",
-                                    year=year, dry_run=dry_run)
+        apply_import(ledger, result, who=f"命令行 {getpass.getuser()}", dry_run=dry_run,
+                     allow_any_date=allow_any_date)
     finally:
         store.close()
-    print(_strip_html(msgs.import_result(result, path.name, preview=dry_run)))
+    print(_strip_html(msgs.import_result(result, path.name, preview=dry_run, cli=True)))
     return 0 if result.ok else EXIT_INVALID
 
 
