@@ -109,7 +109,8 @@ def _config_exists(path: Path | None) -> bool:
 def run(config: Config) -> int:
     from bot.adapters.docstore import StoreError
     from bot.runtime import build_services, open_store, setup_logging
-    from bot.tg.app import allowed_updates, build_application
+    from bot.tg.app import build_application, build_intake
+    from bot.tg.runner import run_polling
 
     setup_logging(config.telegram.token)
     try:
@@ -121,10 +122,11 @@ def run(config: Config) -> int:
     try:
         services = build_services(config, store)
         app = build_application(services)
+        intake = build_intake(app, services)
     except BaseException:
         store.close()
         raise
-    app.run_polling(allowed_updates=allowed_updates())
+    run_polling(app, intake)
     return 0
 
 

@@ -223,7 +223,19 @@ ZH: dict[str, str] = {
     "recorded_done": "✅ 已交账 <b>{id}</b>，进度 100%，等待督查室核账。",
     "recorded_progress": "已记录 <b>{id}</b>：进度 {progress}%",
     "recorded_note": "已记录 <b>{id}</b> 最新进展。",
-    "recorded_difficulty": "已记录 <b>{id}</b> 的困难，已告知督查室和责任领导。",
+    "recorded_difficulty": "已记录 <b>{id}</b> 的困难。",
+    "telling": "正在告知督查室……",
+    "told_admins": "已告知督查室。",
+    "told_owners": "已告知责任人{names}。",
+    "owners_unreached": "⚠️ {names} 暂无法送达（未绑定或已屏蔽机器人），请另行通知。",
+    "told_admins_leader": "已告知督查室和责任领导{leader}。",
+    "told_leader_relay": "已告知督查室；责任领导{leader}暂无法送达，已请督查室转告。",
+    "told_leader_only": "已告知责任领导{leader}；督查室暂无法送达，请另行告知督查室。",
+    "told_nobody": "⚠️ 督查室暂无法送达。报送已记入台账，请另行告知督查室。",
+    "relay_to_leader": "（责任领导{leader}暂无法送达，请督查室转告。）",
+    "quote_more": "…（全文见 /task {id}）",
+    "dispatch_started": "已开始今日调度，发送完毕后告知结果。",
+    "admin_group_lost": "⚠️ 督查室群自{since}起无法送达（机器人可能已被移出群），通知已改为私信各管理员。请把机器人重新加入督查室群。",
     "recorded_extension": "已提交 <b>{id}</b> 延期申请（至{deadline}），等待督查室审批。",
     "recorded_evidence": "已收到 <b>{id}</b> 的佐证材料（{count} 个文件）。",
     "recorded_with_evidence": "附佐证材料 {count} 个。",
@@ -258,11 +270,11 @@ ZH: dict[str, str] = {
     "verified_notice": "✅ <b>{id}</b> {title} 已通过核账，已销账。辛苦了！",
     "verified_by": "已核账（{who}）",
     "self_verify": "{id} 是您本人交账的，须由其他管理员核账。",
-    "rejected": "已退回 <b>{id}</b>，已告知责任人。",
+    "rejected": "已退回 <b>{id}</b>。",
     "rejected_notice": "↩️ <b>{id}</b> {title} 被退回，请继续推进。\n理由：{reason}",
     "rejected_by": "已退回（{who}）：{reason}",
     "reject_usage": "用法：/reject 编号 理由，例如 /reject T0007 佐证材料不全",
-    "reopened": "已重新打开 <b>{id}</b>，已告知责任人。",
+    "reopened": "已重新打开 <b>{id}</b>。",
     "reopened_notice": "🔄 <b>{id}</b> {title} 已重新打开，请继续推进。\n理由：{reason}",
     "reopen_usage": "用法：/reopen 编号 理由，例如 /reopen T0007 复查发现问题",
     "verify_usage": "用法：/verify 编号，例如 /verify T0007",
@@ -276,7 +288,7 @@ ZH: dict[str, str] = {
     "extend_usage": "用法：/extend 编号 [日期]，例如 /extend T0007 2027-01-15（不写日期则批准申请的日期）",
     "extended": "已将 <b>{id}</b> 的完成时限改为 {deadline}。",
     "extended_notice": "⏳ <b>{id}</b> {title} 延期已批准：完成时限改为 {deadline}。",
-    "extension_refused": "已不批准 <b>{id}</b> 的延期申请，已告知责任人。",
+    "extension_refused": "已不批准 <b>{id}</b> 的延期申请。",
     "extension_refused_notice": "❌ <b>{id}</b> {title} 的延期申请未获批准，请按原时限 {deadline} 推进。",
     "action_expired": "此按钮已失效：{id} 当前状态为“{status}”。",
     "button_not_yours": "此按钮不是给您的。",
@@ -586,7 +598,19 @@ EN: dict[str, str] = {
     "recorded_done": "✅ <b>{id}</b> reported done (100%); waiting for verification.",
     "recorded_progress": "Recorded <b>{id}</b>: progress {progress}%",
     "recorded_note": "Recorded the latest news on <b>{id}</b>.",
-    "recorded_difficulty": "Recorded the problem on <b>{id}</b>; the office and the leader were told.",
+    "recorded_difficulty": "Recorded the problem on <b>{id}</b>.",
+    "telling": "Telling the supervision office…",
+    "told_admins": "The supervision office was told.",
+    "told_owners": "Told the owners: {names}.",
+    "owners_unreached": "⚠️ Cannot reach {names} (not registered, or they blocked the bot); please tell them yourself.",
+    "told_admins_leader": "The supervision office and the leader {leader} were told.",
+    "told_leader_relay": "The supervision office was told; the leader {leader} cannot be reached, so the office was asked to pass it on.",
+    "told_leader_only": "The leader {leader} was told; the supervision office cannot be reached, please tell them yourself.",
+    "told_nobody": "⚠️ The supervision office cannot be reached. Your report is in the ledger; please tell the office yourself.",
+    "relay_to_leader": "(The leader {leader} cannot be reached; please pass this on.)",
+    "quote_more": "… (full text: /task {id})",
+    "dispatch_started": "Today's dispatch has started; you will get the result when it is done.",
+    "admin_group_lost": "⚠️ The admin group cannot be reached since {since} (the bot may have been removed); alerts go to each admin privately. Please add the bot to the group again.",
     "recorded_extension": "Extension request for <b>{id}</b> (to {deadline}) sent for approval.",
     "recorded_evidence": "Received evidence for <b>{id}</b> ({count} file(s)).",
     "recorded_with_evidence": "With {count} evidence file(s).",
@@ -621,11 +645,11 @@ EN: dict[str, str] = {
     "verified_notice": "✅ <b>{id}</b> {title} was verified and closed. Well done!",
     "verified_by": "Verified ({who})",
     "self_verify": "You reported {id} done yourself; another admin must verify it.",
-    "rejected": "Sent <b>{id}</b> back; the owners were told.",
+    "rejected": "Sent <b>{id}</b> back.",
     "rejected_notice": "↩️ <b>{id}</b> {title} was sent back; please continue.\nReason: {reason}",
     "rejected_by": "Sent back ({who}): {reason}",
     "reject_usage": "Usage: /reject ID reason, e.g. /reject T0007 evidence missing",
-    "reopened": "Reopened <b>{id}</b>; the owners were told.",
+    "reopened": "Reopened <b>{id}</b>.",
     "reopened_notice": "🔄 <b>{id}</b> {title} was reopened; please continue.\nReason: {reason}",
     "reopen_usage": "Usage: /reopen ID reason",
     "verify_usage": "Usage: /verify ID, e.g. /verify T0007",
@@ -641,7 +665,7 @@ EN: dict[str, str] = {
     "extend_usage": "Usage: /extend ID [date], e.g. /extend T0007 2027-01-15 (no date: approve the requested one)",
     "extended": "The deadline of <b>{id}</b> is now {deadline}.",
     "extended_notice": "⏳ <b>{id}</b> {title}: extension approved, new deadline {deadline}.",
-    "extension_refused": "Refused the extension for <b>{id}</b>; the owners were told.",
+    "extension_refused": "Refused the extension for <b>{id}</b>.",
     "extension_refused_notice": "❌ <b>{id}</b> {title}: extension refused; the deadline stays {deadline}.",
     "action_expired": "This button no longer applies: {id} is \"{status}\".",
     "button_not_yours": "This button is not for you.",
@@ -1000,8 +1024,9 @@ class Messages:
                       old=old if old is not None else str(request.old_user_id or "—"),
                       new=new if new is not None else str(request.new_user_id))
 
-    def recorded(self, outcome: Any) -> str:
-        """What the bot understood from a report, e.g. 已记录 T0007：进度 60%."""
+    def recorded(self, outcome: Any, told: str = "") -> str:
+        """What the bot understood from a report, e.g. 已记录 T0007：进度 60%; `told` says who
+        was told about it (a rendered line, see bot/tg/reporting.py)."""
         report, task = outcome.report, outcome.task
         kind = report.kind
         if kind == "completion":
@@ -1019,6 +1044,8 @@ class Messages:
             text = self.t("recorded_note", id=task.id)
         if report.evidence:
             text += "\n" + self.t("recorded_with_evidence", count=len(report.evidence))
+        if told:
+            text += "\n" + told
         return f"{text}\n{self.t('undo_hint')}"
 
     def rhythm_reminder(self, task: Task, kind: ReminderKind, day: date,

@@ -211,19 +211,30 @@ class RhythmDispatcher:
             return
         listed.sort(key=lambda td: (-td[1], td[0].id))
         text = self.messages.listing(listed, self.admin_after)
-        for chat_id in self._admin_chats():
-            key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING)
-            existing = self.repo.outbox_get(key)
-            if existing is not None and existing.status is DeliveryStatus.SENT:
-                continue
-            try:
-                message_id = await self.sender.send(chat_id, text)
-            except (Unreachable, DeliveryFailed) as err:
-                log.warning("挂牌督办 list to %s not sent: %s", chat_id, err)
-                continue
-            self._commit(Change(outbox=[OutboxEntry(
-                day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT, self.clock.now(),
-                message_id=message_id, chat_id=chat_id)]))
+        tried: set[int] = set()
+        # A group found unreachable on the way is dropped from `admin_chats` (the sender
+        # remembers it): the admins then get the list privately, in the second round.
+        for _round in range(2):
+            chats = [c for c in self._admin_chats() if c not in tried]
+            if not chats:
+                return
+            for chat_id in chats:
+                tried.add(chat_id)
+                await self._send_listing_to(chat_id, text, day)
+
+    async def _send_listing_to(self, chat_id: int, text: str, day: date) -> None:
+        key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING)
+        existing = self.repo.outbox_get(key)
+        if existing is not None and existing.status is DeliveryStatus.SENT:
+            return
+        try:
+            message_id = await self.sender.send(chat_id, text)
+        except (Unreachable, DeliveryFailed) as err:
+            log.warning("挂牌督办 list to %s not sent: %s", chat_id, err)
+            return
+        self._commit(Change(outbox=[OutboxEntry(
+            day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT, self.clock.now(),
+            message_id=message_id, chat_id=chat_id)]))
 
     def _collect(self, due: list[tuple[Task, ReminderKind]], day: date,
                  report: DispatchReport) -> tuple[list[_Item], list[OutboxEntry]]:

@@ -12,14 +12,13 @@ import logging
 from datetime import date, time
 from typing import Any
 
-from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
 from bot.domain.model import DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
-from bot.domain.ports import Change, PersistenceError
-from bot.messages import split_message
+from bot.domain.ports import Change, DeliveryFailed, PersistenceError, Unreachable
+from bot.tg.alerts import notify_admins
 from bot.tg.context import LuoshiContext, Services
 from jobs.summary import daily_summary
 
@@ -128,6 +127,8 @@ async def publish_bulletin(context: LuoshiContext, period: Period, today: date) 
     text = services.messages.bulletin(bulletin)
     chart = await asyncio.to_thread(chart_for, bulletin, services.messages)
     task_key = f"bulletin:{period.code()}"
+    sender = services.sender
+    assert sender is not None
     for chat_id in bulletin_chats(services):
         key = outbox_key(today, task_key, str(chat_id), "bulletin")
         existing = repo.outbox_get(key)
@@ -135,14 +136,10 @@ async def publish_bulletin(context: LuoshiContext, period: Period, today: date) 
             continue
         try:
             if chart is not None:
-                await context.bot.send_photo(chat_id=chat_id, photo=chart,
-                                             caption=services.messages.t(
-                                                 "bulletin_chart_caption",
-                                                 period=period.label(services.messages.language)))
-            sent = None
-            for part in split_message(text):
-                sent = await context.bot.send_message(chat_id=chat_id, text=part)
-        except TelegramError as err:
+                await sender.send_photo(chat_id, chart, services.messages.t(
+                    "bulletin_chart_caption", period=period.label(services.messages.language)))
+            sent = await sender.send_message(chat_id, text)
+        except (Unreachable, DeliveryFailed) as err:
             log.warning("bulletin %s to %s not sent: %s", period.code(), chat_id, err)
             continue
         change = Change(outbox=[OutboxEntry(today, task_key, str(chat_id), "bulletin",
@@ -163,10 +160,8 @@ def due_for_calendar_warning(services: Services, today: date) -> bool:
 
 
 async def tell_admins(context: CallbackContext[Any, Any, Any, Any], text: str) -> None:
-    """To every admin's private chat and the admin group; one failure never stops the rest."""
+    """To the admin group, or each admin privately when there is none or it cannot be
+    reached (bot/tg/alerts.py)."""
     services: Services = context.application.bot_data["luoshi.services"]
-    for chat_id in services.admin_chats():
-        try:
-            await context.bot.send_message(chat_id=chat_id, text=text)
-        except TelegramError as err:
-            log.warning("could not tell admin chat %s: %s", chat_id, err)
+    if not await notify_admins(services, text):
+        log.warning("no admin chat could be reached")

@@ -27,9 +27,12 @@ def daily_summary(services: Services, today: date) -> str:
     unreachable = sorted(p.name for p in repo.people()
                          if p.unreachable_since is not None and p.unreachable_since > since)
     difficulties = sorted(repo.open_difficulties(), key=lambda d: d.opened_at)
-    lines = [msgs.t("summary_head", day=msgs.date(today)),
-             msgs.t("summary_reports", count=len(reports),
-                    tasks=len({r.task_id for r in reports}))]
+    lines = [msgs.t("summary_head", day=msgs.date(today))]
+    lost = services.admin_group_lost_since()
+    if lost is not None:  # said first: everything else reached admins only privately
+        lines.append(msgs.t("admin_group_lost", since=msgs.datetime(lost)))
+    lines.append(msgs.t("summary_reports", count=len(reports),
+                        tasks=len({r.task_id for r in reports})))
     lines.append(msgs.t("summary_waiting", count=len(waiting), ids=_ids(msgs, waiting)))
     lines.append(msgs.t("summary_overdue", count=len(new_overdue), ids=_ids(msgs, new_overdue)))
     if unreachable:

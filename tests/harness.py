@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Update
-
 from bot.adapters.docstore import DocStore
 from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
 from bot.domain.clock import FixedClock
 from bot.fakeapi import FakeBotApi, FakeRequest
 from bot.runtime import build_services
-from bot.tg.app import build_application, build_dispatcher, register_commands
+from bot.tg.app import build_application, build_dispatcher, build_intake, register_commands
+from bot.tg.intake import StrangerBudget
 from bot.tg.notifier import TelegramSender
 from jobs.pacing import Pacer
 
@@ -65,6 +64,9 @@ class Harness:
             self.services, TelegramSender(self.app.bot),
             pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
             sleep=self.time.sleep)
+        # The real intake (durable inbox, one lane a chat), fed by `pump` instead of polling.
+        self.intake = build_intake(self.app, self.services,
+                                   budget=StrangerBudget(monotonic=self.time.monotonic))
         self._offset = 0
         for admin in admins:
             self.api.add_user(admin, f"管理员{admin}")
@@ -81,6 +83,8 @@ class Harness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.intake.close()
+        await self.services.background_idle()
         await self.app.shutdown()
         self.store.close()
 
@@ -96,15 +100,19 @@ class Harness:
         self.ledger.redeem_invite(invite.code, user_id)
 
     async def pump(self) -> None:
-        """Feed every queued update through the application, like polling would."""
+        """Feed every queued update through the intake, like polling would, and wait until
+        they were handled (background work such as /dispatch included)."""
         while True:
             pending = [u for u in self.api.pending_updates if u["update_id"] >= self._offset]
             if not pending:
-                return
-            for raw in pending:
-                self._offset = raw["update_id"] + 1
-                self.api.call("getUpdates", {"offset": self._offset, "timeout": 0})
-                await self.app.process_update(Update.de_json(raw, self.app.bot))
+                await self.services.background_idle()
+                if not [u for u in self.api.pending_updates if u["update_id"] >= self._offset]:
+                    return
+                continue
+            await self.intake.accept(pending)
+            self._offset = pending[-1]["update_id"] + 1
+            self.api.call("getUpdates", {"offset": self._offset, "timeout": 0})
+            await self.intake.idle()
 
     async def say(self, user_id: int, text: str, **kwargs: Any) -> list[dict[str, Any]]:
         """The user writes `text`; returns the messages the bot sent in answer (any chat)."""

@@ -157,12 +157,13 @@ async def test_configured_warning_thresholds_change_the_lights_in_tasks(
         week = add(bot.ledger, "世忻铁路复线保德段征地", date(2026, 12, 10))
         set_progress(bot.ledger, week, 50)
         listing = await bot.answer(ADMIN, "/tasks")
+        api = bot.api
     # margin 10: 35 < 49 − 10; progress 90: 85 < 90; 8 workdays: 7 ≤ 8 and 50 < 90.
     for task_id in (behind, nearly, week):
         assert line_of(listing, task_id).startswith("🟡"), listing
 
     # The same ledger under the default thresholds: every one of them is green.
-    async with Harness(Path(config.storage.dir), now=DEC1) as bot:
+    async with Harness(Path(config.storage.dir), now=DEC1, api=api) as bot:
         listing = await bot.answer(ADMIN, "/tasks")
     for task_id in (behind, nearly, week):
         assert line_of(listing, task_id).startswith("🟢"), listing

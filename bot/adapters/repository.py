@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot.adapters import inbox
 from bot.adapters.docstore import DocStore, Put, StoreWriteError
 from bot.domain.model import (
     Difficulty,
@@ -31,9 +32,6 @@ OUTBOX = "outbox"
 REPORTS, DIFFICULTIES, EXTENSIONS = "reports", "difficulties", "extensions"
 BULLETINS = "bulletins"
 REBINDS = "rebinds"  # 换绑 requests waiting for (or decided by) an admin
-# The id of the last Telegram update whose change was committed. Telegram redelivers updates
-# whose offset was not yet confirmed (a crash right after answering); this tells them apart.
-UPDATE_MARK = "telegram_update"
 
 
 class StoreRepository(LedgerRepository):
@@ -45,7 +43,6 @@ class StoreRepository(LedgerRepository):
         self._difficulties: dict[str, Difficulty] = {}
         self._extensions: dict[str, ExtensionRequest] = {}
         self._sources: dict[str, str] = {}
-        self.current_update: int | None = None  # set by the Telegram adapter per update
         self._load()
 
     def _load(self) -> None:
@@ -131,9 +128,6 @@ class StoreRepository(LedgerRepository):
     def rebinds(self) -> Iterable[RebindRequest]:
         return [RebindRequest.from_doc(d) for d in self.store.docs(REBINDS)]
 
-    def last_committed_update(self) -> int:
-        return self.counter(UPDATE_MARK)
-
     # ---- the one write path ----------------------------------------------------------------
 
     def commit(self, change: Change) -> None:
@@ -151,14 +145,16 @@ class StoreRepository(LedgerRepository):
         puts += [(BULLETINS, code, {"ranks": ranks})
                  for code, ranks in change.bulletin_ranks.items()]
         puts += [(REBINDS, r.id, r.to_doc()) for r in change.rebinds]
-        if self.current_update is not None:
-            puts.append((COUNTERS, UPDATE_MARK, {"value": self.current_update}))
+        # The update being handled is marked applied in the same journal line (bot/adapters/
+        # inbox.py): the change and the mark are durable together or not at all.
+        puts += inbox.receipt_puts()
         history: list[tuple[str, dict[str, Any]]] = [(h.task_id, h.to_doc())
                                                        for h in change.history]
         try:
             self.store.commit(puts, history)
         except StoreWriteError as err:
             raise PersistenceError(str(err)) from err
+        inbox.committed()
         # Durable: now make it visible.
         for task in change.tasks:
             self._tasks[task.id] = task

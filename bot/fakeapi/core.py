@@ -151,11 +151,13 @@ _BAD_MARKUP = "can't parse reply keyboard markup JSON object"
 class ApiError(Exception):
     """A Bot API error answer; `call` turns it into the error JSON and HTTP status."""
 
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None):
+    def __init__(self, error_code: int, description: str, retry_after: int | None = None,
+                 migrate_to_chat_id: int | None = None):
         super().__init__(f"{error_code}: {description}")
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def response(self) -> tuple[int, JSONDict]:
         body: JSONDict = {
@@ -165,6 +167,8 @@ class ApiError(Exception):
         }
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to_chat_id}
         return self.error_code, body
 
 
@@ -1060,6 +1064,7 @@ class FakeBotApi:
         self._started: set[int] = set()
         self._blocked: set[int] = set()
         self._kicked: set[int] = set()
+        self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._next_message_id: dict[int, int] = {}
         self._sent: list[JSONDict] = []
@@ -1273,6 +1278,29 @@ class FakeBotApi:
             self._groups[chat_id] = chat
             self._kicked.discard(chat_id)
             return chat
+
+    def migrate_group(self, chat_id: int, new_chat_id: int) -> None:
+        """Upgrade a group to a supergroup with a new id, as Telegram does: a service message
+        in each chat (migrate_to_chat_id / migrate_from_chat_id), and sends to the old id
+        answer 400 with `migrate_to_chat_id`."""
+        with self._cond:
+            old = self._group(chat_id)
+            self._groups[new_chat_id] = {"id": new_chat_id, "title": old["title"],
+                                         "type": "supergroup"}
+            self._migrated[chat_id] = new_chat_id
+            now = int(self.clock())
+            for chat, field, other in ((old, "migrate_to_chat_id", new_chat_id),
+                                       (self._groups[new_chat_id], "migrate_from_chat_id",
+                                        chat_id)):
+                self._push_update("message", {
+                    "message_id": self._allocate_message_id(chat["id"]), "date": now,
+                    "chat": dict(chat), "from": dict(self.bot_user), field: other})
+
+    def renumber_updates(self, next_update_id: int) -> None:
+        """Number the next updates from `next_update_id`, as Telegram does after a week
+        without updates (a random id) or a restarted test server (from the start again)."""
+        with self._cond:
+            self._next_update_id = next_update_id
 
     def kick_bot(self, chat_id: int) -> None:
         """Remove the bot from a group: further sends answer 403."""
@@ -1858,6 +1886,9 @@ class FakeBotApi:
             if chat_id not in self._started or user is None:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             return self._private_chat(user)
+        if chat_id in self._migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           migrate_to_chat_id=self._migrated[chat_id])
         group = self._groups.get(chat_id)
         if group is None:
             raise _bad_request("chat not found")

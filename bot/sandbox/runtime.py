@@ -20,8 +20,9 @@ from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from bot.runtime import build_services, setup_logging
 from bot.sandbox import demo
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
-from bot.tg.app import allowed_updates, build_application
+from bot.tg.app import build_application, build_intake
 from bot.tg.context import LuoshiContext, Services
+from bot.tg.runner import run_polling
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
     print(f"落实沙盒已启动，请在浏览器打开 http://127.0.0.1:{server.port}"
           f"（未配置 Telegram 令牌；数据在 {config.storage.dir}）", flush=True)
     try:
-        app.run_polling(allowed_updates=allowed_updates())
+        run_polling(app, build_intake(app, services))
     finally:
         server.stop()
     return 0

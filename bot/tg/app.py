@@ -19,12 +19,13 @@ from telegram.ext import (
     ConversationHandler,
     Defaults,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.adapters.inbox import StoreInbox
+from bot.adapters.repository import StoreRepository
 from bot.domain.ports import Sender
 from bot.tg import callbacks
 from bot.tg import handlers as h
@@ -32,7 +33,8 @@ from bot.tg import ledger_files as lf
 from bot.tg import reporting as r
 from bot.tg import supervision as sv
 from bot.tg.context import LuoshiContext, Services, attach_services
-from bot.tg.notifier import TelegramSender
+from bot.tg.intake import Intake, StrangerBudget
+from bot.tg.notifier import ChatWatch, TelegramSender
 from jobs.dispatch import RhythmDispatcher
 from jobs.schedule import MISFIRE_GRACE_SECONDS, install_jobs
 
@@ -100,10 +102,24 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     attach_services(app, services)
-    services.dispatcher = build_dispatcher(services, TelegramSender(app.bot))
+    services.watch = ChatWatch(services.ledger.repo, services.clock)
+    services.sender = TelegramSender(app.bot, services.watch)
+    repo = services.ledger.repo
+    if services.inbox is None and isinstance(repo, StoreRepository):
+        services.inbox = StoreInbox(repo.store, services.clock)
+    services.dispatcher = build_dispatcher(services, services.sender)
     _configure_scheduler(app)
     register_handlers(app)
     return app
+
+
+def build_intake(app: Application[Any, Any, Any, Any, Any, Any], services: Services, *,
+                 budget: StrangerBudget | None = None) -> Intake:
+    """Where updates come in (bot/tg/intake.py): durable before confirmed, one lane a chat."""
+    if services.inbox is None:
+        raise RuntimeError("the intake needs the store's inbox")
+    return Intake(app, services.inbox, is_known=services.is_known, budget=budget,
+                  allowed_updates=allowed_updates())
 
 
 def build_dispatcher(services: Services, sender: Sender, **kwargs: Any) -> RhythmDispatcher:
@@ -134,9 +150,10 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
        reach it instead of the catch-all.
     2. Commands next.
     3. The catch-all last: unknown commands and stray messages get a helpful answer.
-    Group -1 runs before all of them and drops updates that were already applied.
+    Redelivered updates never get here: the intake recognises them (bot/tg/intake.py).
     """
-    app.add_handler(TypeHandler(Update, h.skip_redelivered), group=-1)
+    # A group upgraded to a supergroup: its new id is kept (bot/tg/notifier.py ChatWatch).
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, h.chat_migrated))
     cancel_words = filters.Regex(r"^\s*(取消|退出|cancel)\s*$")
     text_answer = filters.TEXT & ~filters.COMMAND & ~cancel_words
     with warnings.catch_warnings():

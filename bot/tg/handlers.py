@@ -9,19 +9,17 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update, User
+from telegram import Message, Update, User
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop, ConversationHandler
+from telegram.ext import ConversationHandler
 
-from bot.adapters.repository import StoreRepository
 from bot.domain.errors import DomainError, InvalidField
 from bot.domain.ledger import NewTask
 from bot.domain.model import Person, Task, TaskStatus
-from bot.domain.ports import PersistenceError
+from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.rhythm import plan
 from bot.domain.text import normalize, normalize_task_id, parse_deadline, split_names
-from bot.messages import split_message
+from bot.tg.alerts import notify_admins, notify_chat
 from bot.tg.context import LuoshiContext, Services
 from bot.tg.notifier import keyboard
 
@@ -38,13 +36,20 @@ CANCEL_WORDS = frozenset({"取消", "cancel", "/cancel", "退出"})
 # ---- shared helpers ----------------------------------------------------------------------
 
 
-async def reply(update: Update, context: LuoshiContext, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from, split below Telegram's 4096-character limit."""
+async def reply(update: Update, context: LuoshiContext, text: str, *,
+                reply_markup: Any = None, reply_parameters: Any = None) -> Message | None:
+    """Answer in the chat the update came from, through the one sender (split when long).
+    Returns the (last) message sent, or None when the chat could not be reached."""
     chat = update.effective_chat
-    if chat is None:
-        return
-    for part in split_message(text):
-        await context.bot.send_message(chat_id=chat.id, text=part, **kwargs)
+    sender = context.services.sender
+    if chat is None or sender is None:
+        return None
+    try:
+        return await sender.send_message(chat.id, text, reply_markup=reply_markup,
+                                         reply_parameters=reply_parameters)
+    except (Unreachable, DeliveryFailed) as err:
+        log.warning("could not answer in chat %s: %s", chat.id, err)
+        return None
 
 
 def guarded(handler: Handler) -> Handler:
@@ -78,12 +83,7 @@ async def alert_store_failure(context: LuoshiContext) -> None:
     if last is not None and now - last < STORE_ALERT_EVERY:
         return
     services.extra["store_alert_at"] = now
-    for chat_id in services.admin_chats():
-        try:
-            await context.bot.send_message(chat_id=chat_id,
-                                           text=services.messages.t("store_failure_alert"))
-        except TelegramError as err:
-            log.warning("could not alert admin chat %s: %s", chat_id, err)
+    await notify_admins(services, services.messages.t("store_failure_alert"))
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -132,19 +132,19 @@ def visible_tasks_for(services: Services, user_id: int) -> list[Task] | None:
     return services.ledger.tasks_of_person(person.name)
 
 
-# ---- before everything: drop redelivered updates ------------------------------------------
+# ---- groups ----------------------------------------------------------------------------------
 
 
-async def skip_redelivered(update: Update, context: LuoshiContext) -> None:
-    """Telegram redelivers updates whose offset the bot had not confirmed when it stopped.
-    One whose change is already in the store must not be applied twice (a second task)."""
-    repo = context.services.ledger.repo
-    if not isinstance(repo, StoreRepository):
+async def chat_migrated(update: Update, context: LuoshiContext) -> None:
+    """A group became a supergroup: Telegram says so in both chats; keep the new id."""
+    message = update.effective_message
+    watch = context.services.watch
+    if message is None or watch is None:
         return
-    if update.update_id <= repo.last_committed_update():
-        log.info("skipping redelivered update %s", update.update_id)
-        raise ApplicationHandlerStop
-    repo.current_update = update.update_id
+    if message.migrate_to_chat_id:
+        watch.moved(message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        watch.moved(message.migrate_from_chat_id, message.chat_id)
 
 
 # ---- /start and /help ----------------------------------------------------------------------
@@ -430,18 +430,16 @@ async def remind(update: Update, context: LuoshiContext) -> None:
         return
     text = msgs.reminder(task, services.clock.today())
     sent, unbound, unreachable = [], [], []
+    assert services.sender is not None
     for name in task.owners:
         person = services.ledger.repo.get_person(name)
         if person is None or person.user_id is None:
             unbound.append(name)
             continue
         try:
-            await context.bot.send_message(chat_id=person.user_id, text=text,
-                                           reply_markup=keyboard(msgs.task_buttons(task.id)))
+            await services.sender.send(person.user_id, text, msgs.task_buttons(task.id))
             sent.append(name)
-        except Forbidden:
-            unreachable.append(name)
-        except TelegramError as err:
+        except (Unreachable, DeliveryFailed) as err:
             log.warning("reminder for %s to %s failed: %s", task.id, name, err)
             unreachable.append(name)
     assert update.effective_user is not None
@@ -470,8 +468,17 @@ async def dispatch_now(update: Update, context: LuoshiContext) -> None:
     if services.dispatcher.running:
         await reply(update, context, msgs.t("dispatch_busy"))
         return
-    report = await services.dispatcher.run()
-    await reply(update, context, render_dispatch_report(services, report))
+    chat = update.effective_chat
+    assert chat is not None
+    await reply(update, context, msgs.t("dispatch_started"))
+
+    async def work() -> None:
+        # The fan-out waits on Telegram's limits for minutes at county scale: it runs on its
+        # own, and the admin's chat stays free meanwhile.
+        report = await services.dispatcher.run()
+        await notify_chat(services, chat.id, render_dispatch_report(services, report))
+
+    services.background(work(), "dispatch-now")
 
 
 def render_dispatch_report(services: Services, report: Any) -> str:
@@ -545,8 +552,4 @@ async def on_error(update: object, context: LuoshiContext) -> None:
     """Log the failure (never the token) and tell the user nothing was done."""
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            await context.bot.send_message(chat_id=update.effective_chat.id,
-                                           text=context.services.messages.t("internal_error"))
-        except TelegramError:
-            log.warning("could not tell the user about the error")
+        await reply(update, context, context.services.messages.t("internal_error"))

@@ -21,12 +21,14 @@ from telegram.error import TelegramError
 from bot.domain.errors import DomainError, InvalidField, TaskNotFound
 from bot.domain.ledger import ReportOutcome
 from bot.domain.model import Evidence, Task, TaskStatus
-from bot.domain.ports import Buttons, PersistenceError
+from bot.domain.ports import Buttons, DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.replies import Reading, ReplyKind, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg import callbacks
+from bot.tg.alerts import notify_admins, notify_person
 from bot.tg.context import LuoshiContext, Services
 from bot.tg.handlers import actor, admin_only, alert_store_failure, guarded, reply
+from bot.tg.html_split import clip
 from bot.tg.notifier import keyboard
 
 log = logging.getLogger(__name__)
@@ -83,41 +85,41 @@ def may_report(services: Services, user: User, task: Task) -> bool:
 # ---- notifications ----
 
 
-async def send_safely(context: LuoshiContext, chat_id: int, text: str,
-                      buttons: Buttons | None = None) -> Message | None:
-    try:
-        return await context.bot.send_message(chat_id=chat_id, text=text,
-                                              reply_markup=keyboard(buttons))
-    except TelegramError as err:
-        log.warning("could not send to chat %s: %s", chat_id, err)
-        return None
-
-
-async def notify_admins(context: LuoshiContext, text: str,
-                        buttons: Buttons | None = None) -> None:
-    """To the admin group when there is one, else to every admin privately."""
-    services = context.services
-    group = services.config.chats.admin_group
-    targets = [group] if group else sorted(services.config.access.admins)
-    for chat_id in targets:
-        await send_safely(context, chat_id, text, buttons)
-
-
 async def notify_owners(context: LuoshiContext, task: Task, text: str,
-                        buttons: Buttons | None = None, *, skip_user: int | None = None) -> None:
+                        buttons: Buttons | None = None, *, skip_user: int | None = None) -> str:
+    """Tell the task's 责任人; returns the line for the admin's answer: who was told, and who
+    could not be reached (not bound, blocked the bot)."""
+    services = context.services
+    msgs = services.messages
+    told, missed = [], []
     for name in task.owners:
-        person = context.services.ledger.repo.get_person(name)
-        if person is not None and person.user_id and person.user_id != skip_user:
-            await send_safely(context, person.user_id, text, buttons)
+        person = services.ledger.repo.get_person(name)
+        if person is not None and person.user_id == skip_user and skip_user is not None:
+            continue
+        if await notify_person(services, name, text, buttons):
+            told.append(name)
+        else:
+            missed.append(name)
+    lines = [msgs.t("told_owners", names=msgs.names(told))] if told else []
+    if missed:
+        lines.append(msgs.t("owners_unreached", names=msgs.names(missed)))
+    return "\n".join(lines)
 
 
-async def notify_leader(context: LuoshiContext, task: Task, text: str,
-                        buttons: Buttons | None = None) -> None:
-    if not task.leader:
-        return
-    person = context.services.ledger.repo.get_person(task.leader)
-    if person is not None and person.user_id:
-        await send_safely(context, person.user_id, text, buttons)
+def _with(text: str, line: str) -> str:
+    return f"{text}\n{line}" if line else text
+
+
+QUOTE_LIMIT = 1500  # characters of an official's text quoted in an alert; the rest: /task
+
+
+def quoted(services: Services, text: str, task_id: str) -> str:
+    """User text quoted in an alert, shortened when long (a pasted 情况说明): the alert must
+    reach the admin in one message Telegram accepts; the whole text is in /task."""
+    if len(text) <= QUOTE_LIMIT:
+        return text
+    more = services.messages.catalog["quote_more"].format(id=task_id)
+    return clip(text, QUOTE_LIMIT, "") + more
 
 
 # ---- applying a report ----
@@ -140,8 +142,9 @@ def reading_for(intent: str | None, text: str, today: date) -> Reading:
 
 async def apply_report(update: Update, context: LuoshiContext, task: Task, message: Message,
                        *, intent: str | None = None, user: User | None = None) -> None:
-    """Record what `message` says about `task`, answer with what was understood (with ↩️ 撤回),
-    then tell whoever must act: admins on 交账 and 延期, admins and the leader on 困难."""
+    """Record what `message` says about `task` and answer with what was understood (with ↩️
+    撤回); then tell whoever must act (admins on 交账 and 延期, admins and the leader on 困难)
+    and complete the answer with who was actually reached."""
     services = context.services
     msgs = services.messages
     user = user or update.effective_user
@@ -165,49 +168,110 @@ async def apply_report(update: Update, context: LuoshiContext, task: Task, messa
             await reply(update, context, msgs.t("invalid_extension_date"))
             return
         raise
-    # Durable now: confirm, with the way back.
-    undo = [[(msgs.catalog["btn_undo"], callbacks.encode(callbacks.UNDO, outcome.report.id))]]
     # The confirmation quotes the message it answers: in a busy chat it is clear which one.
-    await reply(update, context, msgs.recorded(outcome), reply_markup=keyboard(undo),
-                reply_parameters=ReplyParameters(message_id=message.message_id,
-                                                 chat_id=message.chat_id,
-                                                 allow_sending_without_reply=True))
-    await tell_about(context, outcome)
+    await confirm_and_tell(update, context, outcome,
+                           ReplyParameters(message_id=message.message_id,
+                                           chat_id=message.chat_id,
+                                           allow_sending_without_reply=True))
 
 
-async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> None:
+async def confirm_and_tell(update: Update, context: LuoshiContext, outcome: ReportOutcome,
+                           reply_parameters: ReplyParameters | None = None) -> None:
+    """Durable now: confirm at once, with the way back (↩️ 撤回). When others must be told,
+    the confirmation first says so is under way, then is edited to name who was reached —
+    the official never waits for the admin group's rate limit, and never reads a promise."""
+    services = context.services
+    msgs = services.messages
+    undo = keyboard([[(msgs.catalog["btn_undo"],
+                       callbacks.encode(callbacks.UNDO, outcome.report.id))]])
+    to_tell = needs_telling(outcome)
+    sent = await reply(update, context,
+                       msgs.recorded(outcome, msgs.t("telling") if to_tell else ""),
+                       reply_markup=undo, reply_parameters=reply_parameters)
+    if not to_tell:
+        return
+    told = await tell_about(context, outcome)
+    final = msgs.recorded(outcome, told)
+    sender = services.sender
+    if sent is None or sender is None or not await sender.edit(sent, final, reply_markup=undo):
+        await reply(update, context, told)
+
+
+def needs_telling(outcome: ReportOutcome) -> bool:
+    return outcome.submitted or outcome.difficulty is not None or outcome.extension is not None
+
+
+async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> str:
+    """Tell the admins (and on a 困难 the leader, first); returns the line that says who was
+    reached, for the official's confirmation."""
     services = context.services
     msgs = services.messages
     task, report = outcome.task, outcome.report
+    leader = task.leader if outcome.difficulty is not None else ""
+    leader_told = False
+    if leader:
+        item = outcome.difficulty
+        assert item is not None
+        leader_told = await notify_person(services, leader, _difficulty_text(services, outcome),
+                                          _difficulty_buttons(services, item.id))
+    admins_told = False
     if outcome.submitted:
         text = msgs.t("submission", id=task.id, title=task.title, who=report.who,
-                      deadline=msgs.date(task.deadline), text=report.text or "—")
+                      deadline=msgs.date(task.deadline),
+                      text=quoted(services, report.text, task.id) or "—")
         buttons = [[(msgs.catalog["btn_verify"],
                      callbacks.encode(callbacks.VERIFY, task.id, ref=report.id)),
                     (msgs.catalog["btn_reject"],
                      callbacks.encode(callbacks.REJECT, task.id, ref=report.id))]]
-        await notify_admins(context, text, buttons)
+        admins_told = await notify_admins(services, text, buttons)
     if outcome.difficulty is not None:
         # 督帮一体: the leader and the admins get it at once, with 我来协调 / 已解决.
-        item = outcome.difficulty
-        text = msgs.t("difficulty_alert", id=task.id, title=task.title, who=report.who,
-                      text=item.text)
-        buttons = [[(msgs.catalog["btn_coordinate"],
-                     callbacks.encode(callbacks.DIFF, item.id, "coord")),
-                    (msgs.catalog["btn_solved"],
-                     callbacks.encode(callbacks.DIFF, item.id, "solved"))]]
-        await notify_admins(context, text, buttons)
-        await notify_leader(context, task, text, buttons)
+        text = _difficulty_text(services, outcome)
+        if leader and not leader_told:
+            text += "\n" + msgs.t("relay_to_leader", leader=leader)
+        told = await notify_admins(services, text,
+                                   _difficulty_buttons(services, outcome.difficulty.id))
+        admins_told = admins_told or told
     if outcome.extension is not None:
         request = outcome.extension
         text = msgs.t("extension_request", id=task.id, title=task.title, who=report.who,
                       old=msgs.date(task.deadline), new=msgs.date(request.new_deadline),
-                      reason=request.reason or "—")
+                      reason=quoted(services, request.reason, task.id) or "—")
         buttons = [[(msgs.catalog["btn_approve"],
                      callbacks.encode(callbacks.EXT, task.id, "yes", request.id)),
                     (msgs.catalog["btn_refuse"],
                      callbacks.encode(callbacks.EXT, task.id, "no", request.id))]]
-        await notify_admins(context, text, buttons)
+        told = await notify_admins(services, text, buttons)
+        admins_told = admins_told or told
+    return told_line(services, admins_told, leader, leader_told)
+
+
+def told_line(services: Services, admins_told: bool, leader: str, leader_told: bool) -> str:
+    msgs = services.messages
+    if admins_told:
+        if not leader:
+            return msgs.t("told_admins")
+        return msgs.t("told_admins_leader" if leader_told else "told_leader_relay",
+                      leader=leader)
+    if leader and leader_told:
+        return msgs.t("told_leader_only", leader=leader)
+    return msgs.t("told_nobody")
+
+
+def _difficulty_text(services: Services, outcome: ReportOutcome) -> str:
+    item = outcome.difficulty
+    assert item is not None
+    task = outcome.task
+    return services.messages.t("difficulty_alert", id=task.id, title=task.title,
+                               who=outcome.report.who, text=quoted(services, item.text, task.id))
+
+
+def _difficulty_buttons(services: Services, difficulty_id: str) -> Buttons:
+    msgs = services.messages
+    return [[(msgs.catalog["btn_coordinate"], callbacks.encode(callbacks.DIFF, difficulty_id,
+                                                               "coord")),
+             (msgs.catalog["btn_solved"], callbacks.encode(callbacks.DIFF, difficulty_id,
+                                                           "solved"))]]
 
 
 # ---- messages ----
@@ -266,10 +330,9 @@ async def on_plain(update: Update, context: LuoshiContext) -> None:
         return
     buttons = [[(f"{t.id} {_short(t.title)}", callbacks.encode(callbacks.PICK, t.id))]
                for t in tasks[:20]]
-    await context.bot.send_message(
-        chat_id=chat.id, text=msgs.t("pick_task", count=len(tasks)),
-        reply_markup=keyboard(buttons),
-        reply_parameters=ReplyParameters(message_id=message.message_id))
+    await reply(update, context, msgs.t("pick_task", count=len(tasks)),
+                reply_markup=keyboard(buttons),
+                reply_parameters=ReplyParameters(message_id=message.message_id))
 
 
 def _short(title: str, limit: int = 18) -> str:
@@ -333,9 +396,10 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         if data.kind == callbacks.VERIFY:
             closed = services.ledger.verify(task.id, who=actor(services, user),
                                             submission=data.ref)
-            await _edit(query, _append(message, msgs.t("verified_by", who=actor(services, user))))
-            await notify_owners(context, closed,
-                                msgs.t("verified_notice", id=closed.id, title=closed.title))
+            told = await notify_owners(context, closed, msgs.t(
+                "verified_notice", id=closed.id, title=closed.title))
+            await _edit(query, _with(_append(message, msgs.t(
+                "verified_by", who=actor(services, user))), told))
             return None
         if data.kind == callbacks.REJECT:
             if task.status is not TaskStatus.SUBMITTED:
@@ -347,18 +411,19 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         if data.choice == "yes":
             extended = services.ledger.extend(task.id, None, who=actor(services, user),
                                               request_id=data.ref)
-            await _edit(query, _append(message, msgs.t("extended", id=task.id,
-                                                       deadline=msgs.date(extended.deadline))))
-            await notify_owners(context, extended, msgs.t(
+            told = await notify_owners(context, extended, msgs.t(
                 "extended_notice", id=task.id, title=task.title,
                 deadline=msgs.date(extended.deadline)))
+            await _edit(query, _with(_append(message, msgs.t(
+                "extended", id=task.id, deadline=msgs.date(extended.deadline))), told))
         else:
             services.ledger.refuse_extension(task.id, who=actor(services, user),
                                              request_id=data.ref)
-            await _edit(query, _append(message, msgs.t("extension_refused", id=task.id)))
-            await notify_owners(context, task, msgs.t(
+            told = await notify_owners(context, task, msgs.t(
                 "extension_refused_notice", id=task.id, title=task.title,
                 deadline=msgs.date(task.deadline)))
+            await _edit(query, _with(_append(message, msgs.t("extension_refused", id=task.id)),
+                                     told))
         return None
     if not may_report(services, user, task):
         return msgs.t("button_not_yours")
@@ -381,10 +446,7 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
             task.id, Reading(ReplyKind.COMPLETION, progress=100,
                              text=_plain(msgs.catalog["btn_done"]).lstrip("✅ ")),
             who=actor(services, user), user_id=user.id)
-        undo = [[(msgs.catalog["btn_undo"],
-                  callbacks.encode(callbacks.UNDO, outcome.report.id))]]
-        await reply(update, context, msgs.recorded(outcome), reply_markup=keyboard(undo))
-        await tell_about(context, outcome)
+        await confirm_and_tell(update, context, outcome)
         return None
     await _prompt(context, query, msgs.t(f"prompt_{data.choice}", id=task.id))
     return None
@@ -405,13 +467,14 @@ async def _difficulty_button(context: LuoshiContext, query: CallbackQuery,
     who = actor(services, user)
     if data.choice == "coord":
         services.ledger.coordinate(item.id, who=who)
-        await _edit(query, _append(message, msgs.t("coordinating_by", who=who)))
-        await notify_owners(context, task, msgs.t("coordinating_notice", id=task.id, who=who))
+        told = await notify_owners(context, task, msgs.t("coordinating_notice", id=task.id,
+                                                         who=who))
+        await _edit(query, _with(_append(message, msgs.t("coordinating_by", who=who)), told))
         return None
     resolved = services.ledger.resolve_difficulty(item.id, "", who=who)
-    await _edit(query, _append(message, msgs.t("solved_by", who=who)))
-    await notify_owners(context, task, msgs.t("resolved_notice", id=task.id,
-                                              note=resolved.text))
+    told = await notify_owners(context, task, msgs.t("resolved_notice", id=task.id,
+                                                     note=resolved.text))
+    await _edit(query, _with(_append(message, msgs.t("solved_by", who=who)), told))
     return None
 
 
@@ -429,8 +492,12 @@ async def _prompt(context: LuoshiContext, query: CallbackQuery, text: str) -> No
         user = query.from_user
         # At the end: the prompt's leading emoji tells its answer apart (prompt_intent).
         text = f'{text} <a href="tg://user?id={user.id}">{esc(user.full_name)}</a>'
-    await context.bot.send_message(chat_id=chat_id, text=text,
-                                   reply_markup=ForceReply(selective=True))
+    sender = context.services.sender
+    assert sender is not None
+    try:
+        await sender.send_message(chat_id, text, reply_markup=ForceReply(selective=True))
+    except (Unreachable, DeliveryFailed) as err:
+        log.warning("could not ask in chat %s: %s", chat_id, err)
 
 
 async def _edit(query: CallbackQuery, text: str) -> None:
@@ -471,8 +538,9 @@ async def verify_command(update: Update, context: LuoshiContext) -> None:
         return
     assert update.effective_user is not None
     task = services.ledger.verify(task_id, who=actor(services, update.effective_user))
-    await reply(update, context, msgs.t("verified", id=task.id))
-    await notify_owners(context, task, msgs.t("verified_notice", id=task.id, title=task.title))
+    told = await notify_owners(context, task, msgs.t("verified_notice", id=task.id,
+                                                     title=task.title))
+    await reply(update, context, _with(msgs.t("verified", id=task.id), told))
 
 
 async def _reject(update: Update, context: LuoshiContext, task_id: str, reason: str) -> None:
@@ -484,11 +552,11 @@ async def _reject(update: Update, context: LuoshiContext, task_id: str, reason: 
     except InvalidField:
         await reply(update, context, f"{msgs.t('invalid_reason')}\n{msgs.t('reject_usage')}")
         return
-    await reply(update, context, msgs.t("rejected", id=task.id))
-    await notify_owners(context, task,
-                        msgs.t("rejected_notice", id=task.id, title=task.title,
-                               reason=reason.strip()),
-                        msgs.task_buttons(task.id))
+    told = await notify_owners(context, task,
+                               msgs.t("rejected_notice", id=task.id, title=task.title,
+                                      reason=reason.strip()),
+                               msgs.task_buttons(task.id))
+    await reply(update, context, _with(msgs.t("rejected", id=task.id), told))
 
 
 @admin_only
@@ -513,9 +581,10 @@ async def reopen_command(update: Update, context: LuoshiContext) -> None:
         return
     assert update.effective_user is not None
     task = services.ledger.reopen(task_id, reason, who=actor(services, update.effective_user))
-    await reply(update, context, msgs.t("reopened", id=task.id))
-    await notify_owners(context, task, msgs.t("reopened_notice", id=task.id, title=task.title,
-                                              reason=reason), msgs.task_buttons(task.id))
+    told = await notify_owners(context, task, msgs.t("reopened_notice", id=task.id,
+                                                     title=task.title, reason=reason),
+                               msgs.task_buttons(task.id))
+    await reply(update, context, _with(msgs.t("reopened", id=task.id), told))
 
 
 @admin_only
@@ -530,9 +599,10 @@ async def resolve_command(update: Update, context: LuoshiContext) -> None:
     note = _rest(context)
     assert update.effective_user is not None
     services.ledger.resolve_difficulties(task_id, note, who=actor(services, update.effective_user))
-    await reply(update, context, msgs.t("resolved", id=task_id))
     task = services.ledger.task(task_id)
-    await notify_owners(context, task, msgs.t("resolved_notice", id=task.id, note=note or "—"))
+    told = await notify_owners(context, task, msgs.t("resolved_notice", id=task.id,
+                                                     note=note or "—"))
+    await reply(update, context, _with(msgs.t("resolved", id=task_id), told))
 
 
 @admin_only
@@ -556,9 +626,11 @@ async def extend_command(update: Update, context: LuoshiContext) -> None:
             return
     assert update.effective_user is not None
     task = services.ledger.extend(task_id, new_deadline, who=actor(services, update.effective_user))
-    await reply(update, context, msgs.t("extended", id=task.id, deadline=msgs.date(task.deadline)))
-    await notify_owners(context, task, msgs.t("extended_notice", id=task.id, title=task.title,
-                                              deadline=msgs.date(task.deadline)))
+    told = await notify_owners(context, task, msgs.t("extended_notice", id=task.id,
+                                                     title=task.title,
+                                                     deadline=msgs.date(task.deadline)))
+    await reply(update, context, _with(msgs.t("extended", id=task.id,
+                                              deadline=msgs.date(task.deadline)), told))
 
 
 def task_buttons_for(services: Services, user_id: int, task: Task) -> Sequence[Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 
 from telegram import Update
@@ -10,9 +11,12 @@ from telegram import Update
 from bot.bulletins import PERIOD_WORDS, chart_for, make_bulletin, parse_period
 from bot.domain.errors import InvalidField
 from bot.domain.periods import PeriodKind
+from bot.domain.ports import DeliveryFailed, Unreachable
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg.context import LuoshiContext
 from bot.tg.handlers import actor, admin_only, guarded, reply
+
+log = logging.getLogger(__name__)
 
 CLEAR_WORDS = frozenset({"取消", "结束", "销假", "clear", "cancel"})
 
@@ -109,9 +113,12 @@ async def report_command(update: Update, context: LuoshiContext) -> None:
     bulletin = await asyncio.to_thread(make_bulletin, services.ledger.repo, services.calendar,
                                        services.config, period, unit)
     chart = await asyncio.to_thread(chart_for, bulletin, msgs)
-    if chart is not None:
-        await context.bot.send_photo(chat_id=chat.id, photo=chart, caption=msgs.t(
-            "bulletin_chart_caption", period=period.label(msgs.language)))
+    if chart is not None and services.sender is not None:
+        try:
+            await services.sender.send_photo(chat.id, chart, msgs.t(
+                "bulletin_chart_caption", period=period.label(msgs.language)))
+        except (Unreachable, DeliveryFailed) as err:
+            log.warning("bulletin chart not sent to %s: %s", chat.id, err)
     await reply(update, context, msgs.bulletin(bulletin, unit=unit))
 
 

@@ -1,0 +1,155 @@
+"""The inbox: every incoming update is made durable before it is confirmed to the channel, and
+marked applied in the same commit as the change it causes.
+
+Why: Telegram (like every channel) delivers at least once. python-telegram-bot's own polling
+confirms a batch as soon as it is fetched, so a crash while handling it loses the batch; and
+recognising redeliveries by the highest update id breaks when Telegram renumbers updates (after
+a week without any, the next id is random; a test server numbers from the start again).
+
+So an update goes through three states, all in the store's table ``inbox``:
+
+* received — fetched, written (fsynced) before the fetch is confirmed to Telegram. After a
+  crash it is still here and is handled at start-up; Telegram will not send it again.
+* applied — its change committed. ``Receipt``: while an update is handled, every commit of
+  the repository adds the applied mark to the same journal line, so the change and the mark
+  are durable together or not at all. An update whose handling commits nothing (``/tasks``) is
+  marked applied right after it was answered.
+* forgotten — applied marks older than ``KEEP_APPLIED`` are dropped (Telegram keeps an
+  unconfirmed update for at most 24 hours, so none can come back later).
+
+An update is recognised by its *receipt key*: the update id plus the identity of what it
+carries (the chat and message id, the callback query id, …). A redelivered update has the same
+key; an update of a new numbering that happens to reuse an old id does not.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.adapters.docstore import DocStore, Put, StoreWriteError
+from bot.domain.clock import Clock
+from bot.domain.ports import PersistenceError
+
+log = logging.getLogger(__name__)
+
+INBOX = "inbox"
+RECEIVED, APPLIED = "received", "applied"
+KEEP_APPLIED = timedelta(hours=48)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+@dataclass
+class Receipt:
+    """The update being handled in this asyncio task (see ``applying``)."""
+
+    key: str
+    at: str  # ISO time the handling began
+    applied: bool = False
+
+    def put(self) -> Put:
+        return (INBOX, self.key, {"state": APPLIED, "at": self.at})
+
+
+# Set by the intake around the handling of one update. asyncio copies the context into every
+# task, so updates handled concurrently each see their own receipt.
+applying: contextvars.ContextVar[Receipt | None] = contextvars.ContextVar(
+    "luoshi_applying", default=None)
+
+
+def receipt_puts() -> list[Put]:
+    """For the repository's commit: the applied mark of the update being handled, if any."""
+    receipt = applying.get()
+    return [receipt.put()] if receipt is not None else []
+
+
+def committed() -> None:
+    """For the repository: the commit that carried ``receipt_puts`` is durable."""
+    receipt = applying.get()
+    if receipt is not None:
+        receipt.applied = True
+
+
+def receipt_key(update: dict[str, Any]) -> str:
+    """``<update_id>:<digest of what the update carries>`` (see the module docstring)."""
+    update_id = update.get("update_id")
+    kind = next((k for k in update if k != "update_id"), "")
+    body = update.get(kind)
+    identity: Any
+    if isinstance(body, dict):
+        chat = body.get("chat") if isinstance(body.get("chat"), dict) else {}
+        sender = body.get("from") if isinstance(body.get("from"), dict) else {}
+        identity = [kind, body.get("id"), chat.get("id"), body.get("message_id"),
+                    body.get("date"), sender.get("id"), body.get("text"), body.get("data")]
+    else:
+        identity = [kind, body]
+    digest = hashlib.blake2b(json.dumps(identity, ensure_ascii=False, default=str).encode(),
+                             digest_size=8).hexdigest()
+    return f"{update_id}:{digest}"
+
+
+class StoreInbox:
+    """The inbox table of a DocStore (the event loop's thread only, like the store)."""
+
+    def __init__(self, store: DocStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._order = max((doc.get("n", 0) for doc in self._docs()), default=0)
+        self._pruned_at: datetime | None = None
+
+    def _docs(self) -> Iterator[dict[str, Any]]:
+        yield from self.store.all(INBOX).values()
+
+    def known(self, key: str) -> bool:
+        """Received or applied already (a redelivery)."""
+        return key in self.store.all(INBOX)
+
+    def receive(self, updates: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Make fetched updates durable, in one commit. PersistenceError if it could not be:
+        then they must not be confirmed to the channel."""
+        now = self.clock.now().isoformat()
+        puts: list[Put] = []
+        for key, update in updates:
+            self._order += 1
+            puts.append((INBOX, key, {"state": RECEIVED, "n": self._order, "at": now,
+                                      "update": update}))
+        puts += self._expired()
+        self._commit(puts)
+
+    def pending(self) -> list[tuple[str, dict[str, Any]]]:
+        """Updates received but not applied (a crash or stop came first), oldest first."""
+        found = [(doc["n"], key, doc["update"]) for key, doc in self.store.all(INBOX).items()
+                 if doc.get("state") == RECEIVED]
+        return [(key, update) for _n, key, update in sorted(found, key=lambda f: f[0])]
+
+    def begin(self, key: str) -> Receipt:
+        return Receipt(key, self.clock.now().isoformat())
+
+    def finish(self, receipt: Receipt) -> None:
+        """Mark the update applied unless a commit during its handling already did."""
+        if receipt.applied:
+            return
+        self._commit([receipt.put()])
+        receipt.applied = True
+
+    def _expired(self) -> list[Put]:
+        """Applied marks too old to matter, at most once an hour."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return []
+        self._pruned_at = now
+        cutoff = (now - KEEP_APPLIED).isoformat()
+        return [(INBOX, key, None) for key, doc in self.store.all(INBOX).items()
+                if doc.get("state") == APPLIED and doc.get("at", "") < cutoff]
+
+    def _commit(self, puts: list[Put]) -> None:
+        try:
+            self.store.commit(puts)
+        except StoreWriteError as err:
+            raise PersistenceError(str(err)) from err

@@ -1,0 +1,256 @@
+"""Telegram updates in: received at least once, applied exactly once, one chat never blocking
+another.
+
+python-telegram-bot's own polling confirms a batch to Telegram as soon as it is fetched and
+handles updates one at a time. This module replaces it (see ``bot/adapters/inbox.py`` for the
+durability argument):
+
+* ``poll`` fetches with ``getUpdates``, makes the new updates durable in the inbox, and only
+  then confirms them (the next call's offset). A redelivered update is recognised by its
+  receipt key, never by comparing ids: ids may jump backwards (a new numbering after a quiet
+  week, a test server restarted).
+* Updates are handled in *lanes*, one per chat: in order within a chat, concurrently across
+  chats. A group answer waiting for Telegram's 20-per-minute group limit, or a long command,
+  holds up only its own chat.
+* Senders who are neither admins nor bound officials (strangers) get a small budget per user;
+  beyond it their updates are dropped without an answer (and without being stored).
+* At start-up, updates received but not yet applied (a crash, a stop) are handled first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.adapters.inbox import StoreInbox, applying, receipt_key
+from bot.domain.ports import PersistenceError
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 30  # seconds a long poll waits for updates
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # after network trouble, one step per failure
+STRANGER_BUDGET = 8  # updates per user ...
+STRANGER_WINDOW = 600.0  # ... per this many seconds
+STOP_GRACE = 10.0  # seconds running handlers get to finish at shutdown
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class StrangerBudget:
+    """At most ``limit`` updates per ``window`` seconds from one unknown sender."""
+
+    def __init__(self, limit: int = STRANGER_BUDGET, window: float = STRANGER_WINDOW, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.monotonic = monotonic
+        self._hits: dict[int, deque[float]] = {}
+        self.dropped = 0
+
+    def allow(self, user_id: int) -> bool:
+        now = self.monotonic()
+        hits = self._hits.setdefault(user_id, deque())
+        while hits and now - hits[0] >= self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            self.dropped += 1
+            if self.dropped % 100 == 1:
+                log.info("ignoring a stranger's flood (user %s; %d ignored so far)", user_id,
+                         self.dropped)
+            return False
+        hits.append(now)
+        if len(self._hits) > 10_000:  # forget quiet senders
+            self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < self.window}
+        return True
+
+
+def lane_of(update: Update) -> int:
+    """Updates of one chat are handled in order: the chat's id (the user's without a chat)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return 0
+
+
+class Intake:
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], inbox: StoreInbox, *,
+                 is_known: Callable[[int], bool],
+                 budget: StrangerBudget | None = None,
+                 allowed_updates: Sequence[str] | None = None,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        self.app = app
+        self.inbox = inbox
+        self.is_known = is_known
+        self.budget = budget or StrangerBudget()
+        self.allowed_updates = list(allowed_updates) if allowed_updates else None
+        self._sleep = sleep
+        self._lanes: dict[int, deque[tuple[str | None, Update]]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.handled = 0
+
+    # ---- in ------------------------------------------------------------------------------
+
+    async def accept(self, raws: Sequence[dict[str, Any]]) -> int:
+        """Take fetched updates: drop redeliveries and strangers' floods, make the rest
+        durable (PersistenceError if that failed: then do not confirm them), start handling.
+        Returns how many were new."""
+        fresh: list[tuple[str, dict[str, Any], Update]] = []
+        for raw in raws:
+            key = receipt_key(raw)
+            if self.inbox.known(key):
+                log.info("update %s was received before; not applied again", raw.get("update_id"))
+                continue
+            try:
+                update = Update.de_json(raw, self.app.bot)
+            except Exception:  # a shape this library cannot read: nothing we could do with it
+                log.exception("cannot read update %s; skipped", raw.get("update_id"))
+                continue
+            user = update.effective_user
+            if user is not None and not self.is_known(user.id) and not self.budget.allow(user.id):
+                continue
+            fresh.append((key, raw, update))
+        if not fresh:
+            return 0
+        try:
+            self.inbox.receive([(key, raw) for key, raw, _update in fresh])
+        except PersistenceError as err:
+            # The disk is full or failing. Handle them anyway: their own changes cannot be
+            # saved either, so each sender is told nothing was saved and to resend (and the
+            # admins are alerted) — better than silence while Telegram redelivers.
+            log.error("updates could not be stored (%s); answering them unrecorded", err)
+            for _key, _raw, update in fresh:
+                self._enqueue(None, update)
+            return len(fresh)
+        for key, _raw, update in fresh:
+            self._enqueue(key, update)
+        return len(fresh)
+
+    async def replay(self) -> int:
+        """Handle what was received but not applied before the last stop or crash."""
+        pending = self.inbox.pending()
+        for key, raw in pending:
+            try:
+                update = Update.de_json(raw, self.app.bot)
+            except Exception:
+                log.exception("cannot read stored update %s; skipped", key)
+                continue
+            self._enqueue(key, update)
+        if pending:
+            log.info("handling %d update(s) received before the last stop", len(pending))
+        return len(pending)
+
+    # ---- lanes ---------------------------------------------------------------------------
+
+    def _enqueue(self, key: str | None, update: Update) -> None:
+        lane = lane_of(update)
+        queue = self._lanes.setdefault(lane, deque())
+        queue.append((key, update))
+        self._idle.clear()
+        if lane not in self._workers:
+            self._workers[lane] = asyncio.create_task(self._work(lane),
+                                                      name=f"luoshi-lane-{lane}")
+
+    async def _work(self, lane: int) -> None:
+        queue = self._lanes[lane]
+        try:
+            while queue:
+                key, update = queue[0]
+                await self._handle(key, update)
+                queue.popleft()
+        finally:
+            del self._lanes[lane]
+            del self._workers[lane]
+            if not self._workers:
+                self._idle.set()
+
+    async def _handle(self, key: str | None, update: Update) -> None:
+        receipt = self.inbox.begin(key) if key is not None else None
+        token = applying.set(receipt)
+        try:
+            await self.app.process_update(update)
+        except Exception:  # process_update reports handler errors itself; this is a bug
+            log.exception("update %s could not be processed", update.update_id)
+        finally:
+            applying.reset(token)
+        try:
+            if receipt is not None:
+                self.inbox.finish(receipt)
+        except PersistenceError as err:
+            # Answered but not marked: after a restart it is handled again (at least once).
+            log.error("update %s handled but not marked applied: %s", update.update_id, err)
+        self.handled += 1
+
+    async def idle(self) -> None:
+        """Wait until every accepted update was handled."""
+        await self._idle.wait()
+
+    async def close(self, grace: float = STOP_GRACE) -> None:
+        """Let running handlers finish (at most `grace` seconds), then cancel the rest; what
+        was not applied stays in the inbox for the next start."""
+        if not self._workers:
+            return
+        workers = list(self._workers.values())
+        _done, running = await asyncio.wait(workers, timeout=grace)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    # ---- polling -------------------------------------------------------------------------
+
+    async def poll(self, stop: asyncio.Event, *, timeout: int = POLL_TIMEOUT) -> None:
+        """Long-poll Telegram until `stop` is set. An update is confirmed (by the next
+        call's offset) only once it is durable in the inbox."""
+        offset: int | None = None
+        failures = 0
+        bot = self.app.bot
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(bot.get_updates(
+                offset=offset, timeout=timeout, allowed_updates=self.allowed_updates))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()  # stopping: nothing fetched by this call is confirmed
+                await asyncio.gather(fetch, return_exceptions=True)
+                return
+            try:
+                updates = fetch.result()
+            except InvalidToken:
+                raise
+            except RetryAfter as err:
+                await self._sleep(err.retry_after if isinstance(err.retry_after, float | int)
+                                  else err.retry_after.total_seconds())
+                continue
+            except Conflict as err:
+                log.error("another process polls this bot token (%s); retrying", err)
+                failures = await self._back_off(failures)
+                continue
+            except TelegramError as err:
+                log.warning("getUpdates failed: %s", err)
+                failures = await self._back_off(failures)
+                continue
+            failures = 0
+            if not updates:
+                # Everything before `offset` is confirmed now. Without an offset the next
+                # call gets whatever Telegram has, whatever its ids: a new numbering too.
+                offset = None
+                continue
+            raws = [update.to_dict() for update in updates]
+            await self.accept(raws)
+            offset = updates[-1].update_id + 1
+
+    async def _back_off(self, failures: int) -> int:
+        await self._sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
+        return failures + 1
