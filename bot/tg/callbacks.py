@@ -9,6 +9,10 @@ Formats (Telegram allows 64 bytes):
   PICK <task>                                    which task a plain message was about
   IMP <ok|no>                                    确认导入 / 取消 under an import preview
   DIFF <difficulty> <coord|solved>               我来协调 / 已解决 under a 困难 alert
+  REBIND <request> <yes|no>                      确认换绑 / 不同意 under a 换绑 request
+  DATE <add|ext|ask|askx> <ok|no> [<task>]       确认 / 重新填写 a date in the past or years
+                                                 ahead (建账, /extend, 延期申请; askx: the
+                                                 answer to a ⏳ prompt)
 
 Decoding only checks the shape; handlers check who pressed and whether the action is still
 valid for the task's current state. Buttons that decide a request name the request, so an old
@@ -20,8 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP, DIFF = (
-    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP", "DIFF")
+ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP, DIFF, REBIND, DATE = (
+    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP", "DIFF", "REBIND", "DATE")
+DATE_KINDS = ("add", "ext", "ask", "askx")
 ACTIONS = ("done", "progress", "difficulty", "extend")
 _ID = r"[A-Za-z0-9_-]{1,20}"
 _PATTERNS = {
@@ -33,18 +38,20 @@ _PATTERNS = {
     PICK: re.compile(rf"^PICK ({_ID})$"),
     IMP: re.compile(r"^IMP (ok|no)$"),
     DIFF: re.compile(rf"^DIFF ({_ID}) (coord|solved)$"),
+    REBIND: re.compile(rf"^REBIND ({_ID}) (yes|no)$"),
+    DATE: re.compile(rf"^DATE ({'|'.join(DATE_KINDS)}) (ok|no)(?: ({_ID}))?$"),
 }
 # For handler registration: `pattern=ROUTE` on the CallbackQueryHandler.
-ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK|DIFF) ")
+ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK|DIFF|REBIND|DATE) ")
 IMPORT_ROUTE = re.compile(r"^IMP ")
 
 
 @dataclass(frozen=True)
 class Callback:
     kind: str
-    target: str  # a task id or a report id
+    target: str  # a task id or a report id (DATE: what is being dated)
     choice: str = ""
-    ref: str = ""  # VERIFY/REJECT: the 交账's report id; EXT: the request id
+    ref: str = ""  # VERIFY/REJECT: the 交账's report id; EXT: the request id; DATE: the task
 
 
 def encode(kind: str, target: str, choice: str = "", ref: str = "") -> str:
@@ -65,4 +72,4 @@ def decode(data: str | None) -> Callback | None:
         return None
     groups = match.groups()
     return Callback(kind, groups[0], groups[1] if len(groups) > 1 else "",
-                    groups[2] if len(groups) > 2 else "")
+                    (groups[2] or "") if len(groups) > 2 else "")

@@ -9,16 +9,23 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Message, Update, User
+from telegram import Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
 from telegram.ext import ConversationHandler
 
-from bot.domain.errors import DomainError, InvalidField
+from bot.domain.errors import DomainError, InvalidField, RebindPending
 from bot.domain.ledger import NewTask
-from bot.domain.model import Person, Task, TaskStatus
+from bot.domain.model import Person, RebindRequest, Task, TaskStatus
 from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.rhythm import plan
-from bot.domain.text import normalize, normalize_task_id, parse_deadline, split_names
+from bot.domain.text import (
+    normalize,
+    normalize_name,
+    normalize_task_id,
+    parse_deadline,
+    split_names,
+)
+from bot.tg import callbacks
 from bot.tg.alerts import notify_admins, notify_chat
 from bot.tg.context import LuoshiContext, Services
 from bot.tg.notifier import keyboard
@@ -31,6 +38,7 @@ Handler = Callable[[Update, LuoshiContext], Awaitable[Any]]
 ADD_TITLE, ADD_UNIT, ADD_OWNERS, ADD_DEADLINE = range(4)
 ADD_KEY = "add_dialogue"
 CANCEL_WORDS = frozenset({"取消", "cancel", "/cancel", "退出"})
+CONFIRM_WORDS = frozenset({"确认", "确定", "是", "对", "confirm", "yes"})
 
 
 # ---- shared helpers ----------------------------------------------------------------------
@@ -158,7 +166,14 @@ async def start(update: Update, context: LuoshiContext) -> None:
     if user is None:
         return
     if context.args:
-        person = services.ledger.redeem_invite(context.args[0], user.id)
+        try:
+            person = services.ledger.redeem_invite(context.args[0], user.id)
+        except RebindPending as pending:
+            # The person is bound to another account: an admin must confirm (换绑).
+            await reply(update, context, msgs.error(pending))
+            if pending.params.get("new"):
+                await ask_admins_to_rebind(services, pending.params["request"], user)
+            return
         await reply(update, context, _greeting(services, person, bound_now=True))
         return
     person = services.person(user.id)
@@ -221,7 +236,13 @@ async def add_entry(update: Update, context: LuoshiContext) -> int:
         await reply(update, context, msgs.t("ask_title"))
         return ADD_TITLE
     try:
-        await _create_task(update, context, parse_add_line(rest, services))
+        new = parse_add_line(rest, services)
+        question = msgs.date_confirmation(new.deadline, services.clock.today())
+        if question:
+            # A deadline in the past or years ahead: a typo more often than not.
+            await ask_date(update, context, question, "add")
+            return ConversationHandler.END
+        await _create_task(update, context, new)
     except InvalidField as err:
         if err.params["field"] == "parts":
             text = f"{msgs.t('add_parts', count=err.params['value'])}\n{msgs.t('add_usage')}"
@@ -262,7 +283,17 @@ def _dialogue_step(field: str, next_state: int | None, prompt: str | None) -> Ha
                     raise InvalidField(field="owners", value=text)
                 data["owners"] = owners
             else:
-                data["deadline"] = parse_deadline(text, today=services.clock.today())
+                today = services.clock.today()
+                if text in CONFIRM_WORDS and "unconfirmed" in data:
+                    data["deadline"] = data.pop("unconfirmed")
+                else:
+                    deadline = parse_deadline(text, today=today)
+                    question = msgs.date_confirmation(deadline, today)
+                    if question:
+                        data["unconfirmed"] = deadline
+                        await reply(update, context, f"{question}\n{msgs.t('confirm_by_word')}")
+                        return ADD_DEADLINE
+                    data["deadline"] = deadline
         except InvalidField as err:
             await reply(update, context, f"{msgs.error(err)}\n{msgs.t('retry')}")
             return {"title": ADD_TITLE, "lead_unit": ADD_UNIT,
@@ -348,19 +379,22 @@ async def show_task(update: Update, context: LuoshiContext) -> None:
         await reply(update, context, msgs.t("task_usage"))
         return
     task = services.ledger.repo.get_task(task_id)
-    # Officials see only their own tasks; others are "not found" so nothing leaks.
-    if task is None or (not is_admin and person is not None and person.name not in task.owners):
+    today = services.clock.today()
+    # Officials see the tasks they may report on (their own, and those they lead); others
+    # are "not found" so nothing leaks.
+    if task is None or (not is_admin and person is not None
+                        and not services.ledger.may_report(task, person.name, today)):
         await reply(update, context, msgs.t("task_not_found", id=task_id))
         return
     history = services.ledger.repo.history(task.id)
-    today = services.clock.today()
     difficulties = [d.text for d in services.ledger.open_difficulties_of(task.id)]
     pending = services.ledger.pending_extension(task.id)
     text = msgs.task_detail(task, history, today, light=services.lights.of(task, today),
                             difficulties=difficulties,
                             extension_to=pending.new_deadline if pending else None)
     buttons = None
-    if person is not None and person.name in task.owners and task.status is TaskStatus.OPEN:
+    if person is not None and task.status is TaskStatus.OPEN and \
+            services.ledger.may_report(task, person.name, today):
         buttons = keyboard(msgs.task_buttons(task.id))
     await reply(update, context, text, reply_markup=buttons)
 
@@ -377,7 +411,7 @@ async def invite(update: Update, context: LuoshiContext) -> None:
     if not args:
         await reply(update, context, msgs.t("invite_usage"))
         return
-    name, unit = normalize(args[0]), normalize(" ".join(args[1:]))
+    name, unit = normalize_name(args[0]), normalize(" ".join(args[1:]))
     assert update.effective_user is not None
     created = services.ledger.create_invite(name, unit, admin_id=update.effective_user.id)
     person = services.ledger.repo.get_person(created.name)
@@ -524,6 +558,56 @@ async def plan_preview(update: Update, context: LuoshiContext) -> None:
     await reply(update, context, msgs.plan_summary(planned, start, days, services.calendar))
 
 
+# ---- confirmations: 换绑 and unusual dates ------------------------------------------------------
+
+
+def account_label(user: User | None, user_id: int | None) -> str:
+    """How an account is shown to admins: its Telegram name and @username, with the id."""
+    if user is None:
+        return str(user_id or "—")
+    handle = f" @{user.username}" if user.username else ""
+    return f"{user.full_name}{handle}（{user.id}）"
+
+
+async def ask_admins_to_rebind(services: Services, request: RebindRequest, user: User) -> None:
+    """换绑: the admins decide, with 确认换绑 / 不同意 (handled in reporting.on_button)."""
+    msgs = services.messages
+    person = services.ledger.repo.get_person(request.name)
+    text = msgs.rebind_question(request, unit=person.unit if person else "",
+                                old=account_label(None, request.old_user_id),
+                                new=account_label(user, request.new_user_id))
+    buttons = [[(msgs.catalog["btn_rebind_ok"],
+                 callbacks.encode(callbacks.REBIND, request.id, "yes")),
+                (msgs.catalog["btn_rebind_no"],
+                 callbacks.encode(callbacks.REBIND, request.id, "no"))]]
+    if not await notify_admins(services, text, buttons):
+        log.error("换绑 request %s could not be shown to any admin", request.id)
+
+
+async def ask_date(update: Update, context: LuoshiContext, question: str, kind: str,
+                   task_id: str = "", about: Message | None = None) -> None:
+    """确认 / 重新填写 under a question about an unusual date. The question replies to the
+    message it is about (`about`, else the update's); the 确认 button reads that message
+    again (nothing kept in memory)."""
+    msgs = context.services.messages
+    message = about or update.effective_message
+    buttons = [[(msgs.catalog["btn_date_ok"],
+                 callbacks.encode(callbacks.DATE, kind, "ok", task_id)),
+                (msgs.catalog["btn_date_retype"],
+                 callbacks.encode(callbacks.DATE, kind, "no", task_id))]]
+    await reply(update, context, question, reply_markup=keyboard(buttons),
+                reply_parameters=ReplyParameters(message_id=message.message_id,
+                                                 allow_sending_without_reply=True)
+                if message is not None else None)
+
+
+def _replies_to_bot(update: Update, context: LuoshiContext) -> bool:
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    return (replied is not None and replied.from_user is not None
+            and replied.from_user.id == context.bot.id)
+
+
 # ---- everything else ---------------------------------------------------------------------------
 
 
@@ -543,8 +627,9 @@ async def fallback(update: Update, context: LuoshiContext) -> None:
         return
     if is_command:
         await reply(update, context, services.messages.t("unknown_command"))
-    elif chat.type == ChatType.PRIVATE:
-        key = "help_admin" if services.is_admin(user.id) else "help_official"
+    elif chat.type == ChatType.PRIVATE or _replies_to_bot(update, context):
+        # A sticker, a voice message, a 👍: not a report. One line on what a report is.
+        key = "help_admin" if services.is_admin(user.id) else "ack_hint"
         await reply(update, context, services.messages.t(key))
 
 

@@ -22,12 +22,20 @@ from bot.domain.errors import DomainError, InvalidField, TaskNotFound
 from bot.domain.ledger import ReportOutcome
 from bot.domain.model import Evidence, Task, TaskStatus
 from bot.domain.ports import Buttons, DeliveryFailed, PersistenceError, Unreachable
-from bot.domain.replies import Reading, ReplyKind, read_reply
+from bot.domain.replies import Reading, ReplyKind, is_acknowledgement, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg import callbacks
-from bot.tg.alerts import notify_admins, notify_person
+from bot.tg.alerts import notify_admins, notify_chat, notify_person
 from bot.tg.context import LuoshiContext, Services
-from bot.tg.handlers import actor, admin_only, alert_store_failure, guarded, reply
+from bot.tg.handlers import (
+    actor,
+    admin_only,
+    alert_store_failure,
+    ask_date,
+    guarded,
+    parse_add_line,
+    reply,
+)
 from bot.tg.html_split import clip
 from bot.tg.notifier import keyboard
 
@@ -75,11 +83,35 @@ def source_of(message: Message) -> str:
 
 
 def may_report(services: Services, user: User, task: Task) -> bool:
-    """Only the task's 责任人 and admins may report on it."""
+    """Admins, the task's 责任人 and its 责任领导 (who covers while a 责任人 is on leave: the
+    bot asks them to report) may report on a task and press its buttons."""
     if services.is_admin(user.id):
         return True
     person = services.person(user.id)
-    return person is not None and person.name in task.owners
+    return person is not None and services.ledger.may_report(task, person.name,
+                                                             services.clock.today())
+
+
+def plain_leader(services: Services, user: User, task: Task) -> bool:
+    """A leader of the task who is not answering for an official on leave: their replies to
+    alerts (a 困难, a 督办单) are remarks to the office, not reports ("已解决" is no 交账)."""
+    person = services.person(user.id)
+    return (person is not None and not services.is_admin(user.id)
+            and services.ledger.reporting_role(task, person.name,
+                                               services.clock.today()) == "leader")
+
+
+def asks_for_report(replied: Message | None) -> bool:
+    """A bot message an official answers with a report: it carries the ✅/📈/⚠️/⏳ buttons
+    (a reminder, /task) or is one of their prompts."""
+    if replied is None:
+        return False
+    if prompt_intent(replied.text or "") is not None:
+        return True
+    markup = replied.reply_markup
+    rows = markup.inline_keyboard if markup is not None else ()
+    return any((button.callback_data or "").startswith(f"{callbacks.ACT} ")
+               for row in rows for button in row if isinstance(button.callback_data, str))
 
 
 # ---- notifications ----
@@ -141,7 +173,8 @@ def reading_for(intent: str | None, text: str, today: date) -> Reading:
 
 
 async def apply_report(update: Update, context: LuoshiContext, task: Task, message: Message,
-                       *, intent: str | None = None, user: User | None = None) -> None:
+                       *, intent: str | None = None, user: User | None = None,
+                       date_confirmed: bool = False) -> None:
     """Record what `message` says about `task` and answer with what was understood (with ↩️
     撤回); then tell whoever must act (admins on 交账 and 延期, admins and the leader on 困难)
     and complete the answer with who was actually reached."""
@@ -155,10 +188,20 @@ async def apply_report(update: Update, context: LuoshiContext, task: Task, messa
         return
     text = (message.text or message.caption or "").strip()
     evidence = evidence_of(message)
-    if not text and not evidence:
+    if not evidence and intent is None and is_acknowledgement(text):
+        # 收到 / 好的 / 👍: not a report (the period's reminders go on). Say what one is.
+        # (An answer to a button's prompt is read as that answer, whatever it says.)
+        await reply(update, context, msgs.t("ack_hint"))
         return
-    reading = (reading_for(intent, text, services.clock.today()) if text
-               else Reading(ReplyKind.NOTE))
+    today = services.clock.today()
+    reading = reading_for(intent, text, today) if text else Reading(ReplyKind.NOTE)
+    if reading.kind is ReplyKind.EXTENSION and reading.new_deadline is not None \
+            and not date_confirmed:
+        question = msgs.date_confirmation(reading.new_deadline, today, what="extension")
+        if question:  # 申请延期至2036年: years ahead, most likely a typo
+            await ask_date(update, context, question, "askx" if intent == "extend" else "ask",
+                           task.id, about=message)
+            return
     try:
         outcome = services.ledger.submit_report(
             task.id, reading, who=actor(services, user), user_id=user.id,
@@ -216,9 +259,7 @@ async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> str:
                                           _difficulty_buttons(services, item.id))
     admins_told = False
     if outcome.submitted:
-        text = msgs.t("submission", id=task.id, title=task.title, who=report.who,
-                      deadline=msgs.date(task.deadline),
-                      text=quoted(services, report.text, task.id) or "—")
+        text = msgs.submission(task, report, text=quoted(services, report.text, task.id))
         buttons = [[(msgs.catalog["btn_verify"],
                      callbacks.encode(callbacks.VERIFY, task.id, ref=report.id)),
                     (msgs.catalog["btn_reject"],
@@ -234,9 +275,8 @@ async def tell_about(context: LuoshiContext, outcome: ReportOutcome) -> str:
         admins_told = admins_told or told
     if outcome.extension is not None:
         request = outcome.extension
-        text = msgs.t("extension_request", id=task.id, title=task.title, who=report.who,
-                      old=msgs.date(task.deadline), new=msgs.date(request.new_deadline),
-                      reason=quoted(services, request.reason, task.id) or "—")
+        text = msgs.extension_request(task, request,
+                                      reason=quoted(services, request.reason, task.id))
         buttons = [[(msgs.catalog["btn_approve"],
                      callbacks.encode(callbacks.EXT, task.id, "yes", request.id)),
                     (msgs.catalog["btn_refuse"],
@@ -298,6 +338,9 @@ async def on_reply(update: Update, context: LuoshiContext) -> None:
         if services.is_admin(user.id):
             await _reject(update, context, task.id, message.text or "")
         return
+    if plain_leader(services, user, task) and not asks_for_report(replied):
+        await reply(update, context, services.messages.t("ack_hint"))
+        return
     await apply_report(update, context, task, message, intent=intent)
 
 
@@ -320,7 +363,12 @@ async def on_plain(update: Update, context: LuoshiContext) -> None:
         return
     person = services.person(user.id)
     assert person is not None
-    tasks = [t for t in services.ledger.tasks_of_person(person.name)
+    if not message.photo and not message.document and \
+            is_acknowledgement(message.text or message.caption or ""):
+        await reply(update, context, msgs.t("ack_hint"))
+        return
+    # Their own tasks, and those they cover for an official on leave.
+    tasks = [t for t in services.ledger.tasks_to_report(person.name, services.clock.today())
              if t.status is TaskStatus.OPEN]
     if not tasks:
         await reply(update, context, msgs.t("no_task_to_report"))
@@ -387,6 +435,10 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
     message = query.message if isinstance(query.message, Message) else None
     if data.kind == callbacks.DIFF:
         return await _difficulty_button(context, query, message, data)
+    if data.kind == callbacks.REBIND:
+        return await _rebind_button(context, query, message, data)
+    if data.kind == callbacks.DATE:
+        return await _date_button(update, context, query, message, data)
     task = services.ledger.repo.get_task(data.target)
     if task is None:
         raise TaskNotFound(task_id=data.target)
@@ -395,7 +447,7 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
             return msgs.t("button_not_yours")
         if data.kind == callbacks.VERIFY:
             closed = services.ledger.verify(task.id, who=actor(services, user),
-                                            submission=data.ref)
+                                            submission=data.ref, user_id=user.id)
             told = await notify_owners(context, closed, msgs.t(
                 "verified_notice", id=closed.id, title=closed.title))
             await _edit(query, _with(_append(message, msgs.t(
@@ -478,6 +530,73 @@ async def _difficulty_button(context: LuoshiContext, query: CallbackQuery,
     return None
 
 
+async def _rebind_button(context: LuoshiContext, query: CallbackQuery,
+                         message: Message | None, data: callbacks.Callback) -> str | None:
+    """确认换绑 / 不同意: admins only; the previous account is told when it is replaced."""
+    services = context.services
+    msgs = services.messages
+    user = query.from_user
+    if not services.is_admin(user.id):
+        return msgs.t("button_not_yours")
+    who = actor(services, user)
+    if data.choice == "yes":
+        done = services.ledger.confirm_rebind(data.target, who=who, admin_id=user.id)
+        person = done.person
+        await notify_chat(services, done.new_user_id, msgs.t(
+            "rebind_done_new", name=person.name, unit=person.unit or "—"))
+        if done.old_user_id:
+            await notify_chat(services, done.old_user_id,
+                              msgs.t("rebind_old_notice", name=person.name))
+        await _edit(query, _append(message, msgs.t("rebind_done", name=person.name)))
+        return None
+    refused = services.ledger.refuse_rebind(data.target, who=who, admin_id=user.id)
+    await notify_chat(services, refused.new_user_id,
+                      msgs.t("rebind_refused_notice", name=refused.name))
+    await _edit(query, _append(message, msgs.t("rebind_refused", name=refused.name)))
+    return None
+
+
+async def _date_button(update: Update, context: LuoshiContext, query: CallbackQuery,
+                       message: Message | None, data: callbacks.Callback) -> str | None:
+    """确认 / 重新填写 under a question about an unusual date: only the one who wrote the
+    message may answer; 确认 reads that message again and goes on as if it were usual."""
+    services = context.services
+    msgs = services.messages
+    user = query.from_user
+    original = message.reply_to_message if message else None
+    if original is None or original.from_user is None or original.from_user.id != user.id:
+        return msgs.t("button_not_yours")
+    if data.choice == "no":
+        await _edit(query, msgs.t("date_retype"))
+        return None
+    kind = data.target
+    if kind in ("add", "ext"):
+        if not services.is_admin(user.id):
+            return msgs.t("button_not_yours")
+        await _edit(query, msgs.t("date_confirmed"))
+        rest = (original.text or "").split(maxsplit=1)
+        if kind == "add":
+            new = parse_add_line(rest[1] if len(rest) > 1 else "", services)
+            task = services.ledger.add_task(new, who=actor(services, user))
+            await reply(update, context, msgs.task_created(task))
+            return None
+        args = rest[1].split(maxsplit=1) if len(rest) > 1 else []
+        task_id = normalize_task_id(args[0]) if args else None
+        new_deadline = parse_deadline(args[1], today=services.clock.today()) \
+            if len(args) > 1 else None
+        if task_id is None or new_deadline is None:
+            return msgs.t("extend_usage")
+        await _extend(update, context, task_id, new_deadline)
+        return None
+    task = services.ledger.task(data.ref)
+    if not may_report(services, user, task):
+        return msgs.t("button_not_yours")
+    await _edit(query, msgs.t("date_confirmed"))
+    await apply_report(update, context, task, original, user=user, date_confirmed=True,
+                       intent="extend" if kind == "askx" else None)
+    return None
+
+
 async def _prompt(context: LuoshiContext, query: CallbackQuery, text: str) -> None:
     """Ask for the text a button needs; the answer comes back as a reply to this prompt.
 
@@ -537,7 +656,8 @@ async def verify_command(update: Update, context: LuoshiContext) -> None:
         await reply(update, context, msgs.t("verify_usage"))
         return
     assert update.effective_user is not None
-    task = services.ledger.verify(task_id, who=actor(services, update.effective_user))
+    task = services.ledger.verify(task_id, who=actor(services, update.effective_user),
+                                  user_id=update.effective_user.id)
     told = await notify_owners(context, task, msgs.t("verified_notice", id=task.id,
                                                      title=task.title))
     await reply(update, context, _with(msgs.t("verified", id=task.id), told))
@@ -624,6 +744,18 @@ async def extend_command(update: Update, context: LuoshiContext) -> None:
         if new_deadline is None:
             await reply(update, context, msgs.t("extend_usage"))
             return
+    question = msgs.date_confirmation(new_deadline, services.clock.today(), what="extension") \
+        if new_deadline is not None else None
+    if question:
+        await ask_date(update, context, question, "ext")
+        return
+    await _extend(update, context, task_id, new_deadline)
+
+
+async def _extend(update: Update, context: LuoshiContext, task_id: str,
+                  new_deadline: date | None) -> None:
+    services = context.services
+    msgs = services.messages
     assert update.effective_user is not None
     task = services.ledger.extend(task_id, new_deadline, who=actor(services, update.effective_user))
     told = await notify_owners(context, task, msgs.t("extended_notice", id=task.id,

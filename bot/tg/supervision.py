@@ -12,7 +12,7 @@ from bot.bulletins import PERIOD_WORDS, chart_for, make_bulletin, parse_period
 from bot.domain.errors import InvalidField
 from bot.domain.periods import PeriodKind
 from bot.domain.ports import DeliveryFailed, Unreachable
-from bot.domain.text import normalize, normalize_task_id, parse_deadline
+from bot.domain.text import normalize, normalize_name, normalize_task_id, parse_deadline
 from bot.tg.context import LuoshiContext
 from bot.tg.handlers import actor, admin_only, guarded, reply
 
@@ -49,7 +49,7 @@ async def leave_command(update: Update, context: LuoshiContext) -> None:
                          end=msgs.date(p.leave_to)) for p in away]
         await reply(update, context, "\n".join(lines))
         return
-    name = args[0]
+    name = normalize_name(args[0])
     if len(args) == 2 and args[1].lower() in CLEAR_WORDS:
         services.ledger.set_leave(name, None, None)
         await reply(update, context, msgs.t("leave_cleared", name=name))
@@ -59,7 +59,7 @@ async def leave_command(update: Update, context: LuoshiContext) -> None:
     if start is None or end is None:
         await reply(update, context, msgs.t("leave_usage"))
         return
-    if services.ledger.repo.get_person(name) is None:
+    if services.ledger.person_named(name) is None:
         await reply(update, context, msgs.t("leave_unknown", name=name))
         return
     try:
