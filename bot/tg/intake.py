@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30  # seconds a long poll waits for updates
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # after network trouble, one step per failure
-STRANGER_BUDGET = 8  # updates per user ...
+STRANGER_BUDGET = 20  # updates per user ...
 STRANGER_WINDOW = 600.0  # ... per this many seconds
 STOP_GRACE = 10.0  # seconds running handlers get to finish at shutdown
 
