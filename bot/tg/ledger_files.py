@@ -231,9 +231,15 @@ async def export_command(update: Update, context: LuoshiContext) -> None:
     if chat is None:
         return
     today = services.clock.today()
-    data = export_ledger(services.ledger, services.lights, services.calendar, today)
+    # Building the workbook takes a second or two at county scale: off the event loop, so
+    # no other chat waits for it (the repository may be read from a worker thread).
+    data = await asyncio.to_thread(export_ledger, services.ledger, services.lights,
+                                   services.calendar, today)
     count = sum(1 for t in services.ledger.repo.tasks() if t.status.value != "已撤销")
-    await context.bot.send_document(
-        chat_id=chat.id, document=data, filename=export_filename(today),
-        caption=services.messages.t("export_caption", count=count,
-                                    day=services.messages.date(today)))
+    try:
+        await context.bot.send_document(
+            chat_id=chat.id, document=data, filename=export_filename(today),
+            caption=services.messages.t("export_caption", count=count,
+                                        day=services.messages.date(today)))
+    except TelegramError as err:
+        log.warning("the export could not be sent to %s: %s", chat.id, err)
