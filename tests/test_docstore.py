@@ -401,16 +401,40 @@ def test_torn_last_journal_line_is_dropped(tmp_path: Path) -> None:
     assert reopen_state(crashed)["tasks"]["T9"] == task(9)
 
 
-def test_garbled_newline_terminated_last_journal_line_is_dropped(tmp_path: Path) -> None:
+def test_garbled_newline_terminated_last_journal_line_is_corruption(tmp_path: Path) -> None:
+    """A complete last line was written and fsynced before the commit returned, so it was
+    confirmed: garbage there is damage to report, not a crash to tidy up."""
     with DocStore.open(tmp_path) as store:
         fill(store, 1, 2)
-        expected = state(store)
         (segment,) = segments(tmp_path)
         with open(segment, "ab") as handle:
             handle.write(b'{"seq":3,"puts":[\x00\x00\x00\n')
         # (simulating what a crashed process left behind; this one is still open)
         copy = crash_image(tmp_path)
-    assert reopen_state(copy) == expected
+    with pytest.raises(StoreError, match=rf"{segments(copy)[0]}.*line 3"):
+        DocStore.open(copy)
+
+
+def test_zero_filled_blocks_of_an_unfinished_append_are_dropped(tmp_path: Path) -> None:
+    """After a crash some file systems show an unfinished append's blocks as zeros while a
+    later block, newline included, did reach the disk: never confirmed, so dropped."""
+    with DocStore.open(tmp_path) as store:
+        fill(store, 1, 2)
+        expected = state(store)
+        (segment,) = segments(tmp_path)
+        start = segment.stat().st_size
+        store.commit([("tasks", "T3", task(3, note="长" * 3000))])  # spans several blocks
+        copy = crash_image(tmp_path)
+    (crashed,) = segments(copy)
+    data = bytearray(crashed.read_bytes())
+    assert len(data) > 4096 > start
+    data[start:4096] = bytes(4096 - start)  # the first block of the append never written
+    crashed.write_bytes(bytes(data))
+    with DocStore.open(copy) as store:
+        assert state(store) == expected
+        assert crashed.stat().st_size == start  # cut off
+        assert store.commit([("tasks", "T3", task(3))]) == 3
+    assert reopen_state(copy)["tasks"]["T3"] == task(3)
 
 
 # ---- damaged files ------------------------------------------------------------------------

@@ -196,7 +196,7 @@ class AtomicJSONStorage(Storage):
             return None
         try:
             data = json.loads(raw.decode(self.encoding))
-        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        except (ValueError, RecursionError) as err:  # JSON, UTF-8, nesting too deep
             raise StoreError(
                 f"数据文件无法读取 / cannot be read: {self.path} ({err}); restore it from a "
                 "backup or repair it; the bot will not start on a damaged store") from err
