@@ -142,9 +142,19 @@ def check(config: Config) -> int:
         store = open_store(config, writable=False)
     except StoreError as err:
         print(str(err), file=sys.stderr)
+        _print_backup_hint(config)
         return EXIT_STORE
     try:
-        repo = StoreRepository(store)
+        try:
+            repo = StoreRepository(store)
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            # The files are intact but a document does not have the fields it should.
+            print(f"数据无法读取 / cannot be read: a document in the store at "
+                  f"{config.storage.dir} does not have the expected fields ({err!r}); restore "
+                  "the store directory from a backup or repair the file; the bot will not "
+                  "start on a damaged store", file=sys.stderr)
+            _print_backup_hint(config)
+            return EXIT_STORE
         states = Counter(t.status.value for t in repo.tasks())
         people = list(repo.people())
         print(f"数据 / store: OK ({config.storage.dir})")
@@ -358,14 +368,21 @@ def score_command(config: Config, period_code: str, path: Path) -> int:
 
 
 def _print_backup_hint(config: Config) -> None:
-    from bot.adapters.backups import newest_good_backup
+    """After a StoreError: the newest backup that passes the same checks, and how to restore
+    it (the bot must be stopped)."""
+    from bot.adapters.backups import backup_root, list_backups, newest_good_backup
 
-    name = newest_good_backup(Path(config.storage.dir))
+    store_dir = Path(config.storage.dir)
+    name = newest_good_backup(store_dir)
     if name:
         print(f"最新的完好备份：{name}。恢复：python -m bot restore {name}"
               f"（{name} 之后的改动会丢失）\n"
               f"Newest good backup: {name}. Restore it with: python -m bot restore {name} "
               f"(changes made after it are lost)", file=sys.stderr)
+    elif list_backups(store_dir):
+        count = len(list_backups(store_dir))
+        print(f"{backup_root(store_dir)} 中的 {count} 个备份都未通过检查 / none of the {count} "
+              f"backups in {backup_root(store_dir)} passes the checks", file=sys.stderr)
     else:
         print("没有找到可用的备份 / no usable backup was found", file=sys.stderr)
 
@@ -385,10 +402,11 @@ def restore_command(config: Config, name: str | None) -> int:
               file=sys.stderr)
         return EXIT_STORE
     try:
-        aside = restore_backup(store_dir, name)
+        aside = restore_backup(store_dir, name)  # checks the backup as every open does
     except StoreError as err:
         print(str(err), file=sys.stderr)
         return EXIT_STORE
     print(f"已恢复 {name} 的备份；原文件移至 {aside}\n"
-          f"Restored the backup of {name}; the replaced files are in {aside}")
+          f"Restored the backup of {name}; the replaced files are in {aside}\n"
+          "请运行 python -m bot check 确认 / run python -m bot check to confirm")
     return 0
