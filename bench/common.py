@@ -214,3 +214,15 @@ def status_mix(tasks: Sequence[Task], rng: random.Random, share: float) -> list[
     states = (TaskStatus.SUBMITTED, TaskStatus.CLOSED, TaskStatus.CANCELLED)
     return [t.with_changes(status=rng.choice(states)) if rng.random() < share else t
             for t in tasks]
+
+
+def one_task_each(officials: Sequence[Person], deadline: date | None, *,
+                  first_number: int = 1) -> list[Task]:
+    """One open task per official, all with the same `deadline` (None: 长期), numbered
+    T0001 … as the bot writes its ids; the lead unit is the official's unit."""
+    return [Task(id=f"T{number:04d}", title=f"{ACTIONS[number % len(ACTIONS)]}"
+                 f"{CATEGORIES[number % len(CATEGORIES)]}第{number}项工作",
+                 lead_unit=person.unit, owners=(person.name,), deadline=deadline,
+                 created_at=datetime(2026, 6, 1, 9, 0, tzinfo=TZ),
+                 category=CATEGORIES[number % len(CATEGORIES)])
+            for number, person in enumerate(officials, first_number)]

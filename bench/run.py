@@ -25,6 +25,7 @@ MODULES: list[str] = [
     "bench.bench_process",  # 4. start-up and peak RSS of the running bot
     "bench.bench_ledger_io",  # 5. import 5,000 rows, export 10,000
     "bench.bench_bulletin",  # a quarter's bulletin at county scale
+    "bench.bench_faults",  # SIGKILL trials; an official's report under floods
 ]
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
