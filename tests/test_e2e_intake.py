@@ -341,10 +341,15 @@ def test_a_4090_character_submission_reaches_the_admin_group(
         assert alerts and "【交账】" in text_of(alerts[0]) and "T0001" in text_of(alerts[0])
         assert "整改到位 <合格> & 已销号" in text_of(alerts[0]), "quoted as written"
         assert "核账通过" in str(alerts[-1].get("reply_markup")), "the buttons under the last"
-        # The whole text is in /task (split over several messages if need be).
+        # The alert quotes the start and points to /task for the rest: it is there (split
+        # over several messages if need be).
+        assert "全文见 /task T0001" in text_of(alerts[0])
         start = len(api.sent)
         api.send_text(ADMIN, "/task T0001")
         api.wait_for(lambda m: m["chat"]["id"] == ADMIN and "T0001" in text_of(m),
+                     timeout=WAIT, start=start)
+        last_line = text.strip().splitlines()[-1]
+        api.wait_for(lambda m: m["chat"]["id"] == ADMIN and last_line in text_of(m),
                      timeout=WAIT, start=start)
         wait_settled(api)
         bot.stop()
