@@ -16,6 +16,7 @@ from bot.runtime import build_services
 from bot.tg.app import build_application, build_dispatcher, build_intake, register_commands
 from bot.tg.intake import StrangerBudget
 from bot.tg.notifier import TelegramSender
+from bot.tg.ratelimit import ChatRateLimiter
 from jobs.pacing import Pacer
 
 TOKEN = "123456:TEST-token-secret"
@@ -57,9 +58,11 @@ class Harness:
         self.clock = FixedClock(now)
         self.store = DocStore.open(data_dir)
         self.services = build_services(self.config, self.store, clock=self.clock)
-        self.app = build_application(self.services, request=FakeRequest(self.api))
-        # The real dispatcher, paced on fake time so tests never wait.
+        # The real rate limiter and dispatcher, paced on fake time so tests never wait.
         self.time = FakeTime()
+        self.app = build_application(self.services, request=FakeRequest(self.api),
+                                     rate_limiter=ChatRateLimiter(monotonic=self.time.monotonic,
+                                                                  sleep=self.time.sleep))
         self.services.dispatcher = build_dispatcher(
             self.services, TelegramSender(self.app.bot),
             pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),

@@ -10,7 +10,6 @@ from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -35,6 +34,7 @@ from bot.tg import supervision as sv
 from bot.tg.context import LuoshiContext, Services, attach_services
 from bot.tg.intake import Intake, StrangerBudget
 from bot.tg.notifier import ChatWatch, TelegramSender
+from bot.tg.ratelimit import ChatRateLimiter
 from jobs.dispatch import RhythmDispatcher
 from jobs.schedule import MISFIRE_GRACE_SECONDS, install_jobs
 
@@ -81,6 +81,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    rate_limiter: ChatRateLimiter | None = None,
 ) -> Application[Any, LuoshiContext, Any, Any, Any, Any]:
     config = services.config
     builder = (
@@ -89,8 +90,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=config.timezone, do_quote=False,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(context=LuoshiContext))
-        # Telegram's 429s are retried after retry_after (max_retries is 0 by default).
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram's limits per chat; a 429 holds only its chat (bot/tg/ratelimit.py).
+        .rate_limiter(rate_limiter or ChatRateLimiter())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -119,7 +120,8 @@ def build_intake(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
     if services.inbox is None:
         raise RuntimeError("the intake needs the store's inbox")
     return Intake(app, services.inbox, is_known=services.is_known, budget=budget,
-                  allowed_updates=allowed_updates())
+                  allowed_updates=allowed_updates(),
+                  reanswer=lambda update: r.reanswer(app, update))
 
 
 def build_dispatcher(services: Services, sender: Sender, **kwargs: Any) -> RhythmDispatcher:
