@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.inbox import APPLIED, INBOX, RECEIVED, receipt_key
+from bot.adapters.inbox import APPLIED, DONE, INBOX, RECEIVED, receipt_key
 from bot.domain.ledger import NewTask
 from bot.tg.intake import STRANGER_BUDGET
 from tests.harness import ADMIN, TZ, Harness
@@ -44,7 +44,7 @@ async def test_every_update_is_marked_applied_with_its_change(bot: Harness) -> N
     await bot.answer(ZHANG, "进度30%")
     await bot.answer(ADMIN, "/tasks")  # commits nothing: marked after it was answered
     states = inbox_states(bot)
-    assert len(states) == 2 and set(states.values()) == {APPLIED}
+    assert len(states) == 2 and set(states.values()) == {DONE}
     assert bot.ledger.task(task_id).progress == 30
 
 
@@ -80,7 +80,7 @@ async def test_received_but_not_handled_is_handled_once_after_a_restart(tmp_path
         await second.intake.idle()
         notes = [r.text for r in second.ledger.repo.reports() if r.task_id == task_id]
         assert sorted(notes) == [f"已召开第{n}次协调会" for n in range(5)]
-        assert set(inbox_states(second).values()) == {APPLIED}
+        assert set(inbox_states(second).values()) == {DONE}
         assert sum("已记录" in m.get("text", "") for m in api.messages_to(ZHANG)) == 5
         assert await second.intake.replay() == 0  # nothing twice
 
@@ -152,3 +152,45 @@ async def test_polling_goes_on_when_update_ids_jump_backwards(bot: Harness) -> N
         stop.set()
         await poller
     assert not bot.api.pending_updates  # everything confirmed
+
+
+async def test_applied_but_unanswered_is_answered_after_a_restart(tmp_path: Path) -> None:
+    """The crash came after the report's commit, before its 已记录 went out: at the next start
+    the official gets the answer, and the report is not applied again."""
+    from bot.adapters.inbox import applying
+    from bot.domain.replies import read_reply
+
+    data = tmp_path / "data"
+    async with Harness(data, now=DEC1) as first:
+        first.bind("张三", ZHANG)
+        task_id = add(first)
+        api = first.api
+        message = api.send_text(ZHANG, "进度45%，完成主体征地")
+        (raw,) = api.pending_updates
+        key = receipt_key(raw)
+        first.intake.inbox.receive([(key, raw)])
+        api.call("getUpdates", {"offset": raw["update_id"] + 1, "timeout": 0})
+        # What the handler does up to its commit; then the process dies.
+        token = applying.set(first.intake.inbox.begin(key))
+        first.ledger.submit_report(task_id, read_reply("进度45%，完成主体征地", today=DEC1.date()),
+                                   who="张三", user_id=ZHANG,
+                                   source=f"{ZHANG}:{message['message_id']}")
+        applying.reset(token)
+        assert inbox_states(first)[key] == APPLIED
+    async with Harness(data, now=DEC1, api=api) as second:
+        assert await second.intake.replay() == 1
+        await second.intake.idle()
+        answer = second.api.messages_to(ZHANG)[-1]
+        assert "已记录" in answer["text"] and "45%" in answer["text"]
+        assert answer.get("reply_to_message", {}).get("message_id") == message["message_id"]
+        assert len([r for r in second.ledger.repo.reports() if r.task_id == task_id]) == 1
+        assert inbox_states(second)[key] == DONE
+
+
+async def test_strangers_in_a_group_get_no_answer(bot: Harness) -> None:
+    bot.api.add_user(STRANGER, "陌生人")
+    for _ in range(5):
+        bot.api.send_text(STRANGER, "/tasks", chat_id=GROUP)
+    await bot.pump()
+    assert not bot.api.messages_to(GROUP)
+    assert len(bot.store.all(INBOX)) == 0  # not even stored

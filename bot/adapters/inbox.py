@@ -6,7 +6,7 @@ confirms a batch as soon as it is fetched, so a crash while handling it loses th
 recognising redeliveries by the highest update id breaks when Telegram renumbers updates (after
 a week without any, the next id is random; a test server numbers from the start again).
 
-So an update goes through three states, all in the store's table ``inbox``:
+So an update goes through four states, all in the store's table ``inbox``:
 
 * received — fetched, written (fsynced) before the fetch is confirmed to Telegram. After a
   crash it is still here and is handled at start-up; Telegram will not send it again.
@@ -14,8 +14,11 @@ So an update goes through three states, all in the store's table ``inbox``:
   the repository adds the applied mark to the same journal line, so the change and the mark
   are durable together or not at all. An update whose handling commits nothing (``/tasks``) is
   marked applied right after it was answered.
-* forgotten — applied marks older than ``KEEP_APPLIED`` are dropped (Telegram keeps an
-  unconfirmed update for at most 24 hours, so none can come back later).
+* done — answered. An update applied but not done when the process died (its change is in
+  the store, its answer never went out) is answered at start-up without being applied again
+  (bot/tg/reporting.py ``reanswer``).
+* forgotten — marks older than ``KEEP_APPLIED`` are dropped (Telegram keeps an unconfirmed
+  update for at most 24 hours, so none can come back later).
 
 An update is recognised by its *receipt key*: the update id plus the identity of what it
 carries (the chat and message id, the callback query id, …). A redelivered update has the same
@@ -40,7 +43,7 @@ from bot.domain.ports import PersistenceError
 log = logging.getLogger(__name__)
 
 INBOX = "inbox"
-RECEIVED, APPLIED = "received", "applied"
+RECEIVED, APPLIED, DONE = "received", "applied", "done"
 KEEP_APPLIED = timedelta(hours=48)
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -51,10 +54,14 @@ class Receipt:
 
     key: str
     at: str  # ISO time the handling began
+    update: dict[str, Any] | None = None  # kept until done: to answer it after a crash
     applied: bool = False
 
-    def put(self) -> Put:
-        return (INBOX, self.key, {"state": APPLIED, "at": self.at})
+    def put(self, state: str = APPLIED) -> Put:
+        doc: dict[str, Any] = {"state": state, "at": self.at}
+        if state == APPLIED and self.update is not None:
+            doc["update"] = self.update
+        return (INBOX, self.key, doc)
 
 
 # Set by the intake around the handling of one update. asyncio copies the context into every
@@ -122,20 +129,21 @@ class StoreInbox:
         puts += self._expired()
         self._commit(puts)
 
-    def pending(self) -> list[tuple[str, dict[str, Any]]]:
-        """Updates received but not applied (a crash or stop came first), oldest first."""
-        found = [(doc["n"], key, doc["update"]) for key, doc in self.store.all(INBOX).items()
-                 if doc.get("state") == RECEIVED]
+    def pending(self, state: str = RECEIVED) -> list[tuple[str, dict[str, Any]]]:
+        """Updates received but not applied (a crash or stop came first), oldest first; with
+        ``state=APPLIED``, those applied but never answered."""
+        found = [(doc.get("n", 0), key, doc["update"])
+                 for key, doc in self.store.all(INBOX).items()
+                 if doc.get("state") == state and "update" in doc]
         return [(key, update) for _n, key, update in sorted(found, key=lambda f: f[0])]
 
     def begin(self, key: str) -> Receipt:
-        return Receipt(key, self.clock.now().isoformat())
+        doc = self.store.get(INBOX, key) or {}
+        return Receipt(key, self.clock.now().isoformat(), doc.get("update"))
 
     def finish(self, receipt: Receipt) -> None:
-        """Mark the update applied unless a commit during its handling already did."""
-        if receipt.applied:
-            return
-        self._commit([receipt.put()])
+        """The update was handled and answered: done (its text is dropped from the store)."""
+        self._commit([receipt.put(DONE)])
         receipt.applied = True
 
     def _expired(self) -> list[Put]:
@@ -146,7 +154,7 @@ class StoreInbox:
         self._pruned_at = now
         cutoff = (now - KEEP_APPLIED).isoformat()
         return [(INBOX, key, None) for key, doc in self.store.all(INBOX).items()
-                if doc.get("state") == APPLIED and doc.get("at", "") < cutoff]
+                if doc.get("state") in (APPLIED, DONE) and doc.get("at", "") < cutoff]
 
     def _commit(self, puts: list[Put]) -> None:
         try:

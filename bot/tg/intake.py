@@ -12,9 +12,12 @@ durability argument):
 * Updates are handled in *lanes*, one per chat: in order within a chat, concurrently across
   chats. A group answer waiting for Telegram's 20-per-minute group limit, or a long command,
   holds up only its own chat.
-* Senders who are neither admins nor bound officials (strangers) get a small budget per user;
-  beyond it their updates are dropped without an answer (and without being stored).
-* At start-up, updates received but not yet applied (a crash, a stop) are handled first.
+* Senders who are neither admins nor bound officials (strangers) get a small budget per user
+  in private chats and none in groups; beyond it their updates are dropped without an answer
+  (and without being stored).
+* At start-up, updates received but not yet applied (a crash, a stop) are handled first;
+  those applied but never answered (the crash came between the commit and the answer) are
+  answered without being applied again (`reanswer`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.adapters.inbox import StoreInbox, applying, receipt_key
+from bot.adapters.inbox import APPLIED, StoreInbox, applying, receipt_key
 from bot.domain.ports import PersistenceError
 
 log = logging.getLogger(__name__)
@@ -81,19 +84,28 @@ def lane_of(update: Update) -> int:
     return 0
 
 
+def _migration(update: Update) -> bool:
+    """Telegram's note that a group became a supergroup (sent "by" whoever upgraded it)."""
+    message = update.effective_message
+    return message is not None and bool(message.migrate_to_chat_id
+                                        or message.migrate_from_chat_id)
+
+
 class Intake:
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], inbox: StoreInbox, *,
                  is_known: Callable[[int], bool],
                  budget: StrangerBudget | None = None,
                  allowed_updates: Sequence[str] | None = None,
+                 reanswer: Callable[[Update], Awaitable[None]] | None = None,
                  sleep: Sleep = asyncio.sleep) -> None:
         self.app = app
         self.inbox = inbox
         self.is_known = is_known
         self.budget = budget or StrangerBudget()
         self.allowed_updates = list(allowed_updates) if allowed_updates else None
+        self._reanswer = reanswer
         self._sleep = sleep
-        self._lanes: dict[int, deque[tuple[str | None, Update]]] = {}
+        self._lanes: dict[int, deque[tuple[str | None, Update, bool]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -117,8 +129,14 @@ class Intake:
                 log.exception("cannot read update %s; skipped", raw.get("update_id"))
                 continue
             user = update.effective_user
-            if user is not None and not self.is_known(user.id) and not self.budget.allow(user.id):
-                continue
+            if user is not None and not self.is_known(user.id) and not _migration(update):
+                chat = update.effective_chat
+                if chat is not None and chat.type != "private":
+                    # A stranger in a group can do nothing there; answering would spend the
+                    # group's 20 messages a minute that the officials' answers need.
+                    continue
+                if not self.budget.allow(user.id):
+                    continue
             fresh.append((key, raw, update))
         if not fresh:
             return 0
@@ -137,25 +155,36 @@ class Intake:
         return len(fresh)
 
     async def replay(self) -> int:
-        """Handle what was received but not applied before the last stop or crash."""
+        """Before polling: answer what was applied but not answered before the last stop or
+        crash, and handle what was received but not applied. Returns how many."""
+        unanswered = self.inbox.pending(APPLIED)
+        for key, raw in unanswered:
+            update = self._read(key, raw)
+            if update is not None:
+                self._enqueue(key, update, reanswer=True)
         pending = self.inbox.pending()
         for key, raw in pending:
-            try:
-                update = Update.de_json(raw, self.app.bot)
-            except Exception:
-                log.exception("cannot read stored update %s; skipped", key)
-                continue
-            self._enqueue(key, update)
-        if pending:
-            log.info("handling %d update(s) received before the last stop", len(pending))
-        return len(pending)
+            update = self._read(key, raw)
+            if update is not None:
+                self._enqueue(key, update)
+        if pending or unanswered:
+            log.info("after the last stop: %d update(s) to handle, %d to answer",
+                     len(pending), len(unanswered))
+        return len(pending) + len(unanswered)
+
+    def _read(self, key: str, raw: dict[str, Any]) -> Update | None:
+        try:
+            return Update.de_json(raw, self.app.bot)
+        except Exception:
+            log.exception("cannot read stored update %s; skipped", key)
+            return None
 
     # ---- lanes ---------------------------------------------------------------------------
 
-    def _enqueue(self, key: str | None, update: Update) -> None:
+    def _enqueue(self, key: str | None, update: Update, *, reanswer: bool = False) -> None:
         lane = lane_of(update)
         queue = self._lanes.setdefault(lane, deque())
-        queue.append((key, update))
+        queue.append((key, update, reanswer))
         self._idle.clear()
         if lane not in self._workers:
             self._workers[lane] = asyncio.create_task(self._work(lane),
@@ -165,8 +194,8 @@ class Intake:
         queue = self._lanes[lane]
         try:
             while queue:
-                key, update = queue[0]
-                await self._handle(key, update)
+                key, update, reanswer = queue[0]
+                await self._handle(key, update, reanswer)
                 queue.popleft()
         finally:
             del self._lanes[lane]
@@ -174,11 +203,14 @@ class Intake:
             if not self._workers:
                 self._idle.set()
 
-    async def _handle(self, key: str | None, update: Update) -> None:
+    async def _handle(self, key: str | None, update: Update, reanswer: bool = False) -> None:
         receipt = self.inbox.begin(key) if key is not None else None
         token = applying.set(receipt)
         try:
-            await self.app.process_update(update)
+            if not reanswer:
+                await self.app.process_update(update)
+            elif self._reanswer is not None:
+                await self._reanswer(update)
         except Exception:  # process_update reports handler errors itself; this is a bug
             log.exception("update %s could not be processed", update.update_id)
         finally:
@@ -187,7 +219,8 @@ class Intake:
             if receipt is not None:
                 self.inbox.finish(receipt)
         except PersistenceError as err:
-            # Answered but not marked: after a restart it is handled again (at least once).
+            # Answered but not marked done: after a restart it is answered again, or (if it
+            # committed nothing) handled again — at least once, never applied twice.
             log.error("update %s handled but not marked applied: %s", update.update_id, err)
         self.handled += 1
 

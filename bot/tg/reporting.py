@@ -82,6 +82,43 @@ def source_of(message: Message) -> str:
     return f"{message.chat_id}:{message.message_id}"
 
 
+def source_of_button(query: CallbackQuery) -> str:
+    return f"callback:{query.id}"
+
+
+async def reanswer(app: Any, update: Update) -> None:
+    """A report applied just before a crash, never answered: answer it now (the intake calls
+    this at start-up instead of handling the update again). Other updates' answers cannot be
+    rebuilt without applying them again; they stay unanswered (logged)."""
+    from bot.tg.context import SERVICES_KEY
+
+    services: Services = app.bot_data[SERVICES_KEY]
+    if update.callback_query is not None:
+        source = source_of_button(update.callback_query)
+    elif update.effective_message is not None:
+        source = source_of(update.effective_message)
+    else:
+        return
+    report = services.ledger.repo.report_from(source)
+    if report is None:
+        log.warning("update %s was applied before a crash; its answer is lost",
+                    update.update_id)
+        return
+    repo = services.ledger.repo
+    outcome = ReportOutcome(
+        services.ledger.task(report.task_id), report,
+        next((d for d in repo.difficulties_of(report.task_id) if d.id == report.difficulty_id),
+             None),
+        next((e for e in repo.extensions_of(report.task_id) if e.id == report.extension_id),
+             None))
+    context = LuoshiContext.from_update(update, app)
+    message = update.effective_message
+    quote = (ReplyParameters(message_id=message.message_id, chat_id=message.chat_id,
+                             allow_sending_without_reply=True)
+             if message is not None and update.callback_query is None else None)
+    await confirm_and_tell(update, context, outcome, quote)
+
+
 def may_report(services: Services, user: User, task: Task) -> bool:
     """Admins, the task's 责任人 and its 责任领导 (who covers while a 责任人 is on leave: the
     bot asks them to report) may report on a task and press its buttons."""
@@ -497,7 +534,7 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
         outcome = services.ledger.submit_report(
             task.id, Reading(ReplyKind.COMPLETION, progress=100,
                              text=_plain(msgs.catalog["btn_done"]).lstrip("✅ ")),
-            who=actor(services, user), user_id=user.id)
+            who=actor(services, user), user_id=user.id, source=source_of_button(query))
         await confirm_and_tell(update, context, outcome)
         return None
     await _prompt(context, query, msgs.t(f"prompt_{data.choice}", id=task.id))
