@@ -123,6 +123,9 @@ def run(config: Config) -> int:
         services = build_services(config, store)
         app = build_application(services)
         intake = build_intake(app, services)
+    except DOCUMENT_ERRORS as err:
+        store.close()
+        return _damaged_documents(config, err)
     except BaseException:
         store.close()
         raise
@@ -147,14 +150,8 @@ def check(config: Config) -> int:
     try:
         try:
             repo = StoreRepository(store)
-        except (AttributeError, KeyError, TypeError, ValueError) as err:
-            # The files are intact but a document does not have the fields it should.
-            print(f"数据无法读取 / cannot be read: a document in the store at "
-                  f"{config.storage.dir} does not have the expected fields ({err!r}); restore "
-                  "the store directory from a backup or repair the file; the bot will not "
-                  "start on a damaged store", file=sys.stderr)
-            _print_backup_hint(config)
-            return EXIT_STORE
+        except DOCUMENT_ERRORS as err:
+            return _damaged_documents(config, err)
         states = Counter(t.status.value for t in repo.tasks())
         people = list(repo.people())
         print(f"数据 / store: OK ({config.storage.dir})")
@@ -162,10 +159,48 @@ def check(config: Config) -> int:
               + " ".join(f"{k} {v}" for k, v in sorted(states.items())))
         print(f"  人员 people: {len(people)}, 已绑定 bound: {sum(1 for p in people if p.bound)}")
         print(f"  记录 history: {store.history_count()}, 序号 seq: {store.seq}")
+        _print_group_warnings(config, repo)
     finally:
         store.close()
     _print_calendar_warning(config)
     return 0
+
+
+# A store whose files are intact but a document lacks the fields it should.
+DOCUMENT_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
+
+
+def _damaged_documents(config: Config, err: Exception) -> int:
+    print(f"数据无法读取 / cannot be read: a document in the store at "
+          f"{config.storage.dir} does not have the expected fields ({err!r}); restore "
+          "the store directory from a backup or repair the file; the bot will not "
+          "start on a damaged store", file=sys.stderr)
+    _print_backup_hint(config)
+    return EXIT_STORE
+
+
+def _print_group_warnings(config: Config, repo: object) -> None:
+    """What the running bot learnt about the configured groups: moved, or unreachable."""
+    from bot.domain.clock import SystemClock
+    from bot.domain.ports import LedgerRepository
+    from bot.tg.notifier import ChatWatch
+
+    assert isinstance(repo, LedgerRepository)
+    watch = ChatWatch(repo, SystemClock(config.timezone))
+    for label, chat in (("督查室群 admin_group", config.chats.admin_group),
+                        ("工作群 work_group", config.chats.work_group)):
+        if not chat:
+            continue
+        current = watch.resolve(chat)
+        if current != chat:
+            print(f"⚠️ {label} {chat} 已升级为超级群，现 id 为 {current}（机器人已自动改用）；"
+                  f"请把配置改为 {current} / upgraded to a supergroup, now {current}")
+        since = watch.unreachable_since(current)
+        if since is not None:
+            print(f"⚠️ {label} {current} 自 {since:%Y-%m-%d %H:%M} 起无法送达（机器人可能已"
+                  f"被移出），通知改为私信各管理员 / cannot be reached since "
+                  f"{since:%Y-%m-%d %H:%M}; "
+                  "alerts go to each admin privately. 请把机器人重新加入该群。")
 
 
 def today_in(config: Config) -> date:
