@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -72,7 +73,7 @@ async def test_a_group_gets_twenty_a_minute() -> None:
     times = [t for _chat, t in log]
     for i in range(len(times) - 20):
         assert times[i + 20] - times[i] >= 60.0  # never 21 in a minute
-    assert all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
 
 
 async def test_a_penalised_group_does_not_hold_a_private_chat() -> None:
@@ -94,4 +95,4 @@ async def test_one_chat_keeps_its_order_and_pace() -> None:
                       (OFFICIAL, OTHER, OFFICIAL, OTHER, OFFICIAL)))
     official = [t for chat, t in log if chat == OFFICIAL]
     assert len(official) == 3
-    assert all(b - a >= 1.0 for a, b in zip(official, official[1:], strict=False))
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(official))

@@ -104,9 +104,17 @@ async def reanswer(app: Any, update: Update) -> None:
         log.warning("update %s was applied before a crash; its answer is lost",
                     update.update_id)
         return
+    task = services.ledger.task(report.task_id)
+    current = (task.status is TaskStatus.SUBMITTED and task.submission == report.id
+               if report.kind == ReplyKind.COMPLETION.value else task.last_report == report.id)
+    if not current or report.undone_at is not None:
+        # Something happened to the task since (退回, a newer report, 撤回): an answer now
+        # would announce what is no longer true.
+        log.info("report %s was overtaken before it could be answered", report.id)
+        return
     repo = services.ledger.repo
     outcome = ReportOutcome(
-        services.ledger.task(report.task_id), report,
+        task, report,
         next((d for d in repo.difficulties_of(report.task_id) if d.id == report.difficulty_id),
              None),
         next((e for e in repo.extensions_of(report.task_id) if e.id == report.extension_id),
