@@ -8,6 +8,8 @@ dates as 12月31日（周四）, and one line saying how to answer.
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -410,6 +412,48 @@ ZH: dict[str, str] = {
     "coordinating_notice": "🤝 <b>{id}</b> 反映的困难由 {who} 协调解决。",
     "solved_by": "✅ 已解决（{who}）",
     "picked": "已选择 {id}。",
+    # A button of a request decided meanwhile: the alert, and the line the message keeps.
+    "already_decided": "此事项已处理，无需重复操作：{decision}",
+    "already_coordinating": "该困难已由 {who} 负责协调。解决后请点“已解决”。",
+    "newer_submission": "{id} 已有新的交账，请在最新的交账消息上核账。",
+    "decided_cancelled": "任务已撤销（{who}）",
+    "decided_submission_undone": "↩️ 报送人已撤回这次交账",
+    "decided_submission_withdrawn": "↩️ 交账已撤回（{who}）",
+    "decided_extension_approved": "✅ 已批准延期至{deadline}（{who}）",
+    "decided_extension_refused": "❌ 未批准延期（{who}）",
+    "decided_extension_withdrawn": "↩️ 申请人已撤回这份延期申请",
+    "decided_extension_replaced": "已有新的延期申请，以最新消息为准",
+    "decided_task_state": "任务 {id} 当前状态为 {status}，无需再处理",
+    "decided_difficulty_closed": "任务{status}，该困难随之关闭（{who}）",
+    "decided_difficulty_withdrawn": "↩️ 报送人已撤回这条困难",
+    "decided_rebind_confirmed": "✅ 已确认换绑（{who}）",
+    "decided_rebind_refused": "❌ 未同意换绑（{who}）",
+    # /reject, /reopen, /verify, /cancel where the task's state does not allow it.
+    "invalid_transition_reject": "任务 {id} 当前状态为 {current}，没有待核账的交账，无需退回。",
+    "invalid_transition_reject_closed": "任务 {id} 当前状态为 {current}，没有待核账的交账，无需退回。如需重新办理，请发送 /reopen {id} 理由。",
+    "invalid_transition_reopen": "任务 {id} 当前状态为 {current}，仍在办理中，无需重新打开。",
+    "invalid_transition_reopen_submitted": "任务 {id} 当前状态为 {current}，尚未销账，无需重新打开。如需退回，请发送 /reject {id} 理由。",
+    "invalid_transition_reopen_cancelled": "任务 {id} 当前状态为 {current}，已撤销的任务不能重新打开。",
+    "invalid_transition_verify": "任务 {id} 当前状态为 {current}，没有待核账的交账，无需核账。",
+    "invalid_transition_verify_closed": "任务 {id} 当前状态为 {current}，已核账销账，无需重复核账。",
+    "invalid_transition_cancelled": "任务 {id} 当前状态为 {current}，无需再次撤销。",
+    # History lines (/task) and who did it.
+    "action_imported": "建账（导入）",
+    "action_import_updated": "导入更新",
+    "action_exempted": "容错移出考核",
+    "action_coordinating": "负责协调困难",
+    "action_difficulties_closed": "困难随任务关闭",
+    "action_other": "其他记录",
+    "field_goal": "目标",
+    "field_leader": "责任领导",
+    "field_co_units": "配合单位",
+    "field_category": "类别",
+    "field_frequency": "调度频次",
+    "field_remark": "备注",
+    "who_admin": "督查室",
+    "who_system": "系统",
+    "rhythm_latest_note": "最近进展（{day}）：{note}",
+    "escalation_latest_note": "最近进展（{day}）：{note}",
 }
 
 EN: dict[str, str] = {
@@ -790,6 +834,45 @@ EN: dict[str, str] = {
     "coordinating_notice": "🤝 {who} is coordinating the problem raised on <b>{id}</b>.",
     "solved_by": "✅ Solved ({who})",
     "picked": "Chose {id}.",
+    "already_decided": "Already handled: {decision}",
+    "already_coordinating": "{who} is already coordinating this problem. Press \"Solved\" once it is.",
+    "newer_submission": "{id} was reported done again; verify on the newest message.",
+    "decided_cancelled": "Task cancelled ({who})",
+    "decided_submission_undone": "↩️ The reporter withdrew this completion report",
+    "decided_submission_withdrawn": "↩️ Completion taken back ({who})",
+    "decided_extension_approved": "✅ Extension approved to {deadline} ({who})",
+    "decided_extension_refused": "❌ Extension refused ({who})",
+    "decided_extension_withdrawn": "↩️ The request was withdrawn",
+    "decided_extension_replaced": "A newer extension request replaced this one; see the newest message",
+    "decided_task_state": "Task {id} is \"{status}\"; nothing more to do",
+    "decided_difficulty_closed": "Task {status}; the problem was closed with it ({who})",
+    "decided_difficulty_withdrawn": "↩️ The reporter withdrew this problem",
+    "decided_rebind_confirmed": "✅ Re-binding confirmed ({who})",
+    "decided_rebind_refused": "❌ Re-binding refused ({who})",
+    "invalid_transition_reject": "Task {id} is \"{current}\": no completion report is waiting, nothing to send back.",
+    "invalid_transition_reject_closed": "Task {id} is \"{current}\": no completion report is waiting, nothing to send back. To reopen it: /reopen {id} reason.",
+    "invalid_transition_reopen": "Task {id} is \"{current}\": still in progress, nothing to reopen.",
+    "invalid_transition_reopen_submitted": "Task {id} is \"{current}\": not closed, nothing to reopen. To send it back: /reject {id} reason.",
+    "invalid_transition_reopen_cancelled": "Task {id} is \"{current}\": a cancelled task cannot be reopened.",
+    "invalid_transition_verify": "Task {id} is \"{current}\": no completion report is waiting, nothing to verify.",
+    "invalid_transition_verify_closed": "Task {id} is \"{current}\": already verified and closed.",
+    "invalid_transition_cancelled": "Task {id} is \"{current}\" already.",
+    "action_imported": "opened (import)",
+    "action_import_updated": "updated by import",
+    "action_exempted": "out of scoring",
+    "action_coordinating": "coordinating the problem",
+    "action_difficulties_closed": "problems closed with the task",
+    "action_other": "other",
+    "field_goal": "goal",
+    "field_leader": "leader",
+    "field_co_units": "cooperating units",
+    "field_category": "category",
+    "field_frequency": "rhythm",
+    "field_remark": "remark",
+    "who_admin": "the supervision office",
+    "who_system": "system",
+    "rhythm_latest_note": "Latest ({day}): {note}",
+    "escalation_latest_note": "Latest ({day}): {note}",
 }
 
 CATALOGS = {"zh": ZH, "en": EN}
@@ -881,6 +964,16 @@ class Messages:
     def names(self, names: Iterable[str]) -> str:
         return ("、" if self.language == "zh" else ", ").join(names)
 
+    def who(self, label: str) -> str:
+        """Who did something, as users read it: the name only. The history keeps an account
+        outside the ledger with its Telegram id for audit (督查室王主任（1001）, see
+        bot/tg/handlers.actor); users read 督查室王主任."""
+        if label == "admin" or label.startswith("admin:"):
+            return self.catalog["who_admin"]
+        if label == "system":
+            return self.catalog["who_system"]
+        return _ACCOUNT_ID.sub("", label) or label
+
     def status(self, status: TaskStatus) -> str:
         return status.value if self.language == "zh" else _STATUS_EN[status]
 
@@ -910,9 +1003,17 @@ class Messages:
         if code == "task_not_found":
             return self.t("task_not_found", id=params["task_id"])
         if code == "invalid_transition":
-            return self.t("invalid_transition", id=params["task_id"],
-                          current=self.status(TaskStatus(params["current"])),
-                          target=self.status(TaskStatus(params["target"])))
+            # /reject on a task not waiting for 核账, /reopen on one still open: the task's
+            # state and why nothing is to be done, by what was asked (and from which state).
+            current = TaskStatus(params["current"])
+            values = {"id": params["task_id"], "current": self.status(current),
+                      "target": self.status(TaskStatus(params["target"]))}
+            action = params.get("action") or ""
+            for key in (f"invalid_transition_{action}_{current.name.lower()}",
+                        f"invalid_transition_{action}"):
+                if action and key in self.catalog:
+                    return self.t(key, **values)
+            return self.t("invalid_transition", **values)
         if code == "already_bound":
             return self.t("already_bound", name=params["name"])
         if code == "rebind_pending":
@@ -976,18 +1077,47 @@ class Messages:
         if history:
             lines.append(self.t("history_header"))
             for entry in list(history)[-history_limit:]:
-                lines.append(self.t("history_line", at=self.datetime(entry.at), who=entry.who,
+                lines.append(self.t("history_line", at=self.datetime(entry.at),
+                                    who=self.who(entry.who),
                                     what=self.history_what(entry)))
         return "\n".join(lines)
 
     def history_what(self, entry: HistoryEntry) -> str:
         key = f"action_{entry.action}"
         what = self.catalog.get(key)
-        if what is None:
-            what = self.status(entry.to_status) if entry.to_status else entry.action
-        if entry.note:
-            what = f"{what}（{entry.note}）" if self.language == "zh" else f"{what} ({entry.note})"
+        if what is None:  # never the stored action word itself (coordinating, …)
+            what = self.status(entry.to_status) if entry.to_status else \
+                self.catalog["action_other"]
+        note = self._history_note(entry)
+        if note and note != what:  # 建账（建账）
+            what = f"{what}（{note}）" if self.language == "zh" else f"{what} ({note})"
         return what
+
+    def _history_note(self, entry: HistoryEntry) -> str:
+        """A history entry's note as users read it: field names and dates in their language,
+        and a progress figure only once (90%：进度90%，… → 进度90%，…)."""
+        note = entry.note
+        if entry.action == "import_updated" and entry.changes:
+            return self.names(self.catalog.get(f"field_{name}", name) for name in entry.changes)
+        if entry.action == "extended" and len(entry.changes.get("deadline") or ()) == 2:
+            old, new = entry.changes["deadline"]
+            return f"{self._stored_date(old)} → {self._stored_date(new)}"
+        if entry.action == "extension_requested":
+            match = re.match(r"(\d{4}-\d{2}-\d{2})(.*)", note, re.S)
+            if match:
+                return f"{self._stored_date(match[1])}{match[2]}"
+        if entry.action == "progress":
+            match = re.match(r"(\d{1,3})%：(.+)", note, re.S)
+            if match and states_progress(match[2], int(match[1])):
+                return match[2]
+        return note
+
+    def _stored_date(self, value: str | None) -> str:
+        """An ISO date kept in the history (None: 长期), as the bot writes dates."""
+        try:
+            return self.date(date.fromisoformat(value) if value else None)
+        except ValueError:
+            return str(value)
 
     def reminder(self, task: Task, today: date) -> str:
         return self.t("reminder", id=task.id, title=task.title,
@@ -1004,7 +1134,7 @@ class Messages:
     def submission(self, task: Task, report: Report, text: str | None = None) -> str:
         """📥【交账】 for the admins, with the full 完成时限. `text` replaces the report's text
         (e.g. shortened to fit); plain text, escaped here."""
-        return self.t("submission", id=task.id, title=task.title, who=report.who,
+        return self.t("submission", id=task.id, title=task.title, who=self.who(report.who),
                       deadline=self.full_date(task.deadline),
                       text=(report.text if text is None else text) or "—")
 
@@ -1018,7 +1148,8 @@ class Messages:
             new += self.catalog["extension_span"].format(
                 span=self.span(task.deadline, request.new_deadline))
         return self.t("extension_request", id=task.id, title=task.title,
-                      who=request.requested_by, old=self.full_date(task.deadline), new=new,
+                      who=self.who(request.requested_by), old=self.full_date(task.deadline),
+                      new=new,
                       reason=(request.reason if reason is None else reason) or "—")
 
     def rebind_question(self, request: RebindRequest, *, unit: str = "",
@@ -1079,9 +1210,12 @@ class Messages:
                             period=secured_period(kind, day).label(self.language))]
         if task.last_report_at is not None:
             when = self.short_date(task.last_report_at.date())
-            if task.latest_note:
+            note = _clip(task.latest_note, 60)
+            if note and states_progress(note, task.progress):  # 进度 90%，进度90%
+                lines.append(self.t("rhythm_latest_note", day=when, note=note))
+            elif note:
                 lines.append(self.t("rhythm_latest", day=when, progress=task.progress,
-                                    note=_clip(task.latest_note, 60)))
+                                    note=note))
             else:
                 lines.append(self.t("rhythm_latest_bare", day=when, progress=task.progress))
         lines.append(self.t("rhythm_how"))
@@ -1141,8 +1275,13 @@ class Messages:
         if stranded:
             lines.append(self.t("escalation_stranded", names=self.names(stranded)))
         if task.last_report_at is not None:
-            lines.append(self.t("escalation_latest", day=self.short_date(task.last_report_at.date()),
-                                progress=task.progress, note=_clip(task.latest_note, 60) or "—"))
+            day = self.short_date(task.last_report_at.date())
+            note = _clip(task.latest_note, 60)
+            if note and states_progress(note, task.progress):
+                lines.append(self.t("escalation_latest_note", day=day, note=note))
+            else:
+                lines.append(self.t("escalation_latest", day=day, progress=task.progress,
+                                    note=note or "—"))
         else:
             lines.append(self.t("escalation_no_report"))
         lines.append(self.t("escalation_ask"))
@@ -1282,6 +1421,16 @@ class Messages:
 
 
 _KIND_ORDER = {k: i for i, k in enumerate(ReminderKind)}
+# The Telegram id bot/tg/handlers.actor adds to an account outside the ledger (for audit).
+_ACCOUNT_ID = re.compile(r"\s*[（(]\d{4,}[)）]$")
+
+
+def states_progress(note: str, progress: int) -> bool:
+    """Whether a note already gives that progress figure (进度90%，完成主体 for 90): a line
+    showing the note then does not put 进度 90% before it again."""
+    text = unicodedata.normalize("NFKC", note)
+    return bool(re.search(rf"(?<![\d.]){progress}\s*%", text)
+                or re.search(rf"进度\s*[:：]?\s*(?:为|是|达到?)?\s*{progress}(?![\d.])", text))
 
 
 def _clip(text: str, limit: int) -> str:

@@ -41,7 +41,8 @@ def daily_summary(services: Services, today: date) -> str:
         lines.append(msgs.t("summary_difficulties", count=len(difficulties)))
         for item in difficulties[:15]:
             age = (today - item.opened_at.date()).days
-            who = msgs.t("summary_coordinator", who=item.coordinator) if item.coordinator else ""
+            who = msgs.t("summary_coordinator", who=msgs.who(item.coordinator)) \
+                if item.coordinator else ""
             lines.append(msgs.t("summary_difficulty_line", id=item.task_id,
                                 text=item.text[:40], days=age) + who)
     return "\n".join(lines)

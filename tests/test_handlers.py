@@ -160,7 +160,7 @@ async def test_cancel_and_bad_ids(bot: Harness) -> None:
     assert "没有找到任务 T0009" in await bot.answer(ADMIN, "/cancel T0009")
     await bot.answer(ADMIN, "/add 任务甲 | 县发改局 | 张三 | 长期")
     assert "已撤销" in await bot.answer(ADMIN, "/cancel T0001")
-    assert "不能改为" in await bot.answer(ADMIN, "/cancel T0001")
+    assert "无需再次撤销" in await bot.answer(ADMIN, "/cancel T0001")
 
 
 async def test_remind_reaches_bound_owners_and_reports_the_rest(bot: Harness) -> None:

@@ -81,7 +81,7 @@ async def test_completion_goes_to_admins_and_verify_closes(bot: Harness) -> None
     assert "已销账" in last_to(bot, ZHANG)["text"]
     # A second press on the old message changes nothing and says why.
     await press(bot, ADMIN, submission, verify, strict=False)
-    assert "不能改为" in bot.api.answered_callbacks[-1].get("text", "")
+    assert "已核账" in bot.api.answered_callbacks[-1].get("text", "")
     assert bot.ledger.task(tid).status is TaskStatus.CLOSED
 
 

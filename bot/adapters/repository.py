@@ -118,6 +118,9 @@ class StoreRepository(LedgerRepository):
     def open_difficulties(self) -> Sequence[Difficulty]:
         return [d for d in list(self._difficulties.values()) if d.open]
 
+    def get_difficulty(self, difficulty_id: str) -> Difficulty | None:
+        return self._difficulties.get(difficulty_id)
+
     def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]:
         return [e for e in list(self._extensions.values()) if e.task_id == task_id]
 

@@ -345,12 +345,16 @@ class Ledger:
         """Move a task to another state, keeping who, when, from, to and note."""
         task = self.task(task_id)
         if to not in ALLOWED_TRANSITIONS[task.status]:
-            raise InvalidTransition(task_id=task_id, current=task.status.value, target=to.value)
+            raise InvalidTransition(task_id=task_id, current=task.status.value, target=to.value,
+                                    action=action)
         now = self.clock.now()
         updated = task.with_changes(status=to)
         entry = HistoryEntry(task_id, now, who, action or f"to:{to.value}", task.status, to,
                              note.strip())
-        self.repo.commit(Change(tasks=[updated], history=[entry]))
+        change = Change(tasks=[updated], history=[entry])
+        if to not in LIVE_STATES:
+            self._close_difficulties(change, task.id, to, who=who, now=now)
+        self.repo.commit(change)
         return updated
 
     def cancel_task(self, task_id: str, *, who: str, note: str = "") -> Task:
@@ -498,12 +502,28 @@ class Ledger:
         if TaskStatus.CLOSED not in ALLOWED_TRANSITIONS[task.status] or \
                 task.status is not TaskStatus.SUBMITTED:
             raise InvalidTransition(task_id=task.id, current=task.status.value,
-                                    target=TaskStatus.CLOSED.value)
+                                    target=TaskStatus.CLOSED.value, action="verify")
         now = self.clock.now()
         closed = task.with_changes(status=TaskStatus.CLOSED, closed_at=now)
         entry = HistoryEntry(task.id, now, who, "verified", task.status, TaskStatus.CLOSED)
-        self.repo.commit(Change(tasks=[closed], history=[entry]))
+        change = Change(tasks=[closed], history=[entry])
+        self._close_difficulties(change, task.id, TaskStatus.CLOSED, who=who, now=now)
+        self.repo.commit(change)
         return closed
+
+    def _close_difficulties(self, change: Change, task_id: str, to: TaskStatus, *, who: str,
+                            now: datetime) -> None:
+        """销账 / 撤销 closes the task's open 困难 in the same change, with a history note: they
+        wait for nobody any more (the daily summary stops listing them, their 我来协调 / 已解决
+        buttons say what became of them)."""
+        items = self.open_difficulties_of(task_id)
+        if not items:
+            return
+        change.difficulties.extend(
+            d.with_changes(resolved_at=now, resolved_by=who, closed_with=to.value)
+            for d in items)
+        change.history.append(HistoryEntry(task_id, now, who, "difficulties_closed",
+                                           note="；".join(d.text for d in items)))
 
     def _self_verify(self, task: Task, who: str, user_id: int | None) -> bool:
         report = self.repo.get_report(task.submission) if task.submission else None
@@ -527,7 +547,7 @@ class Ledger:
         if TaskStatus.OPEN not in ALLOWED_TRANSITIONS[task.status] or \
                 task.status is not TaskStatus.SUBMITTED:
             raise InvalidTransition(task_id=task.id, current=task.status.value,
-                                    target=TaskStatus.OPEN.value)
+                                    target=TaskStatus.OPEN.value, action="reject")
         submission = self.repo.get_report(task.submission) if task.submission else None
         progress = int(submission.before.get("progress", task.progress)) if submission else (
             min(task.progress, 90))
@@ -544,7 +564,7 @@ class Ledger:
             raise InvalidField(field="reason", value="")
         if task.status is not TaskStatus.CLOSED:
             raise InvalidTransition(task_id=task.id, current=task.status.value,
-                                    target=TaskStatus.OPEN.value)
+                                    target=TaskStatus.OPEN.value, action="reopen")
         now = self.clock.now()
         reopened = task.with_changes(status=TaskStatus.OPEN, closed_at=None, submitted_by="",
                                      submission="")

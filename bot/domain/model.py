@@ -429,7 +429,8 @@ class Report:
 
 @dataclass(frozen=True)
 class Difficulty:
-    """困难: a problem an official raised; open until an admin resolves it (督帮一体)."""
+    """困难: a problem an official raised; open until an admin or the leader solves it
+    (督帮一体), or its task is 销账 or 撤销 (closed with it, `closed_with`)."""
 
     id: str  # D0001
     task_id: str
@@ -441,6 +442,9 @@ class Difficulty:
     resolution: str = ""
     withdrawn: bool = False  # the report that opened it was withdrawn (撤回)
     coordinator: str = ""  # 我来协调: who took it on
+    # Closed with its task (the TaskStatus value: 已销账 / 已撤销), not solved: resolved_at and
+    # resolved_by then say when and by whom the task was closed. "" otherwise.
+    closed_with: str = ""
 
     @property
     def open(self) -> bool:
@@ -450,7 +454,7 @@ class Difficulty:
         return replace(self, **changes)
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "id": self.id,
             "task": self.task_id,
             "text": self.text,
@@ -462,6 +466,9 @@ class Difficulty:
             "withdrawn": self.withdrawn,
             "coordinator": self.coordinator,
         }
+        if self.closed_with:  # only then: documents of difficulties solved or open stay as
+            doc["closed_with"] = self.closed_with  # they were (older versions read them)
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Difficulty:
@@ -478,6 +485,7 @@ class Difficulty:
             resolution=doc.get("resolution", ""),
             withdrawn=bool(doc.get("withdrawn", False)),
             coordinator=doc.get("coordinator", ""),
+            closed_with=doc.get("closed_with", ""),
         )
 
 

@@ -101,6 +101,15 @@ class LedgerRepository(ABC):
     @abstractmethod
     def open_difficulties(self) -> Sequence[Difficulty]: ...
 
+    def get_difficulty(self, difficulty_id: str) -> Difficulty | None:
+        """One 困难 by id, whatever became of it (a button names it). Stores override this
+        scan with a lookup."""
+        for task in self.tasks():
+            for item in self.difficulties_of(task.id):
+                if item.id == difficulty_id:
+                    return item
+        return None
+
     @abstractmethod
     def extensions_of(self, task_id: str) -> Sequence[ExtensionRequest]: ...
 

@@ -111,7 +111,8 @@ def admin_only(handler: Handler) -> Handler:
 
 
 def actor(services: Services, user: User) -> str:
-    """How a user appears in a task's history: their ledger name, else their Telegram name."""
+    """How a user appears in a task's history: their ledger name, else their Telegram name
+    with its id (for audit). Users read names only: Messages.who drops the id."""
     person = services.person(user.id)
     if person is not None:
         return person.name
@@ -387,8 +388,10 @@ async def show_task(update: Update, context: LuoshiContext) -> None:
         await reply(update, context, msgs.t("task_not_found", id=task_id))
         return
     history = services.ledger.repo.history(task.id)
-    difficulties = [d.text for d in services.ledger.open_difficulties_of(task.id)]
-    pending = services.ledger.pending_extension(task.id)
+    # A closed or cancelled task waits for nothing (困难 close with it; an old 延期申请 too).
+    difficulties = [d.text for d in services.ledger.open_difficulties_of(task.id)] \
+        if task.live else []
+    pending = services.ledger.pending_extension(task.id) if task.live else None
     text = msgs.task_detail(task, history, today, light=services.lights.of(task, today),
                             difficulties=difficulties,
                             extension_to=pending.new_deadline if pending else None)

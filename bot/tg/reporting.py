@@ -8,6 +8,7 @@ still applies to the task as it is now, are checked here every time.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Sequence
@@ -20,7 +21,14 @@ from telegram.error import TelegramError
 
 from bot.domain.errors import DomainError, InvalidField, TaskNotFound
 from bot.domain.ledger import ReportOutcome
-from bot.domain.model import Evidence, Task, TaskStatus
+from bot.domain.model import (
+    Difficulty,
+    Evidence,
+    ExtensionStatus,
+    RebindStatus,
+    Task,
+    TaskStatus,
+)
 from bot.domain.ports import Buttons, DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.replies import Reading, ReplyKind, is_acknowledgement, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
@@ -347,8 +355,9 @@ def _difficulty_text(services: Services, outcome: ReportOutcome) -> str:
     item = outcome.difficulty
     assert item is not None
     task = outcome.task
-    return services.messages.t("difficulty_alert", id=task.id, title=task.title,
-                               who=outcome.report.who, text=quoted(services, item.text, task.id))
+    msgs = services.messages
+    return msgs.t("difficulty_alert", id=task.id, title=task.title,
+                  who=msgs.who(outcome.report.who), text=quoted(services, item.text, task.id))
 
 
 def _difficulty_buttons(services: Services, difficulty_id: str) -> Buttons:
@@ -490,13 +499,21 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
     if data.kind in (callbacks.VERIFY, callbacks.REJECT, callbacks.EXT):
         if not services.is_admin(user.id):
             return msgs.t("button_not_yours")
+        # Decided meanwhile (another admin's copy, a command, the official's 撤回): say how,
+        # and the message keeps that line instead of its buttons.
+        decided = (_extension_decided(services, task, data.ref) if data.kind == callbacks.EXT
+                   else _submission_decided(services, task, data.ref))
+        if decided is not None:
+            newer = data.kind != callbacks.EXT and task.status is TaskStatus.SUBMITTED
+            return await _decided(services, query, message, decided,
+                                  msgs.t("newer_submission", id=task.id) if newer else "")
         if data.kind == callbacks.VERIFY:
             closed = services.ledger.verify(task.id, who=actor(services, user),
                                             submission=data.ref, user_id=user.id)
             told = await notify_owners(context, closed, msgs.t(
                 "verified_notice", id=closed.id, title=closed.title))
             await _edit(query, _with(_append(message, msgs.t(
-                "verified_by", who=actor(services, user))), told))
+                "verified_by", who=msgs.who(actor(services, user)))), told))
             return None
         if data.kind == callbacks.REJECT:
             if task.status is not TaskStatus.SUBMITTED:
@@ -551,27 +568,41 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
 
 async def _difficulty_button(context: LuoshiContext, query: CallbackQuery,
                              message: Message | None, data: callbacks.Callback) -> str | None:
-    """我来协调 / 已解决: for admins and the task's 责任领导 only."""
+    """我来协调 / 已解决: for admins and the task's 责任领导 only. After 我来协调 the message
+    keeps 已解决 (the coordinator marks it solved there). A 困难 solved, withdrawn or closed
+    with its task meanwhile, or already taken on by someone else: the presser is told."""
     services = context.services
     msgs = services.messages
     user = query.from_user
-    item = services.ledger.difficulty(data.target)
+    item = services.ledger.repo.get_difficulty(data.target)
+    if item is None:
+        return msgs.t("button_unknown")
     task = services.ledger.task(item.task_id)
     person = services.person(user.id)
     is_leader = person is not None and bool(task.leader) and person.name == task.leader
     if not services.is_admin(user.id) and not is_leader:
         return msgs.t("button_not_yours")
+    decided = _difficulty_decided(services, task, item)
+    if decided is not None:
+        return await _decided(services, query, message, decided)
     who = actor(services, user)
+    solved_only = _difficulty_buttons(services, item.id)[0][1:]
     if data.choice == "coord":
+        if item.coordinator:
+            line = msgs.t("coordinating_by", who=msgs.who(item.coordinator))
+            if not _shows(message, line):
+                await _edit(query, _append(message, line), buttons=[solved_only])
+            return msgs.t("already_coordinating", who=msgs.who(item.coordinator))
         services.ledger.coordinate(item.id, who=who)
         told = await notify_owners(context, task, msgs.t("coordinating_notice", id=task.id,
-                                                         who=who))
-        await _edit(query, _with(_append(message, msgs.t("coordinating_by", who=who)), told))
+                                                         who=msgs.who(who)))
+        await _edit(query, _with(_append(message, msgs.t("coordinating_by", who=msgs.who(who))),
+                                 told), buttons=[solved_only])
         return None
     resolved = services.ledger.resolve_difficulty(item.id, "", who=who)
     told = await notify_owners(context, task, msgs.t("resolved_notice", id=task.id,
                                                      note=resolved.text))
-    await _edit(query, _with(_append(message, msgs.t("solved_by", who=who)), told))
+    await _edit(query, _with(_append(message, msgs.t("solved_by", who=msgs.who(who))), told))
     return None
 
 
@@ -583,6 +614,12 @@ async def _rebind_button(context: LuoshiContext, query: CallbackQuery,
     user = query.from_user
     if not services.is_admin(user.id):
         return msgs.t("button_not_yours")
+    request = services.ledger.repo.get_rebind(data.target)
+    if request is not None and not request.pending:  # another admin decided it
+        key = ("decided_rebind_confirmed" if request.status is RebindStatus.CONFIRMED
+               else "decided_rebind_refused")
+        return await _decided(services, query, message,
+                              msgs.t(key, who=msgs.who(request.decided_by)))
     who = actor(services, user)
     if data.choice == "yes":
         done = services.ledger.confirm_rebind(data.target, who=who, admin_id=user.id)
@@ -599,6 +636,105 @@ async def _rebind_button(context: LuoshiContext, query: CallbackQuery,
                       msgs.t("rebind_refused_notice", name=refused.name))
     await _edit(query, _append(message, msgs.t("rebind_refused", name=refused.name)))
     return None
+
+
+# ---- buttons of requests decided meanwhile ----
+
+# History actions that end a 交账's wait for 核账 ("submission_withdrawn": a lower progress
+# figure took it back, bot/domain/ledger.py).
+_SUBMISSION_ENDS = ("verified", "rejected", "cancelled", "withdrawn", "submission_withdrawn")
+
+
+def _submission_decided(services: Services, task: Task, report_id: str) -> str | None:
+    """What became of the 交账 `report_id` (a line for its message) once it no longer waits
+    for 核账: verified, sent back, taken back, or its task cancelled; by whom. None while it
+    waits, or when no such 交账 of this task exists (the ledger then says why)."""
+    msgs = services.messages
+    if task.status is TaskStatus.SUBMITTED and task.submission == report_id:
+        return None
+    report = services.ledger.repo.get_report(report_id)
+    if report is None or report.task_id != task.id:
+        return None
+    if report.undone_at is not None:
+        return msgs.t("decided_submission_undone")
+    history = list(services.ledger.repo.history(task.id))
+    if task.submission == report_id:  # still this 交账: the task was closed or cancelled
+        end = next((e for e in reversed(history) if e.action in ("verified", "cancelled")),
+                   None)
+    else:  # what followed this 交账 in the history
+        start = next((i + 1 for i, e in enumerate(history)
+                      if e.action == "submitted" and e.at == report.at
+                      and e.who == report.who and e.note == report.text), 0)
+        end = next((e for e in history[start:] if e.action in _SUBMISSION_ENDS), None)
+    if end is None:
+        return msgs.t("decided_task_state", id=task.id, status=msgs.status(task.status))
+    who = msgs.who(end.who)
+    if end.action == "verified":
+        return msgs.t("verified_by", who=who)
+    if end.action == "rejected":
+        return msgs.t("rejected_by", who=who, reason=end.note)
+    if end.action == "cancelled":
+        return msgs.t("decided_cancelled", who=who)
+    if end.action == "withdrawn":
+        return msgs.t("decided_submission_undone")
+    return msgs.t("decided_submission_withdrawn", who=who)
+
+
+def _extension_decided(services: Services, task: Task, request_id: str) -> str | None:
+    """What became of the 延期申请 `request_id` (a line for its message) once it no longer
+    waits: approved, refused, withdrawn, replaced by a newer one, or its task closed. None
+    while it waits, or when the task has no such request (the ledger then says why)."""
+    msgs = services.messages
+    request = next((e for e in services.ledger.repo.extensions_of(task.id)
+                    if e.id == request_id), None)
+    if request is None:
+        return None
+    if request.status is ExtensionStatus.APPROVED:
+        return msgs.t("decided_extension_approved", who=msgs.who(request.decided_by),
+                      deadline=msgs.full_date(request.new_deadline))
+    if request.status is ExtensionStatus.REFUSED:
+        return msgs.t("decided_extension_refused", who=msgs.who(request.decided_by))
+    if request.status is ExtensionStatus.WITHDRAWN:
+        return msgs.t("decided_extension_withdrawn")
+    if not task.live:
+        return msgs.t("decided_task_state", id=task.id, status=msgs.status(task.status))
+    pending = services.ledger.pending_extension(task.id)
+    if pending is not None and pending.id != request.id:
+        return msgs.t("decided_extension_replaced")
+    return None
+
+
+def _difficulty_decided(services: Services, task: Task, item: Difficulty) -> str | None:
+    """What became of a 困难 (a line for its alert) once nobody needs to act on it: solved,
+    withdrawn, closed with its task. None while it is open."""
+    msgs = services.messages
+    if item.withdrawn:
+        return msgs.t("decided_difficulty_withdrawn")
+    if item.closed_with:
+        return msgs.t("decided_difficulty_closed", who=msgs.who(item.resolved_by),
+                      status=msgs.status(TaskStatus(item.closed_with)))
+    if item.resolved_at is not None:
+        return msgs.t("solved_by", who=msgs.who(item.resolved_by))
+    if not task.live:  # closed before 困难 closed with their task
+        return msgs.t("decided_task_state", id=task.id, status=msgs.status(task.status))
+    return None
+
+
+async def _decided(services: Services, query: CallbackQuery, message: Message | None,
+                   line: str, hint: str = "") -> str:
+    """A button of a request decided meanwhile: the message keeps its text and the decision
+    (`line`, rendered), without buttons; the presser is told in an alert (with `hint`, what
+    to do instead)."""
+    if not _shows(message, line):
+        await _edit(query, _append(message, line))
+    alert = services.messages.raw("already_decided", decision=line)
+    return f"{alert}\n{hint}" if hint else alert
+
+
+def _shows(message: Message | None, line: str) -> bool:
+    """Whether the message already says `line` (a second press of a stale button)."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", line))
+    return message is not None and plain in (message.text or "")
 
 
 async def _date_button(update: Update, context: LuoshiContext, query: CallbackQuery,
@@ -664,10 +800,11 @@ async def _prompt(context: LuoshiContext, query: CallbackQuery, text: str) -> No
         log.warning("could not ask in chat %s: %s", chat_id, err)
 
 
-async def _edit(query: CallbackQuery, text: str) -> None:
-    """Replace the pressed message's text and drop its buttons (a second press is harmless)."""
+async def _edit(query: CallbackQuery, text: str, *, buttons: Buttons | None = None) -> None:
+    """Replace the pressed message's text and drop its buttons, or put `buttons` instead (a
+    second press is harmless)."""
     try:
-        await query.edit_message_text(text)
+        await query.edit_message_text(text, reply_markup=keyboard(buttons) if buttons else None)
     except TelegramError as err:
         log.info("could not edit the message: %s", err)
 
