@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [--config PATH] [run|check]`."""
+"""Command line: `python -m bot [--config PATH] COMMAND` (run, check, plan, import, export,
+score, restore, sandbox), and `python -m bot read` (no config)."""
 
 from __future__ import annotations
 
@@ -57,11 +58,18 @@ def _parser() -> argparse.ArgumentParser:
                            help="unit scores with itemised deductions to FILE.xlsx / 考核得分")
     score.add_argument("--period", required=True, metavar="2026-Q4|2026-12|2026-12-2")
     score.add_argument("file", type=Path)
+    sub.add_parser("read", help="what the bot understands from a reply (TEXT or stdin; "
+                                "--today, --deadline, --json) / 回复解读", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["read"]:  # needs no config: its own options (see bot/read_cli.py)
+        from bot import read_cli
+
+        return read_cli.main(arguments[1:])
+    args = _parser().parse_args(arguments)
     command = args.command or "run"
     config_path: Path | None = getattr(args, "config", None)
     sandbox_wanted = command == "sandbox" or getattr(args, "or_sandbox", False)

@@ -39,7 +39,7 @@ TABLE: list[tuple[str, ReplyKind, int | None, date | None]] = [
     ("项目已竣工验收", C, 100, None),
     ("巡察反馈问题已全部整改完成", C, 100, None),
     ("原计划12月完成，现已提前完成", C, 100, None),
-    ("已于11月20日完成招标，中标单位已进场", C, 100, None),
+    ("已于11月20日完成招标，中标单位已进场", N, None, None),  # a step, and work goes on
     ("已完成，无需延期", C, 100, None),
     ("没问题，已完成", C, 100, None),
     ("已完成，进度100%", C, 100, None),
@@ -99,7 +99,7 @@ TABLE: list[tuple[str, ReplyKind, int | None, date | None]] = [
     ("完成了六成", P, 60, None),
     ("已完成60%，剩余40%", P, 60, None),
     ("完成投资1.2亿元，占年度计划的85%", P, 85, None),
-    ("已开工，完成主体工程的三分之二", P, 66, None),
+    ("已开工，完成主体工程的三分之二", P, 67, None),
     ("已完成80%，预计12月底全部完成", P, 80, None),
     # -- progress figures ---------------------------------------------------------------
     ("60%", P, 60, None),
@@ -124,7 +124,7 @@ TABLE: list[tuple[str, ReplyKind, int | None, date | None]] = [
     ("进度60%，争取月底完成80%", P, 60, None),
     ("剩余30%未完成", P, 70, None),
     ("进度100%", P, 100, None),
-    ("进度：-20%", P, 0, None),
+    ("进度：-20%", N, None, None),  # not a progress: the bot asks back (odd_progress)
     ("进度150%", N, None, None),
     ("完成120%", N, None, None),
     # -- difficulties -------------------------------------------------------------------
@@ -167,7 +167,7 @@ TABLE: list[tuple[str, ReplyKind, int | None, date | None]] = [
     ("好的", N, None, None),
     ("征地已完成，拆迁正在推进", N, None, None),
     ("累计完成投资2000万元", N, None, None),
-    ("已完成拆迁45户，剩余3户", N, None, None),
+    ("已完成拆迁45户，剩余3户", P, 94, None),  # 45 of 48
     ("无困难", N, None, None),
     ("问题：无", N, None, None),
     ("项目已延期", N, None, None),

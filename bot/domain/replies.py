@@ -18,10 +18,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date
 from enum import Enum, StrEnum
+
+from bot.domain.reply_dates import _deadline, _extension_date, _suggested_date
+from bot.domain.reply_figures import _progress_reading, _ratio_figure
+from bot.domain.reply_obstacles import _difficulty
+from bot.domain.reply_text import _LEAD_PUNCT, WINDOW, _Clause, _Source, _trimmed
 
 
 class ReplyKind(StrEnum):
@@ -34,17 +38,92 @@ class ReplyKind(StrEnum):
 
 @dataclass(frozen=True)
 class Reading:
+    """Every facet one reply carries; the ledger applies them together in one change.
+
+    `kind` is the reply's main facet (completion > extension > difficulty > progress > note),
+    kept on the stored report and in the history. Built by hand with a kind only (a button,
+    a steered prompt), the facets follow from the kind.
+    """
+
     kind: ReplyKind
     progress: int | None = None  # 0–100 when the text gives one; completion → 100
     text: str = ""  # the reply, trimmed (kept as 最新进展)
-    detail: str = ""  # the difficulty's description, or the extension's reason
-    new_deadline: date | None = None  # for EXTENSION when a date is given
+    detail: str = ""  # the difficulty's description (or, for EXTENSION, its reason)
+    new_deadline: date | None = None  # the extension's date, when the reply gives one
+    difficulty: str | None = None  # 困难: its description; None when the reply reports none
+    extension: bool = False  # 申请延期 (with or without a date)
+    reason: str = ""  # the extension's reason
+    confirm: bool = False  # a completion the reader is not sure of: ask 确认交账？ first
+    suggested_deadline: date | None = None  # 春节后, 往后推几天: a date to propose
+    odd_progress: int | None = None  # a stated figure that cannot be a progress (120%, -5%)
+
+    def __post_init__(self) -> None:
+        if self.kind is ReplyKind.DIFFICULTY and self.difficulty is None:
+            object.__setattr__(self, "difficulty", self.detail or self.text)
+        if self.kind is ReplyKind.EXTENSION and not self.extension:
+            object.__setattr__(self, "extension", True)
+            if not self.reason:
+                object.__setattr__(self, "reason", self.detail)
+
+    @property
+    def done(self) -> bool:
+        """交账 without asking: the reply says the whole task is done, now."""
+        return self.kind is ReplyKind.COMPLETION
+
+    def facets(self) -> tuple[str, ...]:
+        """What the reply says, in the product's order: done, progress, difficulty, extension."""
+        found = []
+        if self.done:
+            found.append("done")
+        elif self.confirm:
+            found.append("confirm")
+        if self.progress is not None and not self.done:
+            found.append("progress")
+        if self.difficulty is not None:
+            found.append("difficulty")
+        if self.extension:
+            found.append("extension")
+        return tuple(found)
+
+    def as_progress(self) -> Reading:
+        """只是进展: the same reply with its completion claim taken back (the official said
+        it is not 交账); the progress, difficulty and extension stay."""
+        return replace(self, kind=_main_kind(False, self.extension, self.difficulty,
+                                             self.progress), confirm=False)
+
+    def without_extension(self) -> Reading:
+        """The reply without its extension request (asked about separately: it gave no date)."""
+        return replace(self, kind=_main_kind(self.done, False, self.difficulty, self.progress),
+                       extension=False, new_deadline=None, suggested_deadline=None,
+                       reason="", detail=self.difficulty or "")
+
+    def as_completion(self) -> Reading:
+        """确认交账: the official confirmed that the whole task is done."""
+        return replace(self, kind=ReplyKind.COMPLETION, progress=100, confirm=False,
+                       extension=False, new_deadline=None, suggested_deadline=None)
 
 
-def read_reply(text: str, *, today: date) -> Reading:
-    """What the official meant. Never raises; anything unreadable is a NOTE."""
+def _main_kind(done: bool, extension: bool, difficulty: str | None,
+               progress: int | None) -> ReplyKind:
+    if done:
+        return ReplyKind.COMPLETION
+    if extension:
+        return ReplyKind.EXTENSION
+    if difficulty is not None:
+        return ReplyKind.DIFFICULTY
+    if progress is not None:
+        return ReplyKind.PROGRESS
+    return ReplyKind.NOTE
+
+
+def read_reply(text: str, *, today: date, deadline: date | None = None) -> Reading:
+    """What the official meant. Never raises; anything unreadable is a NOTE.
+
+    `deadline` is the task's current 完成时限: a relative extension (延期20天, 往后延两周)
+    counts from it (from today when there is none, or when that would still be past).
+    """
     try:
-        return _read_reply(text, today=today)
+        return _read_reply(text, today=today, deadline=deadline)
     except Exception:  # a safety net only: the reader is property-tested not to raise
         return Reading(ReplyKind.NOTE, text=_trimmed(text))
 
@@ -56,8 +135,8 @@ def read_progress(text: str) -> int | None:
     """
     try:
         source = _Source.of(text)
-        figure = _progress_figure(source)
-        if figure is None and _is_completion(source):
+        figure, _ = _progress_reading(source)
+        if figure is None and _completion(source) == "done":
             return 100
         return figure
     except Exception:  # a safety net only, as in read_reply
@@ -85,7 +164,10 @@ _ACK_WORDS = frozenset({
     "提醒", "我", "我们", "请放心", "放心",
     # promises without news
     "遵照执行", "照办", "马上办", "立即办", "马上", "立即", "立刻", "抓紧", "尽快", "一定",
-    "落实", "办理", "执行", "照做", "安排", "好的马上",
+    "落实", "办理", "执行", "照做", "安排", "好的马上", "坚决", "坚决落实", "坚决完成任务",
+    "请领导放心", "对接", "马上对接", "去办", "马上去办", "按要求", "抓好", "抓好落实", "会",
+    "会抓紧", "中", "要得", "好勒", "遵命", "哈哈", "哈哈哈", "得嘞", "去弄", "马上去弄",
+    "一定完成", "保证完成", "全力以赴", "推进", "跟进", "马上跟进",
     # English
     "ok", "okay", "okey", "k", "kk", "got", "it", "noted", "thanks", "thank", "you", "thx",
     "ty", "roger", "yes", "yep", "yeah", "fine", "understood", "received", "will", "do",
@@ -146,133 +228,6 @@ def _addressed(piece: str) -> bool:
                and not _ACK_NOT_NAME.search(piece[: -len(title)]) for title in _ACK_TITLES)
 
 
-# ---- the text, normalised with a map back to what was sent --------------------------------
-
-
-def _trimmed(text: object) -> str:
-    return text.strip() if isinstance(text, str) else ""
-
-
-# Clause boundaries (after NFKC: ， → ,  ； → ;  ！ → !  ？ → ?). A dot inside a number is not one.
-_BOUNDARY = re.compile(r"[。,;!?\n…]+|\.(?!\d)")
-
-
-@dataclass(frozen=True)
-class _Clause:
-    start: int  # in the normalised text
-    end: int
-    text: str
-    terminator: str
-
-    @property
-    def question(self) -> bool:
-        return "?" in self.terminator or bool(_QUESTION.search(self.text))
-
-
-@dataclass(frozen=True)
-class _Source:
-    """The reply as sent, its normalised form (NFKC per character, lower case, no control or
-    zero-width characters, any whitespace as a space) and, for each normalised character, the
-    index of the character it came from, so that details can be cut from the original."""
-
-    original: str
-    norm: str
-    origin: tuple[int, ...]  # len(norm) + 1 entries; the last is len(original)
-    clauses: tuple[_Clause, ...]
-    starts: tuple[int, ...]  # of the clauses
-
-    @classmethod
-    def of(cls, text: str) -> _Source:
-        chars: list[str] = []
-        origin: list[int] = []
-        for index, char in enumerate(text):
-            for out in unicodedata.normalize("NFKC", char).lower():
-                if out in "\r\n":
-                    out = "\n"
-                elif out.isspace():
-                    out = " "
-                elif unicodedata.category(out) in ("Cc", "Cf"):
-                    continue
-                chars.append(out)
-                origin.append(index)
-        origin.append(len(text))
-        norm = "".join(chars)
-        clauses = tuple(_split_clauses(norm))
-        return cls(text, norm, tuple(origin), clauses, tuple(c.start for c in clauses))
-
-    def cut(self, start: int, end: int | None = None) -> str:
-        """The original text behind norm[start:end], trimmed of spaces and leading punctuation."""
-        first = self.origin[start]
-        last = self.origin[len(self.norm) if end is None else end]
-        return self.original[first:last].strip().lstrip(_LEAD_PUNCT).strip()
-
-    def clause_at(self, position: int) -> _Clause:
-        """The clause a position falls in (a boundary belongs to the clause before it)."""
-        return self.clauses[max(bisect_right(self.starts, position) - 1, 0)]
-
-    def before(self, position: int) -> str:
-        """The text of the clause up to position, at most WINDOW characters of it."""
-        start = max(self.clause_at(position).start, position - WINDOW)
-        return self.norm[start:position]
-
-    def after(self, position: int) -> str:
-        """The text of the clause from position on, at most WINDOW characters of it."""
-        clause = self.clause_at(position)
-        return self.norm[position:min(clause.end, position + WINDOW)]
-
-    def at_clause_start(self, position: int) -> bool:
-        clause = self.clause_at(position)
-        return position - clause.start <= WINDOW and not self.norm[clause.start:position].strip()
-
-
-_LEAD_PUNCT = ":：,，、。.;；!！-—~～ \t"
-# How far around a marker the reader looks for the words that qualify it (未, 预计, 已, 需…).
-# Clauses are short; the bound also keeps reading linear on a pathological 10,000-char reply.
-WINDOW = 30
-
-
-def _split_clauses(norm: str) -> list[_Clause]:
-    clauses: list[_Clause] = []
-    position = 0
-    for match in _BOUNDARY.finditer(norm):
-        clauses.append(_Clause(position, match.start(), norm[position:match.start()],
-                               match.group()))
-        position = match.end()
-    clauses.append(_Clause(position, len(norm), norm[position:], ""))
-    return clauses
-
-
-# ---- numbers -------------------------------------------------------------------------------
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_NUM = "零〇一二两三四五六七八九十百"
-_EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-               "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
-
-
-def _number(token: str) -> float | None:
-    """An Arabic (≤ 4 digits, optional decimals) or Chinese (零…百) number; None otherwise."""
-    token = token.strip()
-    if re.fullmatch(r"\d{1,4}(?:\.\d{1,4})?", token):
-        return float(token)
-    if token in _EN_NUMBERS:
-        return float(_EN_NUMBERS[token])
-    if not token or len(token) > 8 or any(c not in _CN_NUM for c in token):
-        return None
-    total, current = 0, 0
-    for char in token:
-        if char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            current = _CN_DIGITS[char]
-    return float(total + current)
-
-
 # ---- completion ---------------------------------------------------------------------------
 
 
@@ -287,7 +242,18 @@ class _Use(Enum):
     IGNORED = "ignored"  # 完成情况, 完成时限 (a noun), or 原计划…完成 (a past plan)
 
 
-_ZH_DONE = re.compile(r"完成|办结|完工|竣工|完毕|搞定")
+_ZH_DONE = re.compile(
+    r"完成|办结|完工|竣工|完毕|搞定|办妥|弄妥|搞好|弄好|做完|弄完|干完|搞完|办完|整完|清运完|弄利索"
+    r"|搞掂"
+    r"|(?<![金钱款员备料])(?:整改|落实|发放|兑付|调运|储备)?\s*(?:已经?|均已|全部"
+    r"|都)?\s*(?<![金钱款员备料])到位|圆满结束|已结束|全部结束|清零|闭环"
+    r"|验收(?:合格|通过)|复查(?:也)?通过|全部合格|全面建成|已建成|已拆除|已化解|已交账"
+    r"|可以交账|可以销号|可以交差|申请交账|申请销号|整改销号|全部销号"
+    r"|全部[^,。;!?\n]{0,4}(?:完了|好了|光了|结束|结案|交付|达标|签约|入库|起运|打到|配送)"
+    r"|[签拆换装修]完了?|任务(?:已经?)?(?:结束|收官|销号)|可以结了|(?<![了])结了|已?交付|已?挂牌"
+    r"|齐活|得咗|落实完|整利索|并网|投入使用|投入运行|一户不少|一个不少|一户没剩|妥了"
+    r"|全(?:部|都)都?[^,。;!?\n]{0,3}(?:发|签|拆|装|交|弄|办|做|整|改)了"
+    r"|请(?:予)?(?:销号|销账|核验|核账|验收)")
 # Whatever else the text says, these make it not a completion (see the property test).
 _ZH_NEGATED_ANYWHERE = re.compile(
     r"[未没]\s*(?:有\s*)?(?:全部\s*|按期\s*|按时\s*)?(?:完成|办结|完工|竣工|完毕)"
@@ -297,13 +263,19 @@ _ZH_NEUTRAL = re.compile(
     r"没问题|没有问题|没啥问题|不折不扣|按计划|按照计划|按原计划|按期|按时|如期|按要求|按照要求"
     r"|计划内|年度计划|工作计划|投资计划|建设计划|计划任务|不断|不懈")
 _ZH_NEG = re.compile(r"未(?!来)|没|不|无法|无力|难以|否|还差|差一点|尚需|还需|仍需")
-_ZH_POST_NEG = re.compile(r"^\s*(?:不了|不成|不到|得不)")
+_ZH_POST_NEG = re.compile(
+    r"^\s*(?:不了|不成|不到|得不|得了|得成|啥|个啥|什么|个什么|个鬼|个屁)")
+_ZH_RHETORICAL = re.compile(r"哪里|哪儿|哪有|哪能|什么|怎么可能|谈何|说什么")
 _ZH_NOUN_AFTER = re.compile(
     r"^\s*(?:情况|时限|时间|期限|日期|节点|目标|率|度|进度|比例|量|值|数|标准|要求)")
 _ZH_PLAN = re.compile(
     r"(?<!已)(?<!已经)将(?!近)|预计|计划|争取|力争|确保|拟|准备|打算|有望|可望|即将|马上|就要|快要"
-    r"|(?<![主重必紧])要|需(?!求)|能够|可以|会在|会于|尽快|加快|抓紧|正在|目标|预期|期望|希望"
-    r"|安排|待(?!遇)|未来|务必|必须|应当|等到|直到|(?<![随最])后(?!期|续|台|勤|方)")
+    r"|(?<![主重必紧])要|需(?!求)|能够|可以|会在|会于|尽快|加快|抓紧|正在|目标(?![人户群村企])|预期"
+    r"|期望"
+    r"|希望"
+    r"|安排|待(?!遇)|未来|务必|必须|应当|等到|直到|等(?!级|同|于|待遇)|(?<![功性动产])能(?!力|源|耗"
+    r"|效|级|手)|肯定|保证"
+    r"|(?<![随最])后(?!期|续|台|勤|方)")
 _ZH_TIME = re.compile(
     r"下周|下个?月|下旬|中旬|上旬|明天|明日|后天|明年|年底|年末|月底|月末|周末|近期|本周|本月"
     r"|今年|[年月周天日]内|以内|之内|节后|春节|前(?!期|段|阶段|置|述|面)|\d\s*[年月日号]"
@@ -323,9 +295,13 @@ _ZH_QUANTITY = re.compile(
     r"|[一二两三四五六七八九十百千万]\s*(?:成|个|户|亩|项|家|万|千|公里|米|栋|间|处|套|座|条|批"
     r"|人|件|宗|笔)")
 _ZH_REMAINING = re.compile(
-    r"正在|进行中|推进中|实施中|施工中|建设中|剩余|剩下|还剩|尚有|仍有|其余|其他(?:的)?还"
+    r"正在|进行中|推进中|实施中|施工中|建设中|剩余|剩下|还剩|就剩|只剩|尚有|仍有|其余|其他(?:的)?还"
+    r"|还在|太早|刚铺开|刚开始|刚起步|刚启动|刚开头|所谓|纸面|差得远|还早"
+    r"|除了|除去|除[^,。;!?\n]{1,12}外|\bexcept\b"
     r"|还有[^,。;!?\n]{0,10}[未没待]")
-_QUESTION = re.compile(r"吗|么\s*$|是否|有没有|能否|可否")
+# 剩下的3户都签了, 已将剩余12户全部签约: the remaining work is done too.
+_ZH_REMAINING_DONE = re.compile(
+    r"(?:都|全部|均|已将)[^,。;!?\n]{0,8}(?:了|完|到位|签约|结束|清零)|剩余[^,。;!?\n]{0,4}已")
 
 _EN_DONE = re.compile(r"\b(?:done|completed?|finished|accomplished)\b")
 _EN_NEG = re.compile(
@@ -341,13 +317,14 @@ _EN_PARTIAL = re.compile(
     r"|\d|%|\bpercent\b")
 _EN_POST_QUANTITY = re.compile(r"^\s*(?:\d|half\b|about\b|%)")
 _EN_REMAINING = re.compile(
-    r"\b(?:in progress|ongoing|still|remaining|remains|pending|underway|under way)\b")
+    r"\b(?:in progress|ongoing|still|remaining|remains|pending|underway|under way|not yet"
+    r"|not started)\b|n['’]t (?:started|begun|finished|done)")
 
 
 def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
     pre = _ZH_NEUTRAL.sub("·", clause.text[max(0, start - WINDOW):start])
     post = clause.text[end:end + WINDOW]
-    if _ZH_NEG.search(pre) or _ZH_POST_NEG.match(post):
+    if _ZH_NEG.search(pre) or _ZH_POST_NEG.match(post) or _ZH_RHETORICAL.search(pre):
         return _Use.NEGATED
     if _ZH_NOUN_AFTER.match(post):
         return _Use.IGNORED
@@ -356,13 +333,26 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
     if _ZH_HEDGE.search(pre) or _ZH_POST_HEDGE.match(post):
         return _Use.PARTIAL
     perfective = pre.rfind("已")
+    # 前天就完成了, 弄完了: done, at a time in the past (a time word then is no plan).
+    past = bool(re.match(r"\s*了", post) or re.search(
+        r"(?:昨天|前天|早|上周|之前)就|昨天|前天|刚刚?|已于|于\s*\d", pre))
+    if past and perfective < 0 and re.search(
+            r"(?:昨天|前天|早|上周|之前)就|昨天|前天|刚刚?|已于|于\s*\d", pre):
+        perfective = len(pre)
     planned = any(m.start() > perfective for m in _ZH_PLAN.finditer(pre))
-    if planned or (perfective < 0 and _ZH_TIME.search(pre)) or re.match(r"\s*(?:之|以)?后", post):
+    raw_pre = clause.text[max(0, start - 8):start]
+    if perfective < 0 and re.search(r"(?:按期|按时|如期|按原时限|按新时限)\s*$", raw_pre):
+        return _Use.PLANNED  # 按期完成 (no 已): a promise
+    if re.match(r"\s*(?:要到|还要|还得|估计|预计|要等|至少|再报|再说)", post):
+        return _Use.PLANNED  # 全部完成要到春节前后
+    if planned or (perfective < 0 and not past and _ZH_TIME.search(pre)) \
+            or re.match(r"\s*(?:之|以)?后(?!的)", post):
         return _Use.IGNORED if _ZH_PAST_PLAN.search(pre) else _Use.PLANNED
     partials = list(_ZH_PARTIAL.finditer(pre))
     if partials and not _ZH_WHOLE.search(pre, partials[-1].end()):
         return _Use.PARTIAL
-    if _ZH_QUANTITY.search(post):
+    if _ZH_QUANTITY.search(post[:8]) and not re.match(
+            r"\s*(?:了)?\s*(?:全部|所有|全县|全镇|全乡|全村|全市|全区|整个|全)", post):
         return _Use.PARTIAL
     return _Use.AFFIRMED
 
@@ -381,197 +371,109 @@ def _en_use(clause: _Clause, start: int, end: int) -> _Use:
     return _Use.AFFIRMED
 
 
-def _is_completion(source: _Source) -> bool:
-    """An unambiguous statement that the task is done: at least one affirmed completion word,
-    and nothing anywhere that negates, plans, qualifies or asks about a completion, and no
-    mention of unfinished work."""
+# Parts of a task, or steps before its end: "方案已完成", "摸底登记已完成", "主体已完工" do
+# not say the task is done. A completion whose clause names one (without 全部 / 整体) is asked
+# about (确认交账？) rather than taken.
+_ZH_SUBSTEP = re.compile(
+    r"方案|设计|招标|招投标|摸底|调查|调研|排查|登记|统计|手续|审批|批复|立项|备案|规划|选址|征地"
+    r"|测量|测绘|评估|图纸|预算|清单|签约|签订|合同|入户|动员|部署|宣传|培训|会议|初稿|草案|材料"
+    r"|资料|报告|基础|地基|主体|土建|框架|封顶|一期|二期|首批|第一批|前期|初验|试运行|安装|采购"
+    r"|进场|开工|拆除|清理|自查|整理|上报|申报|报送|核查|公示|初审|复核|对接|选定|确定|制定"
+    r"|勘察|勘测|现场|土方|路基|基坑")
+# Work that comes next: "接下来评估", "下一步进场施工" — the task goes on.
+_ZH_NEXT = re.compile(
+    r"接下来|下一步|下步|下阶段|下一阶段|随后|然后|再进行|再开展|准备|即将|还要|还得|还需|尚需"
+    r"|仍需|待(?!遇)|进场施工|开始施工|启动|(?:可以|开始|准备|将)[^,。;!?\n]{0,3}(?:施工|开工"
+    r"|动工)")
+# 交账 in so many words: the official hands the task in.
+_ZH_HAND_IN = re.compile(
+    r"可以交账|申请交账|予以交账|交账|可以销号|申请销号|请核验|请核账|请验收|请销号|请审核|请查验"
+    r"|请予核验|请予销号")
+
+
+# 完成100%, Completed 100%: the figure says it is all done.
+_ALL_OF_IT = re.compile(r"(?:完成|completed?|done|finished)\s*(?:了|率)?\s*100\s*%"
+                        r"|100\s*%\s*(?:完成"
+                        r"|complete|done|finished)")
+
+
+def _completion(source: _Source) -> str | None:
+    """"done" for a statement that the whole task is done now, "confirm" when a completion is
+    affirmed but might be of a part (ask 确认交账？), None otherwise: anything that negates,
+    plans, qualifies or asks about a completion, or mentions unfinished or next work."""
     norm = source.norm
-    if _ZH_NEGATED_ANYWHERE.search(norm) or _ZH_REMAINING.search(norm):
-        return False
-    if _EN_REMAINING.search(norm):
-        return False
+    if _ZH_NEGATED_ANYWHERE.search(norm) or _EN_REMAINING.search(norm):
+        return None
+    for match in _ZH_REMAINING.finditer(norm):
+        if match.group().startswith("除") or match.group() == "except" or \
+                not _ZH_REMAINING_DONE.search(source.clause_at(match.start()).text):
+            return None
     uses: list[_Use] = []
+    affirmed: list[_Clause] = []
     for clause in source.clauses:
-        uses += [_zh_use(clause, m.start(), m.end()) for m in _ZH_DONE.finditer(clause.text)]
-        uses += [_en_use(clause, m.start(), m.end()) for m in _EN_DONE.finditer(clause.text)]
+        for match in _ZH_DONE.finditer(clause.text):
+            uses.append(_zh_use(clause, match.start(), match.end()))
+            if uses[-1] is _Use.AFFIRMED:
+                affirmed.append(clause)
+        for match in _EN_DONE.finditer(clause.text):
+            uses.append(_en_use(clause, match.start(), match.end()))
+            if uses[-1] is _Use.AFFIRMED:
+                affirmed.append(clause)
     blocking = {_Use.NEGATED, _Use.PLANNED, _Use.PARTIAL, _Use.ASKED}
-    return _Use.AFFIRMED in uses and not blocking.intersection(uses)
-
-
-# ---- progress figures ------------------------------------------------------------------------
-
-_NUM = r"(\d{1,4}(?:\.\d{1,3})?|[零〇一二两三四五六七八九十百]{1,6})"
-_PERCENT = re.compile(
-    r"(?:(?<![\d%.])([-−]))?(?<![\d.])(\d{1,4}(?:\.\d{1,3})?)(?![\d.])\s*"
-    r"(?:%|percent\b|per\s*cent\b|pct\b)")
-_CN_PERCENT = re.compile(r"百分之\s*" + _NUM + r"(?![\d.])")
-_FRACTION = re.compile(
-    r"(?<![百零〇一二两三四五六七八九十\d])([一二两三四五六七八九十]{1,3}|\d{1,3})\s*分之\s*"
-    r"([一二两三四五六七八九十]{1,3}|\d{1,3})(?![\d零〇一二两三四五六七八九十])")
-_TENTHS = re.compile(
-    r"(?<![零〇一二两三四五六七八九十百\d.])([一二两三四五六七八九十]|10|\d)\s*成"
-    r"(?!本|立|员|效|果|熟|功|为|交|绩|都|品|型|年|人|长|就|全|不|片|群|批)")
-_HALF = re.compile(r"过半|一半|半数|\bhalf(?:way|\s+(?:done|complete|completed|finished|way))\b")
-_NEARLY_DONE = re.compile(
-    r"基本(?:上)?(?:已经?|都|均|全部)?(?:完成|完工|竣工|办结|完毕)"
-    r"|\b(?:almost|nearly|practically|basically)\s+(?:done|complete|completed|finished)\b")
-_AFTER_WORD = re.compile(
-    r"(?:进度|完成率|完成度|完成比例|progress)\s*(?:is|at|of|为|是|已达到?|达到?|约|已|到了?|在|:|=)?"
-    r"\s*(?:约|大约|大概|近|about|approximately|around|~)?\s*" + _NUM +
-    r"(?![\d.])(?!\s*(?:个|天|日|月|年|万|亿|元|米|公里|亩|户|人|项|家|%|percent|per\s*cent|成"
-    r"|分之))")
-_BARE = re.compile(r"\s*(\d{1,3})\s*%?\s*(?:左右)?\s*[。.!]?\s*")
-_ANCHOR = re.compile(r"进度|完成|完工|办结|竣工|总体|整体|progress|complet|done|finished")
-_FIGURE_PLAN = re.compile(
-    r"预计|争取|力争|确保|拟|(?<!已)(?<!已经)将(?!近)|下周|下个?月|目标|"
-    r"计划(?=\s*(?:在|于|下|明|本|今|年|月|\d|完成))|\b(?:will|expect|plan to|aim|target)\b")
-_COMPLEMENT_BEFORE = re.compile(r"剩余|剩下|还剩|尚余|还差|尚有|仍有|还有|\bremaining\b")
-_COMPLEMENT_AFTER = re.compile(r"\s*(?:未完成|没完成|尚未完成|待完成|未完|left|remaining|to go)")
-
-
-@dataclass(frozen=True)
-class _Figure:
-    start: int
-    end: int
-    value: float
-    vague: bool = False  # 过半 (50), 基本完成 (90): only when no figure is stated
-
-
-def _figures(norm: str) -> list[_Figure]:
-    found: list[_Figure] = []
-    for match in _PERCENT.finditer(norm):
-        sign = -1 if match.group(1) else 1  # 进度-20% is clamped to 0 below
-        found.append(_Figure(match.start(), match.end(), sign * float(match.group(2))))
-    for match in _CN_PERCENT.finditer(norm):
-        value = _number(match.group(1))
-        if value is not None:
-            found.append(_Figure(match.start(), match.end(), value))
-    for match in _FRACTION.finditer(norm):
-        whole, part = _number(match.group(1)), _number(match.group(2))
-        if whole and part is not None:
-            found.append(_Figure(match.start(), match.end(), part * 100 / whole))
-    for match in _TENTHS.finditer(norm):
-        value = _number(match.group(1))
-        if value is not None and value <= 10:
-            found.append(_Figure(match.start(), match.end(), value * 10))
-    for match in _HALF.finditer(norm):
-        found.append(_Figure(match.start(), match.end(), 50.0, vague=True))
-    for match in _NEARLY_DONE.finditer(norm):
-        found.append(_Figure(match.start(), match.end(), 90.0, vague=True))
-    for match in _AFTER_WORD.finditer(norm):
-        value = _number(match.group(1))
-        if value is not None:
-            found.append(_Figure(match.start(1), match.end(1), value))
-    bare = _BARE.fullmatch(norm)
-    if bare:
-        found.append(_Figure(bare.start(1), bare.end(1), float(bare.group(1))))
-    # Where two readings overlap (进度60% is both a percentage and a number after 进度),
-    # keep the one that starts first, then the longer one.
-    found.sort(key=lambda f: (f.start, -f.end))
-    kept: list[_Figure] = []
-    for figure in found:
-        if not kept or figure.start >= kept[-1].end:
-            kept.append(figure)
-    return kept
-
-
-def _progress_figure(source: _Source) -> int | None:
-    """The current progress the text states, or None.
-
-    Figures in a planning clause (争取月底完成80%) are targets, not progress. Among the others
-    the last one in a clause about progress or completion wins (上周进度40%，本周进度60% → 60),
-    else the first. A figure after 剩余/还差 (or before 未完成) counts what is left. A chosen
-    figure over 100 is not a progress at all.
-    """
-    candidates: list[tuple[bool, float]] = []
-    previous_end: dict[int, int] = {}
-    clause_kind: dict[int, tuple[bool, bool]] = {}  # clause start → (planning, anchored)
-    figures = _figures(source.norm)
-    if any(not f.vague for f in figures):  # 进度60%，征地完成过半 → 60, not 50
-        figures = [f for f in figures if not f.vague]
-    for figure in figures:
-        clause = source.clause_at(figure.start)
-        before = source.norm[previous_end.get(clause.start, clause.start):figure.start]
-        previous_end[clause.start] = figure.end
-        if clause.start not in clause_kind:
-            clause_kind[clause.start] = (bool(_FIGURE_PLAN.search(clause.text)),
-                                         bool(_ANCHOR.search(clause.text)))
-        planning, anchored = clause_kind[clause.start]
-        if planning:
-            continue
-        value = figure.value
-        if _COMPLEMENT_BEFORE.search(before[-WINDOW:]) or _COMPLEMENT_AFTER.match(
-                source.norm, figure.end, clause.end):
-            value = 100 - value if value <= 100 else value
-        candidates.append((anchored, value))
-    if not candidates:
+    if any(_ZH_WHOLE.search(clause.text) for clause in affirmed):
+        blocking.discard(_Use.PARTIAL)  # 已完成入户复核1023户…工作全部完成
+    if not affirmed or blocking.intersection(uses):
         return None
-    anchored = [value for is_anchored, value in candidates if is_anchored]
-    value = anchored[-1] if anchored else candidates[0][1]
-    if value > 100:
+    if _ZH_NEXT.search(norm):
         return None
-    return max(0, int(value))
-
-
-# ---- difficulties ---------------------------------------------------------------------------
-
-# 困难：… — the description follows the heading.
-_DIFF_HEADING = re.compile(
-    r"(?:困难|问题|难点|堵点|难题|瓶颈)(?:\s*(?:和|及|与|、)\s*(?:困难|问题|建议))?\s*:"
-    r"|\b(?:problems?|issues?|difficult(?:y|ies)|blockers?|obstacles?)\s*:")
-_HEADING_COLON = re.compile(r"\s*(?:如下)?\s*:")
-_DIFF_NOTHING = re.compile(
-    r"\s*(?:无|没有|暂无|暂时没有|无困难|无问题|none|no|nil|n/?a|/|-)?\s*[。.!]?\s*")
-# Markers that are the description themselves (from their clause on).
-_DIFF_CLAUSE = re.compile(
-    r"(?:存在|遇到|面临|碰到|出现)[^,。;!?\n]{0,10}?(?:困难|问题|难题|阻力|障碍|瓶颈|缺口|矛盾)"
-    r"|困难(?!群众|户|家庭|职工|学生|党员|老人|人员|人群|对象|残疾|儿童|帮扶|救助|补助|村)"
-    r"|(?<!所)(?:需要|需|急需|亟需|亟待|恳请|请求|提请|请|希望|建议)(?!求)[^,。;!?\n]{0,10}?"
-    r"(?:协调|支持|帮助|帮忙|支援|出面|解决)"
-    r"|卡在|卡住|卡壳|受阻|难以推进|无法推进|推不动|资金(?:缺口|短缺|不足|未到位|不到位|紧张)"
-    r"|\bblocked\b|\bstuck\b"
-    r"|\b(?:need(?:s|ed)?|request(?:s|ing)?|require(?:s|d)?)\s+(?:\w+\s+){0,3}?"
-    r"(?:help|support|coordination|assistance)\b")
-_DIFF_NEG_BEFORE = re.compile(
-    r"(?:无|没有?|并无|暂无|不|未|暂不|并不|无须|不再|不用)\s*(?:存在|遇到|发现|什么|任何|较大的?|大的?)?"
-    r"\s*$|\b(?:no|not|don't|doesn't|never|without)\s+(?:\w+\s+){0,2}$|n['’]t\s+(?:\w+\s+){0,2}$")
-_DIFF_OVERCOME = re.compile(
-    r"(?:克服|解决|化解|排除|帮助|帮扶|慰问|救助|资助|走访)[^,。;!?\n]{0,6}$")
-_DIFF_RESOLVED = re.compile(
-    r"已(?:经)?(?:全部|基本)?(?:解决|整改|协调|处理|化解|消除|落实|到位)|均已|都已"
-    r"|\b(?:resolved|solved|fixed)\b")
-
-
-def _difficulty(source: _Source) -> str | None:
-    """The difficulty's description when the reply reports one, else None."""
-    norm = source.norm
-    found = [(m.start(), 0, m) for m in _DIFF_HEADING.finditer(norm)]
-    found += [(m.start(), 1, m) for m in _DIFF_CLAUSE.finditer(norm)]
-    for _, priority, match in sorted(found, key=lambda item: (item[0], item[1])):
-        clause = source.clause_at(match.start())
-        pre, rest = source.before(match.start()), source.after(match.end())
-        if _DIFF_NEG_BEFORE.search(pre) or _DIFF_RESOLVED.search(rest):
-            continue
-        if priority == 0:
-            if _DIFF_NOTHING.fullmatch(norm[match.end():]):
-                continue
-            return source.cut(match.end())
-        if match.group().startswith("困难") and _DIFF_OVERCOME.search(pre):
-            continue
-        heading = _HEADING_COLON.match(norm, match.end())
-        if heading and not _DIFF_NOTHING.fullmatch(norm[heading.end():]):
-            return source.cut(heading.end())  # 存在问题：… is a heading too
-        return source.cut(clause.start)
-    return None
+    if _ZH_HAND_IN.search(norm):
+        return "done"
+    for clause in affirmed:
+        if _ZH_SUBSTEP.search(clause.text) and not _ZH_WHOLE.search(clause.text):
+            return "confirm"
+    return "done"
 
 
 # ---- extensions ------------------------------------------------------------------------------
 
 _EXT_WORD = re.compile(
-    r"延期|延长|顺延|推迟|展期|宽限|调整(?=\s*(?:为|至|到))"
-    r"|\b(?:extend(?:ed|ing)?|extension|postpone(?:d)?|defer(?:red)?)\b")
+    r"(?:推|挪|放|延|拖)到(?=\s*(?:节后|年后|春节|下个?季度|明年|年底))|延期|延长|顺延|推迟|展期"
+    r"|宽限|延后|往后延|延(?=\s*(?:到|至|一|延|\d"
+    r"|两|几|个|半|[二三四五六七八九十]))"
+    r"|往后(?:推|挪|拖|放)|推到|推至|挪到|挪一挪|缓一缓|缓到|缓几天|放到|调到|放宽|多给|再给"
+    r"|(?:春节|过年|年|节)(?:以|之)?后[^,。;!?\n]{0,4}(?:完成|弄完|干完"
+    r"|办完)(?=[^。\n]{0,4}(?:行不行|行吗|可以吗|可否|能否|好吗|吧))"
+    r"|调整(?=\s*(?:为|至|到))|调整[^,。;!?\n]{0,2}时限|改(?:成|到|为)(?=[^,。;!?\n]{0,12}(?:完成"
+    r"|交|\d|〇|年|月))"
+    r"|晚(?=\s*(?:[一两二三几\d]\s*(?:个)?\s*(?:天|周|个月|星期|礼拜)|点|些|一点|一阵)\s*"
+    r"(?:再)?(?:交|完成|报|弄完|结|办|吗|吧|行不行|可以吗|好吗))"
+    r"|(?:春节|过年|年|节)(?:以|之)?后再(?:交|报|弄|完成|办)"
+    r"|(?:再交|再报|交|完成|报)(?=\s*(?:可以吗|行吗|行不行|可不可以|好吗|成吗|中不中|可否))"
+    r"|(?:能不能|可不可以|可以|可否|能否)[^,。;!?\n]{0,10}再(?:交|报|完成)"
+    r"|\b(?:extend(?:ed|ing)?|extension|postpone(?:d)?|defer(?:red)?|push(?:ed)? back"
+    r"|more time|(?:one|a few|two|some) more (?:days?|weeks?|months?)"
+    r"|push(?:ed)? (?:the deadline|it|this)|give us until|another (?:day|week|month|\d+ days?)"
+    r"|need (?:more|another|extra) (?:time|days?|weeks?))\b")
+# Words that ask for time only when a date, a period or a deadline word comes with them.
+_EXT_WEAK = ("延长", "推迟", "延后", "推到", "推至", "挪到", "放到", "调到", "调整", "放宽",
+             "extended", "extending", "postponed", "deferred", "改成", "改到", "改为")
+_VAGUE_LATER = re.compile(r"\s*(?:节后|年后|春节|下个?季度|明年|年底)")
+_EXT_GIVE = ("多给", "再给")  # 再给我们一周时间: with a period or 时间
+# A mention of an extension that is not a request now: past, granted, withdrawn, conditional.
+_EXT_NOT_NOW = re.compile(
+    r"(?<![号日底末月周天])之前|上回|上次|去年|此前|前次|已经?(?:同意|批准?|报|交|提交|申请过?)"
+    r"|批了|批下来|同意了|作废"
+    r"|撤回|撤销|不需要了|不用了|不延|不用延|还没批复|申请过|驳回|获批|不可能|有人问|可能要申请"
+    r"|怎么填"
+    r"|不提|先不|暂不|什么手续|怎么申请|怎么办理|流程"
+    r"|感谢[^,。;!?\n]{0,6}同意|批复的|按照|按新时限|上周申请|上个?月申请|已经?(?:延期|延长|顺延)"
+    r"|要是|如果|若|万一|假如|一旦|如需"
+    r"|等[^,。]{0,8}再申请"
+    r"|\b(?:already|approved|granted|withdraw|withdrawn|if)\b")
+_EXT_REFUSED_AFTER = re.compile(r"^\s*(?:不用|不需要|不延|不了|没必要|算了|no\b)")
 _EXT_REQUEST = re.compile(
-    r"(?:申请|请求|恳请|提请|需要?|拟|要求|建议|希望|请|想|能否|可否|特此|request(?:ing)?|apply"
+    r"(?:申请|请求|恳请|提请|需要?|拟|要求|建议|希望|请|想|能否|可否|能不能|可不可以|可以|特此"
+    r"|request(?:ing)?|apply"
     r"|ask(?:ing)?|need|please|would like to|want to)[^,。;!?\n]{0,10}$")
 _EXT_NEG = re.compile(
     r"(?:无需|无须|不需要?|不用|不必|不再|暂不|不|未|没有?|无)\s*(?:申请|要求|需要?)?\s*$"
@@ -591,20 +493,55 @@ class _Extension:
     end: int
 
 
-def _extension(source: _Source) -> _Extension | None:
+def _extensions(source: _Source) -> list[_Extension]:
+    """Every mention that asks for more time now, in order."""
     norm = source.norm
+    found: list[_Extension] = []
     for match in _EXT_WORD.finditer(norm):
         pre, after = source.before(match.start()), source.after(match.end())
         if _EXT_NEG.search(pre):
             continue
+        clause = source.clause_at(match.start())
+        if _EXT_NOT_NOW.search(clause.text) or _refused_next(source, clause) \
+                or _conditional_before(source, clause):
+            continue
         word = match.group()
         requested = bool(_EXT_REQUEST.search(pre))
-        if word == "延期" or word.startswith(("extend", "extension", "postpone", "defer")):
-            if requested or source.at_clause_start(match.start()) or _EXT_TARGET.match(after):
-                return _Extension(match.start(), match.end())
-        elif requested or (_EXT_TARGET.match(after) and _EXT_TIME_WORD.search(pre + after)):
-            return _Extension(match.start(), match.end())
-    return None
+        if word in _EXT_GIVE:
+            if not re.search(r"时间|\d\s*[天周月]"
+                             r"|[一两二三四五六七八九十几半]\s*(?:个)?\s*[天周月星礼]",
+                             after):
+                continue
+        elif word in _EXT_WEAK and not _VAGUE_LATER.match(after):
+            if not (requested or (_EXT_TARGET.match(after)
+                                  and _EXT_TIME_WORD.search(clause.text))
+                    or (_EXT_TARGET.match(after) and _deadline(after, date(2000, 1, 1)))):
+                continue
+        elif word.startswith(("extend", "postpone", "defer")) and not (
+                requested or source.at_clause_start(match.start()) or _EXT_TARGET.match(after)
+                or clause.question):
+            continue
+        found.append(_Extension(match.start(), match.end()))
+    return found
+
+
+def _conditional_before(source: _Source, clause: _Clause) -> bool:
+    """要是下周还不到，我们再申请延期: a request made only if something happens."""
+    index = bisect_right(source.starts, clause.start) - 1
+    return index > 0 and "再" in clause.text and bool(
+        re.search(r"要是|如果|若|万一|假如|一旦|倘若", source.clauses[index - 1].text))
+
+
+def _refused_next(source: _Source, clause: _Clause) -> bool:
+    """延期一个月？不用了: the next clause turns it down."""
+    index = bisect_right(source.starts, clause.start) - 1
+    following = source.clauses[index + 1] if index + 1 < len(source.clauses) else None
+    return following is not None and bool(_EXT_REFUSED_AFTER.match(following.text))
+
+
+def _extension(source: _Source) -> _Extension | None:
+    found = _extensions(source)
+    return found[0] if found else None
 
 
 def _reason(source: _Source, extension: _Extension) -> tuple[str, int]:
@@ -627,227 +564,70 @@ def _reason(source: _Source, extension: _Extension) -> tuple[str, int]:
     return "", len(norm)
 
 
-# ---- dates -------------------------------------------------------------------------------------
 
+def _requested_date(source: _Source, extensions: list[_Extension], stop: int, today: date,
+                    deadline: date | None) -> date | None:
+    """The date an extension asks for: first right after a mention (in its clause, or the
+    next when nothing follows: 申请延期，至2月10日); then anywhere in a mention's clause (a
+    two-week extension); then from the first mention to the reason (因…)."""
+    norm = source.norm
+    for extension in extensions:
+        clause = source.clause_at(extension.start)
+        end = clause.end
+        if not norm[extension.end:end].strip() and end < len(norm):
+            end = source.clause_at(min(end + 1, len(norm))).end
+        because = _REASON.search(norm, extension.end, end)
+        if because is not None:  # 延期申请：因…停工近20天 — the reason's figures are not it
+            end = because.start()
+        found = _extension_date(norm[extension.end:end], today, deadline)
+        if found is not None:
+            return found
+    for extension in extensions:
+        clause = source.clause_at(extension.start)
+        found = _extension_date(norm[clause.start:clause.end], today, deadline)
+        if found is not None:
+            return found
+    return _extension_date(norm[extensions[0].end:stop], today, deadline)
 
-def _month_end(year: int, month: int) -> date:
-    if month == 12:
-        return date(year, 12, 31)
-    return date(year, month + 1, 1) - timedelta(days=1)
-
-
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _upcoming(today: date, month: int, day: int | None, year_word: str = "") -> date | None:
-    """A date given without a year: this year if it is not past, else next year.
-
-    day None means the end of the month. 明年 / 今年 force the year.
-    """
-    def build(year: int) -> date | None:
-        if not 1 <= month <= 12 or not 1 <= year <= 9999:
-            return None
-        if day is None:
-            return _month_end(year, month)
-        return _safe_date(year, month, day)
-
-    if year_word in ("明年", "next year"):
-        return build(today.year + 1)
-    if year_word in ("今年", "this year"):
-        return build(today.year)
-    this_year = build(today.year)
-    if this_year is not None and this_year >= today:
-        return this_year
-    return build(today.year + 1)
-
-
-def _add_months(today: date, months: int) -> date | None:
-    index = today.year * 12 + today.month - 1 + months
-    year, month = divmod(index, 12)
-    if not 1 <= year <= 9999:
-        return None
-    end = _month_end(year, month + 1)
-    return end.replace(day=min(today.day, end.day))
-
-
-def _add_days(today: date, days: float) -> date | None:
-    try:
-        return today + timedelta(days=round(days))
-    except OverflowError:
-        return None
-
-
-_MON = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
-_EN_MONTHS = {name: index for index, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_EN_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_PERIOD_DAYS = {"月": 0, "周": 7, "星期": 7, "礼拜": 7, "天": 1, "日": 1,
-                "month": 0, "week": 7, "day": 1}
-
-
-def _full_date(m: re.Match[str], today: date) -> date | None:
-    return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-
-
-def _year_month(m: re.Match[str], today: date) -> date | None:
-    year, month = int(m.group(1)), _number(m.group(2))
-    if month is None or not 1 <= month <= 12 or not 1 <= year <= 9999:
-        return None
-    return _month_end(year, int(month))
-
-
-def _month_day(m: re.Match[str], today: date) -> date | None:
-    month, day = _number(m.group(2)), _number(m.group(3))
-    if month is None or day is None:
-        return None
-    return _upcoming(today, int(month), int(day), m.group(1) or "")
-
-
-def _month_only(m: re.Match[str], today: date) -> date | None:
-    month = _number(m.group(2))
-    if month is None:
-        return None
-    day = {"初": 5, "上旬": 10, "中旬": 20}.get(m.group(3) or "")
-    return _upcoming(today, int(month), day, m.group(1) or "")
-
-
-def _this_month_end(m: re.Match[str], today: date) -> date | None:
-    return _month_end(today.year, today.month)
-
-
-def _next_month_end(m: re.Match[str], today: date) -> date | None:
-    following = _add_months(today.replace(day=1), 1)
-    return _month_end(following.year, following.month) if following else None
-
-
-def _year_end(m: re.Match[str], today: date) -> date | None:
-    return _safe_date(today.year + (1 if m.group(1) == "明" else 0), 12, 31)
-
-
-def _day_of_month(m: re.Match[str], today: date) -> date | None:
-    day = _number(m.group(1))
-    if day is None:
-        return None
-    this_month = _safe_date(today.year, today.month, int(day))
-    if this_month is not None and this_month >= today:
-        return this_month
-    following = _add_months(today.replace(day=1), 1)
-    return _safe_date(following.year, following.month, int(day)) if following else None
-
-
-def _duration(m: re.Match[str], today: date) -> date | None:
-    count_word, half, unit = m.group(1), m.group(2), m.group(3).rstrip("s")
-    count = 0.5 if count_word in ("半", "half a") else _number(count_word)
-    if count is None:
-        return None
-    if half:
-        count += 0.5
-    step = _PERIOD_DAYS.get(unit, 1)
-    if step:
-        return _add_days(today, count * step)
-    # Months: the same day n months later (clamped to the month's end); half a month is 15 days.
-    whole = int(count)
-    target = _add_months(today, whole) if whole else today
-    if target is None:
-        return None
-    return _add_days(target, 15) if count > whole else target
-
-
-def _en_month_day(m: re.Match[str], today: date) -> date | None:
-    month, day = _EN_MONTHS[m.group(1)], int(m.group(2))
-    if m.group(3):
-        return _safe_date(int(m.group(3)), month, day)
-    return _upcoming(today, month, day)
-
-
-def _en_day_month(m: re.Match[str], today: date) -> date | None:
-    month, day = _EN_MONTHS[m.group(2)], int(m.group(1))
-    if m.group(3):
-        return _safe_date(int(m.group(3)), month, day)
-    return _upcoming(today, month, day)
-
-
-def _en_end_of_month(m: re.Match[str], today: date) -> date | None:
-    return _upcoming(today, _EN_MONTHS[m.group(1)], None)
-
-
-_YEAR_WORD = r"(明年|今年)?\s*"
-_EN_COUNT = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|half a)"
-# Deadline patterns, each with its builder. At one place the longest match wins, then the
-# earlier pattern (3月 is March, not three months; 3个月 is three months).
-_DATE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], date], date | None]]] = [
-    (re.compile(r"(?<!\d)(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})"
-                r"(?!\d)\s*[日号]?"), _full_date),
-    (re.compile(r"(?<!\d)(\d{4})\s*年\s*" + _MON + r"\s*月\s*(?:份)?\s*(?:底|末|前)?"),
-     _year_month),
-    (re.compile(_YEAR_WORD + _MON + r"\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})"
-                r"(?!\d)\s*[日号]?"), _month_day),
-    (re.compile(_YEAR_WORD + r"(?<![\d个])" + _MON +
-                r"\s*月\s*(?:份)?\s*(底|末|初|上旬|中旬|下旬)?"), _month_only),
-    (re.compile(r"(?:本月|这个?月)\s*(?:底|末)|(?<![个下])月\s*(?:底|末)"
-                r"|\bend\s+of\s+(?:the\s+|this\s+)?month\b"), _this_month_end),
-    (re.compile(r"下\s*个?\s*月\s*(?:底|末)?|\bend\s+of\s+next\s+month\b"), _next_month_end),
-    (re.compile(r"(明|今)?\s*年\s*年?\s*(?:底|末)|\bend\s+of\s+(?:the\s+|this\s+)?year\b"),
-     _year_end),
-    (re.compile(r"(?:至|到)\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"), _day_of_month),
-    (re.compile(r"(?<![\d月至到])(\d{1,3}|[一二两三四五六七八九十]{1,3}|半)\s*个?\s*(半)?\s*多?"
-                r"\s*(月|周|星期|礼拜|天|日)(?!期|内)"), _duration),
-    (re.compile(r"\b" + _EN_COUNT + r"\s+(?:more\s+)?()(months?|weeks?|days?)\b"), _duration),
-    (re.compile(r"\b" + _EN_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4})\b)?"),
-     _en_month_day),
-    (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _EN_MONTH +
-                r"(?:,?\s*(\d{4})\b)?"), _en_day_month),
-    (re.compile(r"\bend\s+of\s+" + _EN_MONTH), _en_end_of_month),
-]
-
-
-def _deadline(segment: str, today: date) -> date | None:
-    """The first date the segment names (earliest match; at one place the longest wins)."""
-    matches: list[tuple[int, int, int]] = []
-    found: list[tuple[re.Match[str], Callable[[re.Match[str], date], date | None]]] = []
-    for pattern, build in _DATE_PATTERNS:
-        for match in pattern.finditer(segment):
-            if match.end() > match.start():
-                matches.append((match.start(), -match.end(), len(found)))
-                found.append((match, build))
-    covered = 0  # a failed date (2月30日) is not retried as a shorter one (2月)
-    for start, negative_end, index in sorted(matches):
-        if start < covered:
-            continue
-        match, build = found[index]
-        result = build(match, today)
-        if result is not None:
-            return result
-        covered = -negative_end
-    return None
 
 
 # ---- the reader ---------------------------------------------------------------------------------
 
 
-def _read_reply(text: str, *, today: date) -> Reading:
+def _read_reply(text: str, *, today: date, deadline: date | None = None) -> Reading:
     trimmed = _trimmed(text)
     source = _Source.of(text)
-    figure = _progress_figure(source)
+    figure, odd = _progress_reading(source)
+    if figure is None and odd is None:
+        figure = _ratio_figure(source)
 
-    extension = _extension(source)
+    extensions = _extensions(source)
+    extension = extensions[0] if extensions else None
+    new_deadline: date | None = None
+    suggested: date | None = None
+    reason = ""
     if extension is not None:
         reason, stop = _reason(source, extension)
-        deadline = _deadline(source.norm[extension.end:stop], today)
-        return Reading(ReplyKind.EXTENSION, progress=figure, text=trimmed, detail=reason,
-                       new_deadline=deadline)
+        new_deadline = _requested_date(source, extensions, stop, today, deadline)
+        if new_deadline is None:
+            suggested = _suggested_date(source.norm, today, deadline)
 
-    detail = _difficulty(source)
-    if detail is not None:
-        return Reading(ReplyKind.DIFFICULTY, progress=figure, text=trimmed,
-                       detail=detail or trimmed)
-
-    if (figure is None or figure == 100) and _is_completion(source):
-        return Reading(ReplyKind.COMPLETION, progress=100, text=trimmed)
-    if figure is not None:
-        return Reading(ReplyKind.PROGRESS, progress=figure, text=trimmed)
-    return Reading(ReplyKind.NOTE, text=trimmed)
+    difficulty = _difficulty(source)
+    completion = _completion(source)
+    if completion is None and figure == 100 and not _ZH_NEGATED_ANYWHERE.search(source.norm) \
+            and (_ZH_HAND_IN.search(source.norm) or _ALL_OF_IT.search(source.norm)):
+        completion = "done"  # 进度100%，请核账
+    if extension is not None or (figure is not None and figure < 100):
+        completion = None  # asking for more time, or a figure below 100: not done
+    elif completion == "done" and difficulty is not None:
+        completion = "confirm"  # 已完成 next to a problem: ask
+    done = completion == "done"
+    progress = 100 if done else figure
+    kind = _main_kind(done, extension is not None, difficulty, progress)
+    detail = (difficulty or trimmed) if kind is ReplyKind.DIFFICULTY else (
+        reason if kind is ReplyKind.EXTENSION else "")
+    return Reading(kind, progress=progress, text=trimmed, detail=detail,
+                   new_deadline=new_deadline, difficulty=difficulty,
+                   extension=extension is not None, reason=reason,
+                   confirm=completion == "confirm", suggested_deadline=suggested,
+                   odd_progress=odd if figure is None else None)
