@@ -241,6 +241,22 @@ ZH: dict[str, str] = {
     "recorded_extension": "已提交 <b>{id}</b> 延期申请（至{deadline}），等待督查室审批。",
     "recorded_evidence": "已收到 <b>{id}</b> 的佐证材料（{count} 个文件）。",
     "recorded_with_evidence": "附佐证材料 {count} 个。",
+    "recorded_head": "已记录 <b>{id}</b>：{facets}。",
+    "facet_progress": "进度 {progress}%",
+    "facet_difficulty": "困难“{text}”",
+    "facet_extension": "延期申请（至{deadline}）待督查室审批",
+    "recorded_withdrawn": "原交账已撤回，任务回到推进中。",
+    "confirm_done_q": "❓ <b>{id}</b> 确认交账？\n“{text}”\n交账后任务进入待核账，进度记为 100%，调度提醒停止。若只是部分工作完成，请点“只是进展”。",
+    "btn_confirm_done": "✅ 确认交账",
+    "btn_just_progress": "📈 只是进展",
+    "confirm_done_yes": "已确认交账。",
+    "already_recorded_short": "这条消息已记录过了。",
+    "confirm_done_no": "按进展记录。",
+    "confirm_done_stale": "此问题已处理过了：{id} 当前状态为“{status}”。",
+    "odd_progress": "📈 {id} 进度“{value}%”不在 0—100% 之间，未记录进度。请回复本消息重新写明进度，例如“进度80%”。",
+    "ask_extension_date": "⏳ {id} 申请延期：请回复本消息，写明延期到的日期和原因，例如“{suggested}，原因：……”。",
+    "submission_withdrawn_alert": "↩️【交账撤回】<b>{id}</b> {title}\n{who} 报送进度 {progress}%，原交账撤回，任务回到推进中，无需核账。",
+    "submission_withdrawn_note": "↩️ 交账已撤回：{who} 报送进度 {progress}%，任务回到推进中，无需核账。",
     "undo_hint": "如理解有误，10 分钟内可点“撤回”。",
     "undone": "已撤回 <b>{id}</b> 的这次报送，任务恢复原状。",
     "undo_expired": "已超过 10 分钟，不能撤回。如需更正，请直接再报送一次。",
@@ -313,6 +329,7 @@ ZH: dict[str, str] = {
     "action_resolved": "困难已解决",
     "action_extended": "延期",
     "action_extension_refused": "延期未批准",
+    "action_submission_withdrawn": "报送进展，交账撤回",
     "already_recorded": "这条消息已记录过了（{id}），无需重复操作。",
     "import_send_file": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。表头须包含：任务、牵头单位、责任人、完成时限。\n完成时限已过或在三年以后的行会被当作错误（多为笔误）；确需导入，请发送“/import 允许任意日期”后再发文件，或在文件的说明中写“/import 允许任意日期”。",
     "import_send_file_any_date": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。本次允许任意日期：已过或三年以后的完成时限也将导入。",
@@ -661,6 +678,22 @@ EN: dict[str, str] = {
     "recorded_extension": "Extension request for <b>{id}</b> (to {deadline}) sent for approval.",
     "recorded_evidence": "Received evidence for <b>{id}</b> ({count} file(s)).",
     "recorded_with_evidence": "With {count} evidence file(s).",
+    "recorded_head": "Recorded <b>{id}</b>: {facets}.",
+    "facet_progress": "progress {progress}%",
+    "facet_difficulty": "problem \"{text}\"",
+    "facet_extension": "extension request (to {deadline}) waiting for approval",
+    "recorded_withdrawn": "The earlier completion report is taken back; the task is open again.",
+    "confirm_done_q": "❓ <b>{id}</b>: report the task as done?\n\"{text}\"\nThen it waits for verification at 100% and reminders stop. If only part of the work is done, press \"Just progress\".",
+    "btn_confirm_done": "✅ Report done",
+    "btn_just_progress": "📈 Just progress",
+    "confirm_done_yes": "Confirmed as done.",
+    "already_recorded_short": "This message was already recorded.",
+    "confirm_done_no": "Recorded as progress.",
+    "confirm_done_stale": "Already handled: {id} is now \"{status}\".",
+    "odd_progress": "📈 {id}: progress \"{value}%\" is not between 0 and 100%; nothing recorded. Reply to this message with the progress, e.g. \"80%\".",
+    "ask_extension_date": "⏳ {id} extension: reply to this message with the new date and the reason, e.g. \"{suggested}, because …\".",
+    "submission_withdrawn_alert": "↩️ [Completion taken back] <b>{id}</b> {title}\n{who} reported progress {progress}%; the task is open again, nothing to verify.",
+    "submission_withdrawn_note": "↩️ Taken back: {who} reported progress {progress}%; nothing to verify.",
     "undo_hint": "Misread? Press Undo within 10 minutes.",
     "undone": "Withdrawn: <b>{id}</b> is back as it was.",
     "undo_expired": "More than 10 minutes have passed; send a new report instead.",
@@ -735,6 +768,7 @@ EN: dict[str, str] = {
     "action_resolved": "problem solved",
     "action_extended": "extended",
     "action_extension_refused": "extension refused",
+    "action_submission_withdrawn": "progress reported, submission taken back",
     "already_recorded": "This message was already recorded ({id}).",
     "import_send_file": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). The header must have 任务, 牵头单位, 责任人, 完成时限.\nRows whose 完成时限 is past or more than three years ahead are errors (usually typos); to import them anyway, send \"/import any-date\" before the file, or write \"/import any-date\" as the file's caption.",
     "import_send_file_any_date": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). Any date is allowed this time: past deadlines and deadlines more than three years ahead are imported too.",
@@ -876,6 +910,12 @@ EN: dict[str, str] = {
 }
 
 CATALOGS = {"zh": ZH, "en": EN}
+
+
+def _short_quote(text: str, limit: int = 60) -> str:
+    """A user's text quoted inside a sentence: one line, at most `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def esc(text: object) -> str:
@@ -1162,23 +1202,29 @@ class Messages:
                       new=new if new is not None else str(request.new_user_id))
 
     def recorded(self, outcome: Any, told: str = "") -> str:
-        """What the bot understood from a report, e.g. 已记录 T0007：进度 60%; `told` says who
+        """What the bot understood from a report, every facet of it, e.g. 已记录 T0007：进度
+        55%；困难“资金未到位”；延期申请（至2027年2月10日（周三））待督查室审批。 `told` says who
         was told about it (a rendered line, see bot/tg/reporting.py)."""
         report, task = outcome.report, outcome.task
-        kind = report.kind
-        if kind == "completion":
-            text = self.t("recorded_done", id=task.id)
-        elif kind == "extension" and outcome.extension is not None:
-            text = self.t("recorded_extension", id=task.id,
-                          deadline=self.full_date(outcome.extension.new_deadline))
-        elif kind == "difficulty":
-            text = self.t("recorded_difficulty", id=task.id)
-        elif kind == "evidence":
+        if report.kind == "evidence":
             return self.t("recorded_evidence", id=task.id, count=len(report.evidence))
-        elif report.progress is not None:
-            text = self.t("recorded_progress", id=task.id, progress=report.progress)
+        if outcome.submitted:
+            text = self.t("recorded_done", id=task.id)
         else:
-            text = self.t("recorded_note", id=task.id)
+            facets = []
+            if report.progress is not None:
+                facets.append(self.t("facet_progress", progress=report.progress))
+            if outcome.difficulty is not None:
+                facets.append(self.t("facet_difficulty",
+                                     text=_short_quote(outcome.difficulty.text)))
+            if outcome.extension is not None:
+                facets.append(self.t("facet_extension",
+                                     deadline=self.full_date(outcome.extension.new_deadline)))
+            separator = "；" if self.language == "zh" else "; "
+            text = self.raw("recorded_head", id=esc(task.id), facets=separator.join(facets)) \
+                if facets else self.t("recorded_note", id=task.id)
+            if outcome.withdrew_submission:
+                text += "\n" + self.t("recorded_withdrawn")
         if report.evidence:
             text += "\n" + self.t("recorded_with_evidence", count=len(report.evidence))
         if told:

@@ -6,6 +6,7 @@ returns) and only then returns what the caller may confirm to the user.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from bot.domain.ledger_file import ParsedRow
 from bot.domain.model import (
     ALLOWED_TRANSITIONS,
     LIVE_STATES,
+    DeliveryStatus,
     Difficulty,
     Evidence,
     ExtensionRequest,
@@ -40,6 +42,7 @@ from bot.domain.model import (
     Frequency,
     HistoryEntry,
     Invite,
+    OutboxEntry,
     Person,
     RebindRequest,
     RebindStatus,
@@ -56,6 +59,8 @@ from bot.domain.text import check_year, normalize_name
 INVITE_VALID_FOR = timedelta(days=7)
 UNDO_WINDOW = timedelta(minutes=10)  # ↩️ 撤回 of a misread report
 EVIDENCE_KIND = "evidence"
+SUBMISSION_WITHDRAWN = "submission_withdrawn"  # a progress figure took a 交账 back
+POST_KIND = "post:"  # outbox kind prefix of a message kept for editing (record_posts)
 MAX_TITLE = 200
 MAX_NAME = 30
 TASK_COUNTER = "task"
@@ -106,6 +111,18 @@ class ReportOutcome:
     def submitted(self) -> bool:
         """交账: the report moved the task to 待核账."""
         return self.report.kind == ReplyKind.COMPLETION.value
+
+    @property
+    def withdrew_submission(self) -> bool:
+        """A progress figure below 100 on a task waiting for 核账 took its 交账 back."""
+        return (self.report.before.get("status") == TaskStatus.SUBMITTED.value
+                and status_after(self.report, self.task.status) is TaskStatus.OPEN)
+
+    @property
+    def withdrawn_submission(self) -> str:
+        """The report id of the 交账 this report took back ("" if none)."""
+        return str(self.report.before.get("submission") or "") if self.withdrew_submission \
+            else ""
 
 
 @dataclass(frozen=True)
@@ -368,82 +385,119 @@ class Ledger:
         entry = HistoryEntry(task_id, self.clock.now(), who, "remind", note="、".join(names))
         self.repo.commit(Change(history=[entry]))
 
+    def record_posts(self, task_id: str, about: str, sent: Sequence[tuple[int, int]]) -> None:
+        """Keep where a message that asks for a decision went (the 核账 buttons under a 交账:
+        `about` is its report id), as (chat id, message id), so that it can be edited when
+        the question goes away. Kept in the outbox, forgotten with it."""
+        now = self.clock.now()
+        entries = [OutboxEntry(self.clock.today(), task_id, str(chat_id), f"{POST_KIND}{about}",
+                               DeliveryStatus.SENT, now, message_id=message_id,
+                               chat_id=chat_id) for chat_id, message_id in sent]
+        if entries:
+            self.repo.commit(Change(outbox=entries))
+
+    def posts(self, task_id: str, about: str) -> list[tuple[int, int]]:
+        """Where the messages recorded by `record_posts` went (oldest first)."""
+        found = []
+        suffix = f"|{POST_KIND}{about}"
+        for key in self.repo.outbox_keys():
+            if key.endswith(suffix) and f"|{task_id}|" in key:
+                entry = self.repo.outbox_get(key)
+                if entry is not None and entry.chat_id is not None \
+                        and entry.message_id is not None:
+                    found.append((entry.chat_id, entry.message_id))
+        return found
+
     # ---- 交账 and progress reports -------------------------------------------------------
 
     def submit_report(self, task_id: str, reading: Reading, *, who: str, user_id: int,
                       evidence: tuple[Evidence, ...] = (), source: str = "") -> ReportOutcome:
-        """An official's answer, as read by the reply reader, applied to a task.
+        """An official's answer, as read by the reply reader, applied to a task: every facet
+        of it in one durable change.
 
-        Completion → 交账 (待核账, 进度 100); a progress figure sets 进度 and never the state;
-        a difficulty opens a 困难 item; an extension request waits for an admin; anything else
-        is a progress note. Every report counts as 最近填报 (and for 减负).
+        Completion → 交账 (待核账, 进度 100); a progress figure sets 进度 (and, on a task
+        waiting for 核账, takes the 交账 back: it is not done after all); a difficulty opens a
+        困难 item; an extension request (with its date) waits for an admin; the text is kept
+        as 最新进展. Every report counts as 最近填报 (and for 减负).
         """
         task = self.task(task_id)
         if source and self.repo.report_from(source) is not None:
             raise AlreadyRecorded(task_id=task.id)
         if not task.live:
             raise TaskNotLive(task_id=task.id, status=task.status.value)
+        if reading.done and task.status is TaskStatus.SUBMITTED:
+            raise AlreadySubmitted(task_id=task.id)
         now = self.clock.now()
         change = Change()
         report_id = self._next_id(change, REPORT_COUNTER, "R", 6)
-        kind = reading.kind
         text = reading.text.strip()
+        progress = 100 if reading.done else reading.progress
+        if progress is not None:
+            progress = max(0, min(100, progress))
         updates: dict[str, object] = {"last_report_at": now, "last_report": report_id}
         if text:
             updates["latest_note"] = text
-        difficulty: Difficulty | None = None
-        extension: ExtensionRequest | None = None
-        if kind is ReplyKind.COMPLETION:
-            if task.status is TaskStatus.SUBMITTED:
-                raise AlreadySubmitted(task_id=task.id)
+        extension = self._extension_request(change, task, reading, who) \
+            if reading.extension and not reading.done else None
+        if reading.done:
             updates.update(status=TaskStatus.SUBMITTED, progress=100, submitted_by=who,
                            submission=report_id)
             change.history.append(HistoryEntry(task.id, now, who, "submitted", task.status,
                                                TaskStatus.SUBMITTED, text))
-        elif kind is ReplyKind.EXTENSION:
-            new_deadline = reading.new_deadline
-            if new_deadline is None or new_deadline <= self.clock.today() or (
-                    task.deadline is not None and new_deadline <= task.deadline):
-                raise InvalidField(field="extension_date",
-                                   value=new_deadline.isoformat() if new_deadline else "")
-            check_year(new_deadline, field="extension_date")
-            extension = ExtensionRequest(
-                id=self._next_id(change, EXTENSION_COUNTER, "E", 4), task_id=task.id,
-                requested_by=who, requested_at=now, new_deadline=new_deadline,
-                reason=reading.detail.strip())
-            change.extensions.append(extension)
-            change.history.append(HistoryEntry(
-                task.id, now, who, "extension_requested",
-                note=f"{new_deadline.isoformat()} {extension.reason}".strip()))
-        else:
-            if reading.progress is not None:
-                updates["progress"] = max(0, min(100, reading.progress))
-            if kind is ReplyKind.DIFFICULTY:
-                difficulty = Difficulty(
-                    id=self._next_id(change, DIFFICULTY_COUNTER, "D", 4), task_id=task.id,
-                    text=(reading.detail or text).strip(), opened_by=who, opened_at=now)
-                change.difficulties.append(difficulty)
-                change.history.append(HistoryEntry(task.id, now, who, "difficulty",
-                                                   note=difficulty.text))
-            else:
-                note = text
-                if reading.progress is not None:
-                    note = f"{reading.progress}%" + (f"：{text}" if text else "")
+        elif progress is not None:
+            updates["progress"] = progress
+            if task.status is TaskStatus.SUBMITTED and progress < 100:
+                # 完成了, then 进度45%: the 交账 is taken back, the task is open again.
+                updates.update(status=TaskStatus.OPEN, submitted_by="", submission="")
                 change.history.append(HistoryEntry(
-                    task.id, now, who, "progress" if text or reading.progress is not None
-                    else EVIDENCE_KIND, note=note))
+                    task.id, now, who, SUBMISSION_WITHDRAWN, task.status, TaskStatus.OPEN,
+                    f"{progress}%"))
+        difficulty: Difficulty | None = None
+        if reading.difficulty is not None:
+            difficulty = Difficulty(
+                id=self._next_id(change, DIFFICULTY_COUNTER, "D", 4), task_id=task.id,
+                text=(reading.difficulty or text).strip(), opened_by=who, opened_at=now)
+            change.difficulties.append(difficulty)
+            change.history.append(HistoryEntry(task.id, now, who, "difficulty",
+                                               note=difficulty.text))
+        if not reading.done and difficulty is None and extension is None:
+            note = text
+            if progress is not None and not _states_figure(text, progress):
+                note = f"{progress}%" + (f"：{text}" if text else "")
+            change.history.append(HistoryEntry(
+                task.id, now, who, "progress" if text or progress is not None
+                else EVIDENCE_KIND, note=note))
         report = Report(
             id=report_id, task_id=task.id, who=who, user_id=user_id, at=now,
-            kind=kind.value if (text or reading.progress is not None) else EVIDENCE_KIND,
-            text=text, progress=reading.progress if kind is not ReplyKind.COMPLETION else 100,
-            evidence=evidence, before=_snapshot(task), source=source,
-            difficulty_id=difficulty.id if difficulty else "",
+            kind=reading.kind.value if (text or progress is not None) else EVIDENCE_KIND,
+            text=text, progress=progress, evidence=evidence, before=_snapshot(task),
+            source=source, difficulty_id=difficulty.id if difficulty else "",
             extension_id=extension.id if extension else "")
         updated = task.with_changes(**updates)
         change.tasks.append(updated)
         change.reports.append(report)
         self.repo.commit(change)
         return ReportOutcome(updated, report, difficulty, extension)
+
+    def _extension_request(self, change: Change, task: Task, reading: Reading,
+                           who: str) -> ExtensionRequest:
+        """申请延期: a request for an admin, for a date after today and the current deadline."""
+        new_deadline = reading.new_deadline
+        if new_deadline is None or new_deadline <= self.clock.today() or (
+                task.deadline is not None and new_deadline <= task.deadline):
+            raise InvalidField(field="extension_date",
+                               value=new_deadline.isoformat() if new_deadline else "")
+        check_year(new_deadline, field="extension_date")
+        now = self.clock.now()
+        extension = ExtensionRequest(
+            id=self._next_id(change, EXTENSION_COUNTER, "E", 4), task_id=task.id,
+            requested_by=who, requested_at=now, new_deadline=new_deadline,
+            reason=(reading.reason or reading.detail).strip())
+        change.extensions.append(extension)
+        change.history.append(HistoryEntry(
+            task.id, now, who, "extension_requested",
+            note=f"{new_deadline.isoformat()} {extension.reason}".strip()))
+        return extension
 
     def undo_report(self, report_id: str, *, user_id: int) -> Task:
         """↩️ 撤回: the reporter takes back a misread report within 10 minutes, as long as
@@ -461,8 +515,7 @@ class Ledger:
         task = self.task(report.task_id)
         # The state the report left the task in must still be there: once an admin verified,
         # cancelled or sent it back, 撤回 would undo their decision too.
-        left_in = (TaskStatus.SUBMITTED if report.kind == ReplyKind.COMPLETION.value
-                   else TaskStatus(report.before.get("status", task.status.value)))
+        left_in = status_after(report, task.status)
         if task.last_report != report.id or task.status is not left_in:
             raise UndoRefused(reason="superseded", report_id=report_id, task_id=task.id)
         restored = task.with_changes(**_restore(report.before))
@@ -854,6 +907,23 @@ def _used(invite: Invite, user_id: int, now: datetime) -> Invite:
 def _t_number(task_id: str) -> int:
     """T0107 → 107; other ids → 0."""
     return int(task_id[1:]) if task_id[:1] == "T" and task_id[1:].isdigit() else 0
+
+
+def status_after(report: Report, default: TaskStatus) -> TaskStatus:
+    """The state a report left its task in: 待核账 after a 交账, 推进中 after a progress figure
+    that took a 交账 back, else the state it found."""
+    if report.kind == ReplyKind.COMPLETION.value:
+        return TaskStatus.SUBMITTED
+    before = TaskStatus(report.before.get("status", default.value))
+    if before is TaskStatus.SUBMITTED and report.progress is not None and report.progress < 100:
+        return TaskStatus.OPEN
+    return before
+
+
+def _states_figure(text: str, progress: int) -> bool:
+    """Whether the official's text already shows the figure (进度90%): the history line then
+    does not repeat it ("90%：进度90%")."""
+    return bool(re.search(rf"(?<!\d){progress}\s*[%％]", text))
 
 
 def _snapshot(task: Task) -> dict[str, object]:

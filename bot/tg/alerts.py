@@ -17,23 +17,28 @@ log = logging.getLogger(__name__)
 async def notify_admins(services: Services, text: str, buttons: Buttons | None = None) -> bool:
     """To the admin group; when there is none, or it cannot be reached (the bot was removed,
     or it is gone), to every admin privately. True if at least one admin chat got it."""
+    return bool(await notify_admins_at(services, text, buttons))
+
+
+async def notify_admins_at(services: Services, text: str,
+                           buttons: Buttons | None = None) -> list[tuple[int, int]]:
+    """As notify_admins; returns (chat id, message id) of every message delivered, so that a
+    message with buttons can be edited when what it asks about changes."""
     sender = services.sender
     assert sender is not None
     group = services.admin_group()
     if group and services.admin_group_lost_since() is None:
         try:
-            await sender.send(group, text, buttons)
-            return True
+            return [(group, await sender.send(group, text, buttons))]
         except Unreachable as err:  # the sender has marked the group: admins privately
             log.warning("admin group %s cannot be reached (%s); telling admins privately",
                         group, err)
         except DeliveryFailed as err:
             log.warning("admin group %s not reached (%s); telling admins privately", group, err)
-    reached = False
+    reached: list[tuple[int, int]] = []
     for admin_id in sorted(services.config.access.admins):
         try:
-            await sender.send(admin_id, text, buttons)
-            reached = True
+            reached.append((admin_id, await sender.send(admin_id, text, buttons)))
         except (Unreachable, DeliveryFailed) as err:
             log.warning("admin %s not reached: %s", admin_id, err)
     return reached

@@ -26,7 +26,7 @@ from telegram.warnings import PTBUserWarning
 from bot.adapters.inbox import StoreInbox
 from bot.adapters.repository import StoreRepository
 from bot.domain.ports import Sender
-from bot.tg import callbacks
+from bot.tg import buttons, callbacks
 from bot.tg import handlers as h
 from bot.tg import ledger_files as lf
 from bot.tg import reporting as r
@@ -185,9 +185,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("import", lf.import_command))
     app.add_handler(CommandHandler("export", lf.export_command))
     # Buttons: ours are routed by prefix; anything else (old, forged) still gets an answer.
-    app.add_handler(CallbackQueryHandler(r.on_button, pattern=callbacks.ROUTE))
+    app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=callbacks.ROUTE))
     app.add_handler(CallbackQueryHandler(lf.on_import_button, pattern=callbacks.IMPORT_ROUTE))
-    app.add_handler(CallbackQueryHandler(r.on_button))
+    app.add_handler(CallbackQueryHandler(buttons.on_button))
     # Reports: replies to the bot's messages first (they name their task), then plain
     # messages in private chats. Edits are not new reports.
     content = (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND

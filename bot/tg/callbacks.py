@@ -13,6 +13,8 @@ Formats (Telegram allows 64 bytes):
   DATE <add|ext|ask|askx> <ok|no> [<task>]       确认 / 重新填写 a date in the past or years
                                                  ahead (建账, /extend, 延期申请; askx: the
                                                  answer to a ⏳ prompt)
+  SURE <task> <yes|no>                           确认交账 / 只是进展 under 确认交账？ (the
+                                                 question replies to the official's message)
 
 Decoding only checks the shape; handlers check who pressed and whether the action is still
 valid for the task's current state. Buttons that decide a request name the request, so an old
@@ -24,8 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP, DIFF, REBIND, DATE = (
-    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP", "DIFF", "REBIND", "DATE")
+ACT, UNDO, VERIFY, REJECT, EXT, PICK, IMP, DIFF, REBIND, DATE, SURE = (
+    "ACT", "UNDO", "VERIFY", "REJECT", "EXT", "PICK", "IMP", "DIFF", "REBIND", "DATE", "SURE")
 DATE_KINDS = ("add", "ext", "ask", "askx")
 ACTIONS = ("done", "progress", "difficulty", "extend")
 _ID = r"[A-Za-z0-9_-]{1,20}"
@@ -40,9 +42,10 @@ _PATTERNS = {
     DIFF: re.compile(rf"^DIFF ({_ID}) (coord|solved)$"),
     REBIND: re.compile(rf"^REBIND ({_ID}) (yes|no)$"),
     DATE: re.compile(rf"^DATE ({'|'.join(DATE_KINDS)}) (ok|no)(?: ({_ID}))?$"),
+    SURE: re.compile(rf"^SURE ({_ID}) (yes|no)$"),
 }
 # For handler registration: `pattern=ROUTE` on the CallbackQueryHandler.
-ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK|DIFF|REBIND|DATE) ")
+ROUTE = re.compile(r"^(ACT|UNDO|VERIFY|REJECT|EXT|PICK|DIFF|REBIND|DATE|SURE) ")
 IMPORT_ROUTE = re.compile(r"^IMP ")
 
 

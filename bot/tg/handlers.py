@@ -573,7 +573,7 @@ def account_label(user: User | None, user_id: int | None) -> str:
 
 
 async def ask_admins_to_rebind(services: Services, request: RebindRequest, user: User) -> None:
-    """换绑: the admins decide, with 确认换绑 / 不同意 (handled in reporting.on_button)."""
+    """换绑: the admins decide, with 确认换绑 / 不同意 (handled in buttons.on_button)."""
     msgs = services.messages
     person = services.ledger.repo.get_person(request.name)
     text = msgs.rebind_question(request, unit=person.unit if person else "",

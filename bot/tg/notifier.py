@@ -102,12 +102,20 @@ class TelegramSender(Sender):
 
     async def edit(self, message: Message, text: str, *, reply_markup: Any = None) -> bool:
         """Replace a message's text (the first part when long); False if Telegram refused."""
+        return await self.edit_at(message.chat_id, message.message_id, text,
+                                  reply_markup=reply_markup)
+
+    async def edit_at(self, chat_id: int, message_id: int, text: str, *,
+                      reply_markup: Any = None) -> bool:
+        """Replace the text of a message sent earlier (kept by its ids); without
+        `reply_markup` its buttons go. False if Telegram refused (too old, deleted)."""
+        if self.watch is not None:
+            chat_id = self.watch.resolve(chat_id)
         try:
-            await self.bot.edit_message_text(chat_id=message.chat_id,
-                                             message_id=message.message_id,
+            await self.bot.edit_message_text(chat_id=chat_id, message_id=message_id,
                                              text=split_html(text)[0], reply_markup=reply_markup)
         except TelegramError as err:
-            log.info("could not edit message %s: %s", message.message_id, err)
+            log.info("could not edit message %s: %s", message_id, err)
             return False
         return True
 
