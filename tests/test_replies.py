@@ -123,7 +123,7 @@ TABLE: list[tuple[str, ReplyKind, int | None, date | None]] = [
     ("上周进度40%，本周进度60%", P, 60, None),
     ("进度60%，争取月底完成80%", P, 60, None),
     ("剩余30%未完成", P, 70, None),
-    ("进度100%", P, 100, None),
+    ("进度100%", C, 100, None),  # all of it: 交账
     ("进度：-20%", N, None, None),  # not a progress: the bot asks back (odd_progress)
     ("进度150%", N, None, None),
     ("完成120%", N, None, None),
@@ -296,7 +296,8 @@ def test_progress_is_monotone_in_the_stated_percentage(a: int, b: int) -> None:
     assert read_progress(f"进度{low}%") == low
     assert read_progress(f"进度{low}%") <= read_progress(f"进度{high}%")  # type: ignore[operator]
     reading = read_reply(f"进度{high}%", today=TODAY)
-    assert (reading.kind, reading.progress) == (ReplyKind.PROGRESS, high)
+    kind = ReplyKind.COMPLETION if high == 100 else ReplyKind.PROGRESS  # 进度100%: 交账
+    assert (reading.kind, reading.progress) == (kind, high)
 
 
 @pytest.mark.parametrize("text", ["完成" * 5000, "a" * 10000, "\x00\x07\x1b" * 3000,

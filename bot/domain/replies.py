@@ -23,7 +23,7 @@ from datetime import date
 from enum import Enum, StrEnum
 
 from bot.domain.reply_dates import _deadline, _extension_date, _suggested_date
-from bot.domain.reply_figures import _progress_reading, _ratio_figure
+from bot.domain.reply_figures import _progress_reading, _ratio_figure, _vague_only
 from bot.domain.reply_obstacles import _difficulty
 from bot.domain.reply_text import _LEAD_PUNCT, WINDOW, _Clause, _Source, _trimmed
 
@@ -249,7 +249,10 @@ _ZH_DONE = re.compile(
     r"|都)?\s*(?<![金钱款员备料])到位|圆满结束|已结束|全部结束|清零|闭环"
     r"|验收(?:合格|通过)|复查(?:也)?通过|全部合格|全面建成|已建成|已拆除|已化解|已交账"
     r"|可以交账|可以销号|可以交差|申请交账|申请销号|整改销号|全部销号"
-    r"|全部[^,。;!?\n]{0,4}(?:完了|好了|光了|结束|结案|交付|达标|签约|入库|起运|打到|配送)"
+    r"|全部[^,。;!?\n]{0,4}(?:完了|好了|光了|结束|结案|交付|达标|签约|入库|起运|打到|配送|建成|完工"
+    r"|落实|换装|发放)"
+    r"|(?:全部|全都|都)[^,。;!?\n]{0,3}(?:落实|整好|弄好|办好|搞好|拾掇|停当|ok|OK)了?"
+    r"|停当|完事|完活|收官|了结|利索了|巴适了|通过[^,。;!?\n]{0,4}验收|(?<![申请可以予])交账"
     r"|[签拆换装修]完了?|任务(?:已经?)?(?:结束|收官|销号)|可以结了|(?<![了])结了|已?交付|已?挂牌"
     r"|齐活|得咗|落实完|整利索|并网|投入使用|投入运行|一户不少|一个不少|一户没剩|妥了"
     r"|全(?:部|都)都?[^,。;!?\n]{0,3}(?:发|签|拆|装|交|弄|办|做|整|改)了"
@@ -264,8 +267,13 @@ _ZH_NEUTRAL = re.compile(
     r"|计划内|年度计划|工作计划|投资计划|建设计划|计划任务|不断|不懈")
 _ZH_NEG = re.compile(r"未(?!来)|没|不|无法|无力|难以|否|还差|差一点|尚需|还需|仍需")
 _ZH_POST_NEG = re.compile(
-    r"^\s*(?:不了|不成|不到|得不|得了|得成|啥|个啥|什么|个什么|个鬼|个屁)")
-_ZH_RHETORICAL = re.compile(r"哪里|哪儿|哪有|哪能|什么|怎么可能|谈何|说什么")
+    r"^\s*(?:不了|不成|不到|得不|得了|得成|啥|个啥|什么|个什么|个鬼|个屁|呢)")
+_ZH_RHETORICAL = re.compile(r"哪里|哪儿|哪有|哪能|什么|怎么可能|谈何|说什么|别说|还(?=\s*$)")
+# 施工队说弄完了: what someone else says is not the official's 交账.
+_ZH_HEARSAY = re.compile(r"(?:说|听说|据说|反映|称)[^,。;!?\n]{0,3}$")
+# 完成销售收入…, 完成投资800万: an amount, not the task.
+_ZH_AMOUNT_AFTER = re.compile(
+    r"^\s*(?:了)?\s*(?:投资|产值|销售|收入|税收|营收|任务量|工作量|招商|签约额|引资|固投|增加值)")
 _ZH_NOUN_AFTER = re.compile(
     r"^\s*(?:情况|时限|时间|期限|日期|节点|目标|率|度|进度|比例|量|值|数|标准|要求)")
 _ZH_PLAN = re.compile(
@@ -278,12 +286,12 @@ _ZH_PLAN = re.compile(
     r"|(?<![随最])后(?!期|续|台|勤|方)")
 _ZH_TIME = re.compile(
     r"下周|下个?月|下旬|中旬|上旬|明天|明日|后天|明年|年底|年末|月底|月末|周末|近期|本周|本月"
-    r"|今年|[年月周天日]内|以内|之内|节后|春节|前(?!期|段|阶段|置|述|面)|\d\s*[年月日号]"
+    r"|今年|[年月周天日]内|以内|之内|节后|春节|(?<!提)前(?!期|段|阶段|置|述|面)|\d\s*[年月日号]"
     r"|[一二两三四五六七八九十]\s*[月日号]")
 _ZH_PAST_PLAN = re.compile(r"原计划|原定|原来|原本|本应|本来|按原")
 _ZH_PARTIAL = re.compile(
     r"基本|部分|主体|[一二三四]期|初步|阶段性|局部|个别|多数|大多|前期|首批|第一批|第一阶段|大半"
-    r"|一半|累计")
+    r"|一半|累计|大头|大部分|主要|大体|[一二三四五\d]\s*标段|土建|今天的|今日的|本周的")
 _ZH_WHOLE = re.compile(r"全部|全面|所有|整体|全数")
 # Hedges: "nearly", "probably" — the official is not saying it is done.
 _ZH_HEDGE = re.compile(
@@ -301,14 +309,16 @@ _ZH_REMAINING = re.compile(
     r"|还有[^,。;!?\n]{0,10}[未没待]")
 # 剩下的3户都签了, 已将剩余12户全部签约: the remaining work is done too.
 _ZH_REMAINING_DONE = re.compile(
-    r"(?:都|全部|均|已将)[^,。;!?\n]{0,8}(?:了|完|到位|签约|结束|清零)|剩余[^,。;!?\n]{0,4}已")
+    r"(?:都|全部|均|已将)[^,。;!?\n]{0,8}(?:了|完|到位|签约|结束|清零)|剩余[^,。;!?\n]{0,4}已"
+    r"|也[^,。;!?\n]{0,4}完")
 
 _EN_DONE = re.compile(r"\b(?:done|completed?|finished|accomplished)\b")
 _EN_NEG = re.compile(
     r"\b(?:not|never|no|cannot|yet|unable|incomplete|unfinished)\b|n['’]t\b|\bcan\s*not\b")
 _EN_PLAN = re.compile(
     r"\b(?:will|shall|going to|gonna|expect(?:ed|s)?|plan(?:ned|s)?|aim(?:ing|s)?|hope|should"
-    r"|must|eta|target(?:ed)?|scheduled|estimated?|until|till|about to|soon|tomorrow|next)\b"
+    r"|must|eta|target(?:ed)?|scheduled|estimated?|until|till|about to|soon|tomorrow|next"
+    r"|once|when|after|as soon as)\b|['’]ll\b"
     r"|\bto\s+(?:be\s+)?$")
 _EN_POST_PLAN = re.compile(
     r"^\W*(?:by|before|next|tomorrow|soon|later|within|in\s+\d|this\s+(?:week|month)|end\s+of)\b")
@@ -328,6 +338,8 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
         return _Use.NEGATED
     if _ZH_NOUN_AFTER.match(post):
         return _Use.IGNORED
+    if _ZH_AMOUNT_AFTER.match(post) or _ZH_HEARSAY.search(pre):
+        return _Use.PARTIAL
     if clause.question:
         return _Use.ASKED
     if _ZH_HEDGE.search(pre) or _ZH_POST_HEDGE.match(post):
@@ -343,7 +355,8 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
     raw_pre = clause.text[max(0, start - 8):start]
     if perfective < 0 and re.search(r"(?:按期|按时|如期|按原时限|按新时限)\s*$", raw_pre):
         return _Use.PLANNED  # 按期完成 (no 已): a promise
-    if re.match(r"\s*(?:要到|还要|还得|估计|预计|要等|至少|再报|再说)", post):
+    if re.match(r"\s*(?:要到|还要|还得|估计|预计|要等|至少|再报|再说|了?\s*(?:会|就会|以后|之后))",
+                post):
         return _Use.PLANNED  # 全部完成要到春节前后
     if planned or (perfective < 0 and not past and _ZH_TIME.search(pre)) \
             or re.match(r"\s*(?:之|以)?后(?!的)", post):
@@ -358,7 +371,7 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
 
 
 def _en_use(clause: _Clause, start: int, end: int) -> _Use:
-    pre = clause.text[max(0, start - WINDOW):start]
+    pre = re.sub(r"\bt\d{2,}\b", "", clause.text[max(0, start - WINDOW):start])  # T0011 done
     post = clause.text[end:end + WINDOW]
     if _EN_NEG.search(pre):
         return _Use.NEGATED
@@ -366,7 +379,8 @@ def _en_use(clause: _Clause, start: int, end: int) -> _Use:
         return _Use.ASKED
     if _EN_PLAN.search(pre) or _EN_POST_PLAN.match(post):
         return _Use.PLANNED
-    if _EN_PARTIAL.search(pre) or _EN_POST_QUANTITY.match(post):
+    if (_EN_PARTIAL.search(pre) and not re.search(r"\ball\b", pre)) \
+            or _EN_POST_QUANTITY.match(post):
         return _Use.PARTIAL
     return _Use.AFFIRMED
 
@@ -375,16 +389,20 @@ def _en_use(clause: _Clause, start: int, end: int) -> _Use:
 # not say the task is done. A completion whose clause names one (without 全部 / 整体) is asked
 # about (确认交账？) rather than taken.
 _ZH_SUBSTEP = re.compile(
-    r"方案|设计|招标|招投标|摸底|调查|调研|排查|登记|统计|手续|审批|批复|立项|备案|规划|选址|征地"
-    r"|测量|测绘|评估|图纸|预算|清单|签约|签订|合同|入户|动员|部署|宣传|培训|会议|初稿|草案|材料"
-    r"|资料|报告|基础|地基|主体|土建|框架|封顶|一期|二期|首批|第一批|前期|初验|试运行|安装|采购"
-    r"|进场|开工|拆除|清理|自查|整理|上报|申报|报送|核查|公示|初审|复核|对接|选定|确定|制定"
-    r"|勘察|勘测|现场|土方|路基|基坑")
+    r"方案|设计|招标|招投标|摸底|调查|调研|排查|登记|手续|审批|批复|立项|备案|规划|选址"
+    r"|测量|测绘|评估|图纸|预算|清单|初稿|草案|基础|地基|主体|土建|框架|封顶|一期|二期|首批"
+    r"|第一批|前期|初验|试运行|进场|开工|自查|勘察|勘测|土方|路基|基坑")
+# The task itself: 任务完成, 工作全部完成 — no step of it.
+_ZH_TASK_DONE = re.compile(r"(?:任务|工作|项目|事项)[^,。;!?\n]{0,4}(?:完成|结束|办结|完毕|收官)")
 # Work that comes next: "接下来评估", "下一步进场施工" — the task goes on.
 _ZH_NEXT = re.compile(
     r"接下来|下一步|下步|下阶段|下一阶段|随后|然后|再进行|再开展|准备|即将|还要|还得|还需|尚需"
-    r"|仍需|待(?!遇)|进场施工|开始施工|启动|(?:可以|开始|准备|将)[^,。;!?\n]{0,3}(?:施工|开工"
-    r"|动工)")
+    r"|仍需|待(?!遇)|进场施工|开始施工|启动|(?:可以|开始|准备|将|马上|即将)[^,。;!?\n]{0,3}"
+    r"(?:施工|开工|动工)|到时候|再报|告诉你|告诉您|报给您|就报|继续")
+# Work still to do, anywhere in the reply: 设备还没安装, 还差2户没签字, 二标段刚开工, 又在改.
+_ZH_PENDING = re.compile(
+    r"(?:还|尚|都|仍|并)\s*(?:没|未)(?:有)?(?!问题|什么问题|遗留|影响|困难)|还差|就差|只差|差最后"
+    r"|刚开工|刚动工|又在|被退回|退回了|返工|没到齐|没凑齐")
 # 交账 in so many words: the official hands the task in.
 _ZH_HAND_IN = re.compile(
     r"可以交账|申请交账|予以交账|交账|可以销号|申请销号|请核验|请核账|请验收|请销号|请审核|请查验"
@@ -397,12 +415,27 @@ _ALL_OF_IT = re.compile(r"(?:完成|completed?|done|finished)\s*(?:了|率)?\s*1
                         r"|complete|done|finished)")
 
 
+def _nothing_left(source: _Source) -> bool:
+    """No word of negation, plan, question or work still to do anywhere (for a bare 100%)."""
+    norm = source.norm
+    if _ZH_NEGATED_ANYWHERE.search(norm) or _ZH_PENDING.search(norm) or \
+            _EN_REMAINING.search(norm) or any(clause.question for clause in source.clauses):
+        return False
+    return not any(_ZH_REMAINING.finditer(norm)) and not _ZH_PLAN.search(norm) \
+        and not _EN_PLAN.search(norm)
+
+
+def _whole_done(source: _Source) -> bool:
+    return any(_ZH_WHOLE.search(c.text) and _ZH_DONE.search(c.text) for c in source.clauses)
+
+
 def _completion(source: _Source) -> str | None:
     """"done" for a statement that the whole task is done now, "confirm" when a completion is
     affirmed but might be of a part (ask 确认交账？), None otherwise: anything that negates,
     plans, qualifies or asks about a completion, or mentions unfinished or next work."""
     norm = source.norm
-    if _ZH_NEGATED_ANYWHERE.search(norm) or _EN_REMAINING.search(norm):
+    if _ZH_NEGATED_ANYWHERE.search(norm) or _EN_REMAINING.search(norm) \
+            or _ZH_PENDING.search(norm):
         return None
     for match in _ZH_REMAINING.finditer(norm):
         if match.group().startswith("除") or match.group() == "except" or \
@@ -422,11 +455,15 @@ def _completion(source: _Source) -> str | None:
     blocking = {_Use.NEGATED, _Use.PLANNED, _Use.PARTIAL, _Use.ASKED}
     if any(_ZH_WHOLE.search(clause.text) for clause in affirmed):
         blocking.discard(_Use.PARTIAL)  # 已完成入户复核1023户…工作全部完成
+    if _Use.ASKED in uses and _Use.AFFIRMED in uses[uses.index(_Use.ASKED):]:
+        blocking.discard(_Use.ASKED)  # 完成了吗？完成了！
     if not affirmed or blocking.intersection(uses):
         return None
     if _ZH_NEXT.search(norm):
         return None
     if _ZH_HAND_IN.search(norm):
+        return "done"
+    if _ZH_TASK_DONE.search(norm):
         return "done"
     for clause in affirmed:
         if _ZH_SUBSTEP.search(clause.text) and not _ZH_WHOLE.search(clause.text):
@@ -614,9 +651,13 @@ def _read_reply(text: str, *, today: date, deadline: date | None = None) -> Read
 
     difficulty = _difficulty(source)
     completion = _completion(source)
-    if completion is None and figure == 100 and not _ZH_NEGATED_ANYWHERE.search(source.norm) \
-            and (_ZH_HAND_IN.search(source.norm) or _ALL_OF_IT.search(source.norm)):
-        completion = "done"  # 进度100%，请核账
+    if completion is None and figure == 100 and (_nothing_left(source) or (
+            not _ZH_NEGATED_ANYWHERE.search(source.norm)
+            and (_ZH_HAND_IN.search(source.norm) or _ALL_OF_IT.search(source.norm)))):
+        completion = "done"  # 进度100%，请核账; T0018 100%
+    elif completion == "done" and figure is not None and figure < 100 \
+            and _vague_only(source) and _whole_done(source):
+        figure = None  # 不是基本完成，是全部完成了 / 基本完成是上次的说法，现在已经全部完成了
     if extension is not None or (figure is not None and figure < 100):
         completion = None  # asking for more time, or a figure below 100: not done
     elif completion == "done" and difficulty is not None:

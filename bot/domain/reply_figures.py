@@ -128,6 +128,12 @@ def _figures(norm: str) -> list[_Figure]:
     return kept
 
 
+def _vague_only(source: _Source) -> bool:
+    """Whether the only figures are words like 基本完成 (90) or 过半 (50)."""
+    figures = _figures(source.norm)
+    return bool(figures) and all(figure.vague for figure in figures)
+
+
 def _progress_reading(source: _Source) -> tuple[int | None, int | None]:
     """(the current progress the text states, or None; a stated figure that cannot be a
     progress — over 100 or below 0 — so the bot can ask back instead of changing anything).
@@ -184,9 +190,8 @@ def _progress_reading(source: _Source) -> tuple[int | None, int | None]:
 
 # X of Y: 40户里完成了30户, 共15家企业已整改12家, 已签约60户，总数80户, 完成了2/5, 18 of 24.
 _UNIT = (r"(?:个自然村|个村|自然村|所学校|家企业|个项目|公里|千米|万亩|km|户|家|个|人|项|条|座|所"
-         r"|村|米"
-         r"|亩|栋|间|处|套|件|名|台|辆|宗|笔|盏|块|口|吨|批|份|场|次|棵|株|只|头|匹|本|张|路|段|片"
-         r"|校|镇|乡)")
+         r"|村|米|亩|栋|间|处|套|件|名|台|辆|宗|笔|盏|块|口|吨|批|份|场|次|棵|株|只|头|匹|本|张|路"
+         r"|段|片|校|镇|乡|期)")
 _QUANTITY = re.compile(r"(?<![\d.])(\d{1,6}(?:\.\d{1,2})?"
                        r"|[一二两三四五六七八九十百]{1,4})\s*(" + _UNIT + ")")
 _TOTAL_BEFORE = re.compile(r"(?:总|共|应|全|计划|需要?|涉及|任务|合计|年度|排查|摸排|摸底|梳理|确定"
