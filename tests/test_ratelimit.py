@@ -91,8 +91,19 @@ async def test_one_chat_keeps_its_order_and_pace() -> None:
     time = FakeTime()
     rl = limiter(time)
     log: list[tuple[int, float]] = []
-    await time.run(*(send(rl, time, log, chat) for chat in
-                      (OFFICIAL, OTHER, OFFICIAL, OTHER, OFFICIAL)))
+    order: list[int] = []
+
+    async def numbered(index: int, chat: int) -> None:
+        await send(rl, time, log, chat)
+        order.append(index)
+
+    await time.run(*(numbered(i, chat) for i, chat in
+                      enumerate((OFFICIAL, OTHER, OFFICIAL, OTHER, OFFICIAL, OFFICIAL,
+                                 OFFICIAL, OFFICIAL, OFFICIAL))))
     official = [t for chat, t in log if chat == OFFICIAL]
-    assert len(official) == 3
-    assert all(b - a >= 1.0 for a, b in itertools.pairwise(official))
+    assert len(official) == 7
+    # A confirmation, its edit and a question go at once; then about one a second.
+    assert official[:3] == [0.0, 0.0, 0.0] and official[3] > 3.0
+    for i in range(len(official) - 3):
+        assert official[i + 3] - official[i] >= 3.0  # never 4 in ~3 s
+    assert [i for i in order if i not in (1, 3)] == [0, 2, 4, 5, 6, 7, 8]  # in order

@@ -7,7 +7,11 @@ limiter is a leaky bucket, not Telegram's 20-per-minute window.
 
 `ChatRateLimiter` throttles before sending instead:
 
-* each chat at most one message per `chat_interval` (Telegram: about one a second);
+* each group at most one message per `chat_interval` (Telegram: about one a second);
+* each private chat a short burst (`private_burst` messages: a confirmation, its edit and a
+  question come at once), then no more than that in any `private_burst × chat_interval`
+  seconds — on average still one a second (measured: strict one-a-second spacing made an
+  official's second answer wait 1.05 s);
 * each group at most `group_per_minute` in any 60 seconds;
 * the bot at most `per_second` in any second overall;
 * a 429 holds only the chat it was about, for its retry_after, then the request is retried
@@ -37,17 +41,19 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class ChatRateLimiter(BaseRateLimiter[int]):
     def __init__(self, *, per_second: int = 29, chat_interval: float = 1.05,
-                 group_per_minute: int = 20, max_retries: int = 3,
+                 group_per_minute: int = 20, private_burst: int = 3, max_retries: int = 3,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Sleep = asyncio.sleep) -> None:
         self.per_second = per_second
         self.chat_interval = chat_interval
         self.group_per_minute = group_per_minute
+        self.private_burst = max(1, private_burst)
         self.max_retries = max_retries
         self._monotonic = monotonic
         self._sleep = sleep
         self._chat_ready: dict[int, float] = {}  # the next free slot of each chat
         self._group_slots: dict[int, deque[float]] = {}  # reserved slots in the last minute
+        self._private_slots: dict[int, deque[float]] = {}  # reserved slots in the burst window
         self._sent: deque[float] = deque()  # overall sends in the last second
 
     async def initialize(self) -> None:
@@ -98,7 +104,19 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             if len(slots) >= self.group_per_minute:
                 slot = max(slot, slots[-self.group_per_minute] + 60.5)
             slots.append(slot)
-        self._chat_ready[chat] = slot + self.chat_interval
+            self._chat_ready[chat] = slot + self.chat_interval
+        else:
+            window = self.private_burst * self.chat_interval
+            recent = self._private_slots.setdefault(chat, deque())
+            while recent and recent[0] <= now - window:
+                recent.popleft()
+            if len(recent) >= self.private_burst:
+                slot = max(slot, recent[-self.private_burst] + window)
+            recent.append(slot)
+            self._chat_ready[chat] = slot  # keeps the chat's order
+            if len(self._private_slots) > 5000:  # forget chats that are free again
+                self._private_slots = {c: q for c, q in self._private_slots.items()
+                                       if q and q[-1] > now - window}
         if len(self._chat_ready) > 5000:  # forget chats that are free again
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
         return slot
