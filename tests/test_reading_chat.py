@@ -139,3 +139,17 @@ async def test_an_acknowledgement_is_not_a_report(bot: Harness) -> None:
     tid = add(bot)
     text = await bot.answer(ZHANG, "收到，马上落实👍")
     assert "如需报送" in text and bot.ledger.task(tid).last_report == ""
+
+
+async def test_an_answer_to_the_progress_prompt_is_not_asked_about_again(bot: Harness) -> None:
+    tid = add(bot)
+    await bot.answer(ZHANG, f"/task {tid}")
+    card = next(m for m in reversed(bot.api.messages_to(ZHANG))
+                if f"ACT {tid} progress" in buttons(m))
+    bot.api.press_button(ZHANG, card, f"ACT {tid} progress")
+    await bot.pump()
+    prompt = bot.api.messages_to(ZHANG)[-1]
+    assert prompt["text"].startswith("📈")
+    text = await bot.answer(ZHANG, "施工方案已制定完成", reply_to=prompt)
+    assert "确认交账？" not in text and "已记录" in text
+    assert bot.ledger.task(tid).status is TaskStatus.OPEN

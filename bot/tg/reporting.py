@@ -252,9 +252,11 @@ async def apply_report(update: Update, context: LuoshiContext, task: Task, messa
         reading = reading.as_completion()
     elif completion == "no":
         reading = reading.as_progress()
-    elif reading.confirm:
+    elif reading.confirm and intent is None:
         await _ask_completion(update, context, task, message, text)
         return
+    elif reading.confirm:  # the answer to a 📈/⚠️/⏳ prompt: what the button said it is
+        reading = reading.as_progress()
     quote = ReplyParameters(message_id=message.message_id, chat_id=message.chat_id,
                             allow_sending_without_reply=True)
     follow_up = ""  # a question to ask after recording the rest
