@@ -93,15 +93,16 @@ def chart_for(bulletin: Bulletin, messages: Messages) -> bytes | None:
 
 def score_sheets(bulletin: Bulletin) -> dict[str, tuple[Sequence[str], list[list[object]]]]:
     """Per-unit scores and the itemised deductions, for `python -m bot score`."""
-    units = [[line.rank, line.unit, line.score, bulletin.scores[line.unit].base,
+    units: list[list[object]] = [[line.rank, line.unit, line.score, bulletin.scores[line.unit].base,
               bulletin.scores[line.unit].overdue_days, bulletin.scores[line.unit].missed_reports,
               bulletin.scores[line.unit].closed_on_time, line.closed, line.overdue,
               round(line.on_time_rate * 100) if line.on_time_rate is not None else ""]
              for line in bulletin.units if line.unit in bulletin.scores]
     kind_names = {"overdue_days": "逾期工作日", "missed_reports": "应报未报",
                   "closed_on_time": "按时办结"}
-    items = [[unit, item.task_id, kind_names.get(item.kind, item.kind), item.count, item.points]
-             for unit, score in sorted(bulletin.scores.items()) for item in score.items]
+    items: list[list[object]] = [
+        [unit, item.task_id, kind_names.get(item.kind, item.kind), item.count, item.points]
+        for unit, score in sorted(bulletin.scores.items()) for item in score.items]
     return {
         "单位得分": (("名次", "单位", "得分", "基础分", "逾期工作日", "应报未报", "按时办结",
                      "本期办结", "逾期任务", "按时完成率%"), units),

@@ -11,7 +11,9 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
+from datetime import date as Date  # in Messages, whose methods date/datetime shadow the types
+from datetime import datetime as DateTime
 from typing import Any
 
 from bot.domain.calendar import WorkCalendar
@@ -927,7 +929,7 @@ class Messages:
     """Renders messages in one language. Parameters are escaped here, not by callers."""
 
     def __init__(self, language: str = "zh", *,
-                 today: Callable[[], date] | None = None) -> None:
+                 today: Callable[[], Date] | None = None) -> None:
         """`today` gives the county's date (bot/runtime.py passes `clock.today`): a date in
         another year is shown with its year. Without it the machine's date is used."""
         self.language = language if language in CATALOGS else "zh"
@@ -944,10 +946,10 @@ class Messages:
         """A catalog string with already-rendered (trusted) HTML parameters."""
         return self.catalog[key].format(**params)
 
-    def _other_year(self, value: date, today: date | None) -> bool:
+    def _other_year(self, value: Date, today: Date | None) -> bool:
         return value.year != (today or self._today()).year
 
-    def date(self, value: date | None, *, today: date | None = None) -> str:
+    def date(self, value: Date | None, *, today: Date | None = None) -> str:
         """12月31日（周四）; with the year (2027年1月15日（周五）) when it is not this year's.
         English always shows the year: Thu 31 Dec 2026."""
         if value is None:
@@ -956,7 +958,7 @@ class Messages:
             return self.full_date(value)
         return f"{value.month}月{value.day}日（周{_WEEKDAYS_ZH[value.weekday()]}）"
 
-    def full_date(self, value: date | None) -> str:
+    def full_date(self, value: Date | None) -> str:
         """Always with the year, for every approval request (延期 from → to, 交账):
         2027年1月15日（周五） / Fri 15 Jan 2027."""
         if value is None:
@@ -966,7 +968,7 @@ class Messages:
         return (f"{value.year}年{value.month}月{value.day}日"
                 f"（周{_WEEKDAYS_ZH[value.weekday()]}）")
 
-    def datetime(self, value: datetime) -> str:
+    def datetime(self, value: DateTime) -> str:
         other_year = self._other_year(value.date(), None)
         if self.language == "en":
             pattern = "%d %b %Y %H:%M" if other_year else "%d %b %H:%M"
@@ -974,7 +976,7 @@ class Messages:
         year = f"{value.year}年" if other_year else ""
         return f"{year}{value.month}月{value.day}日 {value:%H:%M}"
 
-    def span(self, start: date, end: date) -> str:
+    def span(self, start: Date, end: Date) -> str:
         """How far apart two dates are, in the largest units: 10 年 1 个月, 5 个月, 3 天."""
         early, late = sorted((start, end))
         months = (late.year - early.year) * 12 + late.month - early.month
@@ -989,7 +991,7 @@ class Messages:
             return self.catalog["span_months"].format(n=months)
         return self.catalog["span_days"].format(n=(late - early).days)
 
-    def date_confirmation(self, day: date | None, today: date, *,
+    def date_confirmation(self, day: Date | None, today: Date, *,
                           what: str = "deadline") -> str | None:
         """The question to ask before using a 完成时限 (`what="deadline"`: /add, an edited
         deadline) or an extension date (`what="extension"`: /extend, 延期申请) that is in the
@@ -1017,7 +1019,7 @@ class Messages:
     def status(self, status: TaskStatus) -> str:
         return status.value if self.language == "zh" else _STATUS_EN[status]
 
-    def deadline_with_days(self, task: Task, today: date) -> str:
+    def deadline_with_days(self, task: Task, today: Date) -> str:
         text = self.date(task.deadline)
         if task.deadline is None:
             return text
@@ -1083,13 +1085,13 @@ class Messages:
         return self.t("task_created", id=task.id, title=task.title, unit=task.lead_unit,
                       owners=self.names(task.owners), deadline=self.date(task.deadline))
 
-    def task_line(self, task: Task, today: date, light: Light | None = None) -> str:
+    def task_line(self, task: Task, today: Date, light: Light | None = None) -> str:
         line = self.t("task_line", id=task.id, title=task.title,
                       deadline=self.deadline_with_days(task, today),
                       owners=self.names(task.owners), status=self.status(task.status))
         return f"{EMOJI[light]}{line}" if light else line
 
-    def task_list(self, header: str, tasks: Sequence[Task], today: date,
+    def task_list(self, header: str, tasks: Sequence[Task], today: Date,
                   limit: int = 50, lights: dict[str, Light] | None = None) -> str:
         lines = [f"<b>{header}</b>"]
         lines += [self.task_line(t, today, (lights or {}).get(t.id)) for t in tasks[:limit]]
@@ -1097,10 +1099,10 @@ class Messages:
             lines.append(self.t("tasks_more", count=len(tasks) - limit))
         return "\n".join(lines)
 
-    def task_detail(self, task: Task, history: Sequence[HistoryEntry], today: date,
+    def task_detail(self, task: Task, history: Sequence[HistoryEntry], today: Date,
                     history_limit: int = 10, *, light: Light | None = None,
                     difficulties: Sequence[str] = (),
-                    extension_to: date | None = None) -> str:
+                    extension_to: Date | None = None) -> str:
         head = self.t("task_detail", id=task.id, title=task.title,
                       status=self.status(task.status), progress=task.progress,
                       deadline=self.deadline_with_days(task, today), unit=task.lead_unit,
@@ -1159,11 +1161,11 @@ class Messages:
         except ValueError:
             return str(value)
 
-    def reminder(self, task: Task, today: date) -> str:
+    def reminder(self, task: Task, today: Date) -> str:
         return self.t("reminder", id=task.id, title=task.title,
                       deadline=self.deadline_with_days(task, today))
 
-    def short_date(self, value: date) -> str:
+    def short_date(self, value: Date) -> str:
         """12月3日 / 3 Dec, with the year when it is not this year's."""
         other_year = self._other_year(value, None)
         if self.language == "en":
@@ -1231,7 +1233,7 @@ class Messages:
             text += "\n" + told
         return f"{text}\n{self.t('undo_hint')}"
 
-    def rhythm_reminder(self, task: Task, kind: ReminderKind, day: date,
+    def rhythm_reminder(self, task: Task, kind: ReminderKind, day: Date,
                         calendar: WorkCalendar, light: Light) -> str:
         """A scheduled reminder: key fact first, what it secures, the latest report, how to
         answer."""
@@ -1311,7 +1313,7 @@ class Messages:
                                    columns=self.names(result.unknown_columns))
         return text
 
-    def escalation_sheet(self, task: Task, day: date, calendar: WorkCalendar,
+    def escalation_sheet(self, task: Task, day: Date, calendar: WorkCalendar,
                          stranded: Sequence[str] = ()) -> str:
         """督办单 for the 责任领导: the task, how late, who is responsible, the last report."""
         days = calendar.workdays_between(task.deadline or day, day)
@@ -1321,12 +1323,12 @@ class Messages:
         if stranded:
             lines.append(self.t("escalation_stranded", names=self.names(stranded)))
         if task.last_report_at is not None:
-            day = self.short_date(task.last_report_at.date())
+            reported = self.short_date(task.last_report_at.date())
             note = _clip(task.latest_note, 60)
             if note and states_progress(note, task.progress):
-                lines.append(self.t("escalation_latest_note", day=day, note=note))
+                lines.append(self.t("escalation_latest_note", day=reported, note=note))
             else:
-                lines.append(self.t("escalation_latest", day=day, progress=task.progress,
+                lines.append(self.t("escalation_latest", day=reported, progress=task.progress,
                                     note=note or "—"))
         else:
             lines.append(self.t("escalation_no_report"))
@@ -1422,7 +1424,7 @@ class Messages:
                                 items=sep.join(parts) or self.catalog["score_no_items"]))
         return "\n".join(lines)
 
-    def plan_summary(self, planned: Sequence[PlannedReminder], start: date, days: int,
+    def plan_summary(self, planned: Sequence[PlannedReminder], start: Date, days: int,
                      calendar: WorkCalendar) -> str:
         if not planned:
             return self.t("plan_none", days=days)

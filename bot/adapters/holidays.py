@@ -38,7 +38,8 @@ def qingming(year: int) -> date | None:
 def _lunar(year: int, month: int, day: int) -> date | None:
     """The solar date of a lunar date (non-leap month), or None outside lunardate's range."""
     try:
-        return LunarDate(year, month, day).to_solar_date()
+        solar: date = LunarDate(year, month, day).to_solar_date()
+        return solar
     except (ValueError, OverflowError, IndexError, KeyError):
         return None
 

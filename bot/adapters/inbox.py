@@ -90,8 +90,8 @@ def receipt_key(update: dict[str, Any]) -> str:
     body = update.get(kind)
     identity: Any
     if isinstance(body, dict):
-        chat = body.get("chat") if isinstance(body.get("chat"), dict) else {}
-        sender = body.get("from") if isinstance(body.get("from"), dict) else {}
+        chat: dict[str, Any] = body["chat"] if isinstance(body.get("chat"), dict) else {}
+        sender: dict[str, Any] = body["from"] if isinstance(body.get("from"), dict) else {}
         identity = [kind, body.get("id"), chat.get("id"), body.get("message_id"),
                     body.get("date"), sender.get("id"), body.get("text"), body.get("data")]
     else:

@@ -37,12 +37,10 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # openpyxl (which pulls in numpy, ~25 MB) is imported where a workbook is read or written, not
 # when the bot starts: most days nobody sends a file.
-if TYPE_CHECKING:
-    from openpyxl.cell import WriteOnlyCell
 
 # The control characters an .xlsx cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
 _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
@@ -502,6 +500,10 @@ def write_xlsx(
     return buffer.getvalue()
 
 
+# openpyxl's WriteOnlyCell is a factory function, not a class: its cells are typed loosely.
+XlsxCell = Any
+
+
 class _CellStyles:
     """Makes the styled write-only cells; each distinct style is built once and copied."""
 
@@ -509,31 +511,31 @@ class _CellStyles:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Font, PatternFill
 
-        self._new_cell, self._fill, self._font, self._alignment = (
-            WriteOnlyCell, PatternFill, Font, Alignment)
-        self._sheet = sheet
-        self._templates: dict[str, WriteOnlyCell] = {}
+        self._new_cell: Callable[..., Any] = WriteOnlyCell
+        self._fill, self._font, self._alignment = PatternFill, Font, Alignment
+        self._sheet: Any = sheet
+        self._templates: dict[str, XlsxCell] = {}
 
-    def _template(self, key: str, style: Callable[[WriteOnlyCell], None]) -> WriteOnlyCell:
+    def _template(self, key: str, style: Callable[[XlsxCell], None]) -> XlsxCell:
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = self._new_cell(self._sheet)
             style(template)
         return template
 
-    def _cell(self, value: object, template: WriteOnlyCell) -> WriteOnlyCell:
+    def _cell(self, value: Any, template: XlsxCell) -> XlsxCell:
         cell = self._new_cell(self._sheet, value=value)
         cell._style = template._style  # the same style ids; write-only cells are not edited
         return cell
 
-    def dated(self, value: date, number_format: str) -> WriteOnlyCell:
-        def style(cell: WriteOnlyCell) -> None:
+    def dated(self, value: date, number_format: str) -> XlsxCell:
+        def style(cell: XlsxCell) -> None:
             cell.number_format = number_format
 
         return self._cell(value, self._template(number_format, style))
 
-    def light(self, value: str) -> WriteOnlyCell:
-        def style(cell: WriteOnlyCell) -> None:
+    def light(self, value: str) -> XlsxCell:
+        def style(cell: XlsxCell) -> None:
             cell.fill = self._fill("solid", fgColor=LIGHT_FILLS[value])
             cell.font = self._font(color=LIGHT_FONTS[value])
             cell.alignment = self._alignment(horizontal="center")
@@ -644,7 +646,8 @@ def write_sheets(sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[obj
     from openpyxl.styles import Font
 
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for blank in list(workbook.worksheets):
+        workbook.remove(blank)
     for title, (header, rows) in sheets.items():
         sheet = workbook.create_sheet(title=title[:31])
         for values in (header, *rows):

@@ -57,7 +57,7 @@ from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard
 
 from bot.adapters.atomic_storage import AtomicJSONStorage, StoreError, atomic_write_chunks
 
@@ -123,7 +123,7 @@ def damaged(path: Path, detail: str) -> StoreError:
         "from a backup or repair the file; the bot will not start on a damaged store")
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return type(value) is int and value >= 0
 
 

@@ -601,8 +601,8 @@ class Ledger:
                 task.status is not TaskStatus.SUBMITTED:
             raise InvalidTransition(task_id=task.id, current=task.status.value,
                                     target=TaskStatus.OPEN.value, action="reject")
-        submission = self.repo.get_report(task.submission) if task.submission else None
-        progress = int(submission.before.get("progress", task.progress)) if submission else (
+        handed_in = self.repo.get_report(task.submission) if task.submission else None
+        progress = int(handed_in.before.get("progress", task.progress)) if handed_in else (
             min(task.progress, 90))
         now = self.clock.now()
         updated = task.with_changes(status=TaskStatus.OPEN, progress=progress,

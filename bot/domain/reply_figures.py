@@ -181,8 +181,9 @@ def _progress_reading(source: _Source) -> tuple[int | None, int | None]:
             current.append(value)
     if not candidates:
         return None, None
-    anchored = [value for is_anchored, value in candidates if is_anchored]
-    value = current[-1] if current else anchored[-1] if anchored else candidates[0][1]
+    about_progress = [value for is_anchored, value in candidates if is_anchored]
+    value = current[-1] if current else about_progress[-1] if about_progress \
+        else candidates[0][1]
     if value > 100 or value < 0:
         return None, int(value)
     return int(value + 0.5), None
@@ -238,16 +239,16 @@ def _ratio_figure(source: _Source) -> int | None:
     if excepted is not None:
         return excepted
     for match in _EN_OF.finditer(norm):
-        done, total = int(match.group(1)), int(match.group(2))
+        done, total = float(match.group(1)), float(match.group(2))
         if 0 < total and done <= total:
             return int(done * 100 / total + 0.5)
-    for phrase, value in _EN_THIRDS.items():
+    for phrase, share in _EN_THIRDS.items():
         if re.search(r"\b" + phrase + r"\b", norm) and _ANCHOR.search(norm):
-            return value
+            return share
     for match in _SLASH.finditer(norm):
         clause = source.clause_at(match.start())
         if _ANCHOR.search(clause.text) and not re.search(r"[月日号延]|截止|截至", clause.text):
-            done, total = int(match.group(1)), int(match.group(2))
+            done, total = float(match.group(1)), float(match.group(2))
             if 0 < total and done <= total:
                 return int(done * 100 / total + 0.5)
     quantities = []

@@ -81,8 +81,8 @@ async def _handle_button(update: Update, context: LuoshiContext, query: Callback
     msgs = services.messages
     user = query.from_user
     if data.kind == callbacks.UNDO:
-        task = services.ledger.undo_report(data.target, user_id=user.id)
-        await _edit(query, msgs.t("undone", id=task.id))
+        undone = services.ledger.undo_report(data.target, user_id=user.id)
+        await _edit(query, msgs.t("undone", id=undone.id))
         return None
     message = query.message if isinstance(query.message, Message) else None
     if data.kind == callbacks.DIFF:

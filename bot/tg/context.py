@@ -107,7 +107,17 @@ class LuoshiContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
                                     dict[Any, Any]]):
     @property
     def services(self) -> Services:
-        return self.application.bot_data[SERVICES_KEY]
+        services: Services = self.application.bot_data[SERVICES_KEY]
+        return services
+
+    @property
+    def dialogue(self) -> dict[Any, Any]:
+        """The user's dialogue state (user_data); every handler that uses it runs for a
+        user."""
+        data = self.user_data
+        if data is None:
+            raise RuntimeError("user_data used for an update without a user")
+        return data
 
 
 def attach_services(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from bot.tg.notifier import keyboard
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, LuoshiContext], Awaitable[Any]]
+Handler = Callable[[Update, LuoshiContext], Coroutine[Any, Any, Any]]
 
 # Guided /add dialogue states.
 ADD_TITLE, ADD_UNIT, ADD_OWNERS, ADD_DEADLINE = range(4)
@@ -168,14 +168,14 @@ async def start(update: Update, context: LuoshiContext) -> None:
         return
     if context.args:
         try:
-            person = services.ledger.redeem_invite(context.args[0], user.id)
+            bound = services.ledger.redeem_invite(context.args[0], user.id)
         except RebindPending as pending:
             # The person is bound to another account: an admin must confirm (换绑).
             await reply(update, context, msgs.error(pending))
             if pending.params.get("new"):
                 await ask_admins_to_rebind(services, pending.params["request"], user)
             return
-        await reply(update, context, _greeting(services, person, bound_now=True))
+        await reply(update, context, _greeting(services, bound, bound_now=True))
         return
     person = services.person(user.id)
     if services.is_admin(user.id):
@@ -233,7 +233,7 @@ async def add_entry(update: Update, context: LuoshiContext) -> int:
     msgs = services.messages
     rest = command_rest(update)
     if not rest:
-        context.user_data[ADD_KEY] = {}
+        context.dialogue[ADD_KEY] = {}
         await reply(update, context, msgs.t("ask_title"))
         return ADD_TITLE
     try:
@@ -268,7 +268,7 @@ def _dialogue_step(field: str, next_state: int | None, prompt: str | None) -> Ha
         services = context.services
         msgs = services.messages
         text = normalize(message_text(update))
-        data: dict[str, Any] = context.user_data.setdefault(ADD_KEY, {})
+        data: dict[str, Any] = context.dialogue.setdefault(ADD_KEY, {})
         try:
             if field == "title":
                 if not text or len(text) > 200:
@@ -304,7 +304,7 @@ def _dialogue_step(field: str, next_state: int | None, prompt: str | None) -> Ha
             return next_state
         await _create_task(update, context, NewTask(**data))
         # Only now: if saving failed, the dialogue stays at this step with its answers kept.
-        context.user_data.pop(ADD_KEY, None)
+        context.dialogue.pop(ADD_KEY, None)
         return ConversationHandler.END
 
     return step
@@ -318,7 +318,7 @@ add_deadline = _dialogue_step("deadline", None, None)
 
 async def add_abort(update: Update, context: LuoshiContext) -> int:
     """取消 ends the dialogue. `/cancel 编号` is the task command: end the dialogue, then run it."""
-    context.user_data.pop(ADD_KEY, None)
+    context.dialogue.pop(ADD_KEY, None)
     if context.args:
         await cancel_task(update, context)
     else:
@@ -327,7 +327,7 @@ async def add_abort(update: Update, context: LuoshiContext) -> int:
 
 
 async def add_timeout(update: Update, context: LuoshiContext) -> None:
-    context.user_data.pop(ADD_KEY, None)
+    context.dialogue.pop(ADD_KEY, None)
     await reply(update, context, context.services.messages.t("dialog_expired"))
 
 

@@ -100,7 +100,7 @@ async def _run(context: LuoshiContext, message: Message, *, who: str, dry_run: b
 async def import_command(update: Update, context: LuoshiContext) -> None:
     """/import [允许任意日期]: the next file this admin sends is a ledger to import."""
     any_date = wants_any_date(" ".join(context.args or ()))
-    context.user_data[AWAITING_IMPORT] = ANY_DATE if any_date else True
+    context.dialogue[AWAITING_IMPORT] = ANY_DATE if any_date else True
     key = "import_send_file_any_date" if any_date else "import_send_file"
     await reply(update, context, context.services.messages.t(key))
 
@@ -114,7 +114,7 @@ async def on_document(update: Update, context: LuoshiContext) -> None:
         return
     services = context.services
     wants_import, words = _caption_args(message.caption)
-    awaiting = context.user_data.get(AWAITING_IMPORT)
+    awaiting = context.dialogue.get(AWAITING_IMPORT)
     if not wants_import and not awaiting:
         if message.reply_to_message is not None:
             await on_reply(update, context)
@@ -126,7 +126,7 @@ async def on_document(update: Update, context: LuoshiContext) -> None:
         key = "admin_only" if services.person(user.id) else "not_registered"
         await reply(update, context, msgs.t(key))
         return
-    context.user_data.pop(AWAITING_IMPORT, None)
+    context.dialogue.pop(AWAITING_IMPORT, None)
     any_date = (wants_any_date(words) if wants_import else False) or awaiting == ANY_DATE
     try:
         result, filename = await _run(context, message, who=actor(services, user), dry_run=True,
