@@ -253,6 +253,8 @@ _ZH_DONE = re.compile(
     r"|落实|换装|发放)"
     r"|(?:全部|全都|都)[^,。;!?\n]{0,3}(?:落实|整好|弄好|办好|搞好|拾掇|停当|ok|OK)了?"
     r"|停当|完事|完活|收官|了结|利索了|巴适了|通过[^,。;!?\n]{0,4}验收|(?<![申请可以予])交账"
+    r"|(?:都|全)[^,。;!?\n]{0,3}好了|[收缴核签拆发装]完了?|缴齐|核完|办好了?|完结|归一|弄[^,。;!?\n]?好了"
+    r"|[铺建装]好了|贯通|通车|通水"
     r"|[签拆换装修]完了?|任务(?:已经?)?(?:结束|收官|销号)|可以结了|(?<![了])结了|已?交付|已?挂牌"
     r"|齐活|得咗|落实完|整利索|并网|投入使用|投入运行|一户不少|一个不少|一户没剩|妥了"
     r"|全(?:部|都)都?[^,。;!?\n]{0,3}(?:发|签|拆|装|交|弄|办|做|整|改)了"
@@ -278,6 +280,7 @@ _ZH_NOUN_AFTER = re.compile(
     r"^\s*(?:情况|时限|时间|期限|日期|节点|目标|率|度|进度|比例|量|值|数|标准|要求)")
 _ZH_PLAN = re.compile(
     r"(?<!已)(?<!已经)将(?!近)|预计|计划|争取|力争|确保|拟|准备|打算|有望|可望|即将|马上|就要|快要"
+    r"|一定|保证|时限内|期限内"
     r"|(?<![主重必紧])要|需(?!求)|能够|可以|会在|会于|尽快|加快|抓紧|正在|目标(?![人户群村企])|预期"
     r"|期望"
     r"|希望"
@@ -291,7 +294,7 @@ _ZH_TIME = re.compile(
 _ZH_PAST_PLAN = re.compile(r"原计划|原定|原来|原本|本应|本来|按原")
 _ZH_PARTIAL = re.compile(
     r"基本|部分|主体|[一二三四]期|初步|阶段性|局部|个别|多数|大多|前期|首批|第一批|第一阶段|大半"
-    r"|一半|累计|大头|大部分|主要|大体|[一二三四五\d]\s*标段|土建|今天的|今日的|本周的")
+    r"|一半|累计|大头|大部分|主要|大体|其中|[一二三四五\d]\s*标段|土建|今天的|今日的|本周的")
 _ZH_WHOLE = re.compile(r"全部|全面|所有|整体|全数")
 # Hedges: "nearly", "probably" — the official is not saying it is done.
 _ZH_HEDGE = re.compile(
@@ -353,7 +356,8 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
         perfective = len(pre)
     planned = any(m.start() > perfective for m in _ZH_PLAN.finditer(pre))
     raw_pre = clause.text[max(0, start - 8):start]
-    if perfective < 0 and re.search(r"(?:按期|按时|如期|按原时限|按新时限)\s*$", raw_pre):
+    if perfective < 0 and not past and re.search(r"(?:按期|按时|如期|按原时限|按新时限)\s*$",
+                                                 raw_pre):
         return _Use.PLANNED  # 按期完成 (no 已): a promise
     if re.match(r"\s*(?:要到|还要|还得|估计|预计|要等|至少|再报|再说|了?\s*(?:会|就会|以后|之后))",
                 post):
@@ -361,12 +365,18 @@ def _zh_use(clause: _Clause, start: int, end: int) -> _Use:
     if planned or (perfective < 0 and not past and _ZH_TIME.search(pre)) \
             or re.match(r"\s*(?:之|以)?后(?!的)", post):
         return _Use.IGNORED if _ZH_PAST_PLAN.search(pre) else _Use.PLANNED
+    if clause.text.endswith("到位", 0, end) and re.search(
+            r"(?:资金|钱|款|经费|人员|设备|材料|物资)[^,。;!?\n]{0,3}$", pre):
+        return _Use.IGNORED  # 资金已到位: a means, not the task
     partials = list(_ZH_PARTIAL.finditer(pre))
-    if partials and not _ZH_WHOLE.search(pre, partials[-1].end()):
+    whole = _ZH_WHOLE.search(clause.text, start, end)  # 全部完工 (the match holds 全部)
+    if partials and not whole and not _ZH_WHOLE.search(pre, partials[-1].end()):
         return _Use.PARTIAL
-    if _ZH_QUANTITY.search(post[:8]) and not re.match(
+    if _ZH_QUANTITY.search(post.lstrip(" ").split(" ")[0][:8]) and not re.match(
             r"\s*(?:了)?\s*(?:全部|所有|全县|全镇|全乡|全村|全市|全区|整个|全)", post):
-        return _Use.PARTIAL
+        return _Use.PARTIAL  # 完成60%, 完成3户, 完成投资2000万
+    if re.match(r"\s*(?:任务)?\s*没问题", post):
+        return _Use.PLANNED  # 完成任务没问题: a promise
     return _Use.AFFIRMED
 
 
@@ -398,11 +408,13 @@ _ZH_TASK_DONE = re.compile(r"(?:任务|工作|项目|事项)[^,。;!?\n]{0,4}(?:
 _ZH_NEXT = re.compile(
     r"接下来|下一步|下步|下阶段|下一阶段|随后|然后|再进行|再开展|准备|即将|还要|还得|还需|尚需"
     r"|仍需|待(?!遇)|进场施工|开始施工|启动|(?:可以|开始|准备|将|马上|即将)[^,。;!?\n]{0,3}"
-    r"(?:施工|开工|动工)|到时候|再报|告诉你|告诉您|报给您|就报|继续")
+    r"(?:施工|开工|动工)|到时候|再报|告诉你|告诉您|报给您|就报(?!过)|继续")
 # Work still to do, anywhere in the reply: 设备还没安装, 还差2户没签字, 二标段刚开工, 又在改.
 _ZH_PENDING = re.compile(
-    r"(?:还|尚|都|仍|并)\s*(?:没|未)(?:有)?(?!问题|什么问题|遗留|影响|困难)|还差|就差|只差|差最后"
-    r"|刚开工|刚动工|又在|被退回|退回了|返工|没到齐|没凑齐")
+    r"(?:还|尚|都|仍|并)\s*(?:没|未)(?:有)?(?!问题|什么问题|遗留|影响|困难|来得及)|还差|就差|只差|差最后"
+    r"|刚开工|刚动工|又在|被退回|退回了|返工|没到齐|没凑齐|在推进|推进中|在做|在弄|在改")
+# 下一步建立长效管护机制: upkeep after the task is done, not more of the task.
+_UPKEEP = re.compile(r"长效|巩固|常态|管护|持续|后续管理|跟踪问效")
 # 交账 in so many words: the official hands the task in.
 _ZH_HAND_IN = re.compile(
     r"可以交账|申请交账|予以交账|交账|可以销号|申请销号|请核验|请核账|请验收|请销号|请审核|请查验"
@@ -459,7 +471,7 @@ def _completion(source: _Source) -> str | None:
         blocking.discard(_Use.ASKED)  # 完成了吗？完成了！
     if not affirmed or blocking.intersection(uses):
         return None
-    if _ZH_NEXT.search(norm):
+    if any(not _UPKEEP.search(source.clause_at(m.start()).text) for m in _ZH_NEXT.finditer(norm)):
         return None
     if _ZH_HAND_IN.search(norm):
         return "done"
@@ -477,13 +489,14 @@ _EXT_WORD = re.compile(
     r"(?:推|挪|放|延|拖)到(?=\s*(?:节后|年后|春节|下个?季度|明年|年底))|延期|延长|顺延|推迟|展期"
     r"|宽限|延后|往后延|延(?=\s*(?:到|至|一|延|\d"
     r"|两|几|个|半|[二三四五六七八九十]))"
-    r"|往后(?:推|挪|拖|放)|推到|推至|挪到|挪一挪|缓一缓|缓到|缓几天|放到|调到|放宽|多给|再给"
+    r"|往后(?:推|挪|拖|放)|推到|推至|挪到|挪一挪|缓一缓|缓到|缓几天|放到|调到|放宽|多给|再给|再要|多要"
+    r"|延迟"
     r"|(?:春节|过年|年|节)(?:以|之)?后[^,。;!?\n]{0,4}(?:完成|弄完|干完"
     r"|办完)(?=[^。\n]{0,4}(?:行不行|行吗|可以吗|可否|能否|好吗|吧))"
     r"|调整(?=\s*(?:为|至|到))|调整[^,。;!?\n]{0,2}时限|改(?:成|到|为)(?=[^,。;!?\n]{0,12}(?:完成"
     r"|交|\d|〇|年|月))"
     r"|晚(?=\s*(?:[一两二三几\d]\s*(?:个)?\s*(?:天|周|个月|星期|礼拜)|点|些|一点|一阵)\s*"
-    r"(?:再)?(?:交|完成|报|弄完|结|办|吗|吧|行不行|可以吗|好吗))"
+    r"(?:再)?(?:交|完成|报|弄完|结|办|吗|吧|行不行|可以吗|好吗|\s*$))"
     r"|(?:春节|过年|年|节)(?:以|之)?后再(?:交|报|弄|完成|办)"
     r"|(?:再交|再报|交|完成|报)(?=\s*(?:可以吗|行吗|行不行|可不可以|好吗|成吗|中不中|可否))"
     r"|(?:能不能|可不可以|可以|可否|能否)[^,。;!?\n]{0,10}再(?:交|报|完成)"
@@ -493,18 +506,19 @@ _EXT_WORD = re.compile(
     r"|need (?:more|another|extra) (?:time|days?|weeks?))\b")
 # Words that ask for time only when a date, a period or a deadline word comes with them.
 _EXT_WEAK = ("延长", "推迟", "延后", "推到", "推至", "挪到", "放到", "调到", "调整", "放宽",
-             "extended", "extending", "postponed", "deferred", "改成", "改到", "改为")
+             "extended", "extending", "postponed", "deferred", "改成", "改到", "改为", "延迟")
 _VAGUE_LATER = re.compile(r"\s*(?:节后|年后|春节|下个?季度|明年|年底)")
-_EXT_GIVE = ("多给", "再给")  # 再给我们一周时间: with a period or 时间
+_EXT_GIVE = ("多给", "再给", "再要", "多要")  # 再给我们一周时间: with a period or 时间
 # A mention of an extension that is not a request now: past, granted, withdrawn, conditional.
 _EXT_NOT_NOW = re.compile(
     r"(?<![号日底末月周天])之前|上回|上次|去年|此前|前次|已经?(?:同意|批准?|报|交|提交|申请过?)"
     r"|批了|批下来|同意了|作废"
     r"|撤回|撤销|不需要了|不用了|不延|不用延|还没批复|申请过|驳回|获批|不可能|有人问|可能要申请"
     r"|怎么填"
-    r"|不提|先不|暂不|什么手续|怎么申请|怎么办理|流程"
+    r"|不提|先不|暂不|什么手续|怎么申请|怎么办理|流程|什么区别|几号|会不会|在哪|还是直接|扣分|考虑一下"
+    r"|请示一下|要不要|本来想|后来|被退回|不让|延期后的?|没有申请"
     r"|感谢[^,。;!?\n]{0,6}同意|批复的|按照|按新时限|上周申请|上个?月申请|已经?(?:延期|延长|顺延)"
-    r"|要是|如果|若|万一|假如|一旦|如需"
+    r"|(?<!主)要是|如果|若|万一|假如|一旦|如需"
     r"|等[^,。]{0,8}再申请"
     r"|\b(?:already|approved|granted|withdraw|withdrawn|if)\b")
 _EXT_REFUSED_AFTER = re.compile(r"^\s*(?:不用|不需要|不延|不了|没必要|算了|no\b)")
@@ -566,7 +580,7 @@ def _conditional_before(source: _Source, clause: _Clause) -> bool:
     """要是下周还不到，我们再申请延期: a request made only if something happens."""
     index = bisect_right(source.starts, clause.start) - 1
     return index > 0 and "再" in clause.text and bool(
-        re.search(r"要是|如果|若|万一|假如|一旦|倘若", source.clauses[index - 1].text))
+        re.search(r"(?<!主)要是|如果|若|万一|假如|一旦|倘若", source.clauses[index - 1].text))
 
 
 def _refused_next(source: _Source, clause: _Clause) -> bool:

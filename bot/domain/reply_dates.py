@@ -229,6 +229,7 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], date], date
      _year_end),
     (re.compile(r"(?:至|到)\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"), _day_of_month),
     (re.compile(r"\b(?:until|till|by|to)\s+the\s+(\d{1,2})(?:st|nd|rd|th)\b"), _day_of_month),
+    (re.compile(r"元旦"), lambda m, today: _upcoming(today, 1, 1)),
     (re.compile(r"([〇零一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*"
                 r"([一二三四五六七八九十]{1,3})\s*[日号]"), _cn_full_date),
     (re.compile(r"(?<![\d月至到])(\d{1,3}|[一二两三四五六七八九十]{1,3}|半)\s*个?\s*(半)?\s*多?"

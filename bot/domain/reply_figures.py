@@ -38,17 +38,18 @@ _NEARLY_DONE = re.compile(
     r"|\b(?:almost|nearly|practically|basically)\s+(?:done|complete|completed|finished)\b")
 _AFTER_WORD = re.compile(
     r"(?:进度|完成率|完成度|完成比例|progress)\s*(?:is|at|of|为|是|已达到?|达到?|约|已|到了?|在|:"
-    r"|=)?"
+    r"|=|报|还是)?"
     r"\s*(?:约|大约|大概|近|about|approximately|around|~)?\s*" + _NUM +
     r"(?![\d.])(?!\s*(?:个|天|日|月|年|万|亿|元|米|公里|亩|户|人|项|家|%|percent|per\s*cent|成"
     r"|分之))")
 _AFTER_ANCHOR = re.compile(r"进度|完成率?|完成了|总任务|任务量|工作量|计划的|任务的|目标的"
                            r"|progress")
 _PAST_FIGURE = re.compile(
-    r"上周|上次|上旬|上个?月|上回|去年|之前|原来|以前|此前|前期|\d{1,2}月(?:底|末|初|中旬)是?"
+    r"上周|上次|上旬|上个?月|上回|去年|之前|原来|以前|此前|前期|刚才|刚刚报|第[一二三]周|\d{1,2}月(?:底|末|初|中旬)是?"
     r"|[一二三四五六七八九十]{1,2}月(?:底|末)是?|last\s+(?:week|month|time)|\bwas\b")
-_CURRENT_FIGURE = re.compile(r"→|->|⇒|这次|本次|"r"现在|目前|当前|累计|总进度|总体|整体|今天|已经是"
-                             r"|到了|达到|截至|now|current")
+_CURRENT_FIGURE = re.compile(
+    r"→|->|⇒|这次|本次|实际|应该是|更正为|本周|这周|整个|整体|全部|现在|目前|当前|累计|总进度|总体"
+    r"|今天|已经是|到了|达到|截至|now|current")
 _INCREMENT_AFTER = re.compile(r"\s*的?\s*(?:工作量|任务量)")
 _OTHER_AFTER = re.compile(
     r"\s*(?:of\s+(?:the\s+)?(?:residents|people|villagers|households|respondents|funds?|budget"
@@ -192,7 +193,7 @@ def _progress_reading(source: _Source) -> tuple[int | None, int | None]:
 # X of Y: 40户里完成了30户, 共15家企业已整改12家, 已签约60户，总数80户, 完成了2/5, 18 of 24.
 _UNIT = (r"(?:个自然村|个村|自然村|所学校|家企业|个项目|公里|千米|万亩|km|户|家|个|人|项|条|座|所"
          r"|村|米|亩|栋|间|处|套|件|名|台|辆|宗|笔|盏|块|口|吨|批|份|场|次|棵|株|只|头|匹|本|张|路"
-         r"|段|片|校|镇|乡|期)")
+         r"|段|片|校|镇|乡|期|艘|人次|平方米|平米|立方米|方)")
 _QUANTITY = re.compile(r"(?<![\d.])(\d{1,6}(?:\.\d{1,2})?"
                        r"|[一二两三四五六七八九十百]{1,4})\s*(" + _UNIT + ")")
 _TOTAL_BEFORE = re.compile(r"(?:总|共|应|全|计划|需要?|涉及|任务|合计|年度|排查|摸排|摸底|梳理|确定"
@@ -202,12 +203,16 @@ _TOTAL_AFTER = re.compile(r"^\s*(?:里面?|中的?|之中|当中|里头)")
 _DONE_BEFORE = re.compile(r"(?:已|完成|了|签|拆|缴|建成|改造|清淤|整改|验收|办结|安装|铺设|done"
                           r"|fixed|完工)"
                           r"[^,。;!?\n\d]{0,8}$")
-_NOT_DONE_BEFORE = re.compile(r"(?:剩余|剩下|还剩|另外?|其余|其他|尚有|还有|发现|未|没"
+_NOT_DONE_BEFORE = re.compile(r"(?:剩余|剩下|还剩|另外?|其余|其他|尚有|还有|发现|未|没|又|今天|本周"
                               r"|待)[^,。;!?\n\d]{0,6}$")
-_REST_BEFORE = re.compile(r"(?:剩余|剩下|还剩|另外?|其余|尚有|还有|未完成的?"
+_REST_BEFORE = re.compile(r"(?:剩余|剩下|还剩|另外?|其余|尚有|还有|后面|余下|未完成的?"
                           r"|没完成的?)[^,。;!?\n\d]{0,6}$")
 _EXCEPT = re.compile(r"(\d{1,6})\s*(" + _UNIT + r")[^,。;!?\n\d]{0,6}除(?:了)?\s*(\d{1,6})\s*"
                      + _UNIT + r"\s*(?:外|以外|之外)?")
+_EXCEPT_TOTAL_AFTER = re.compile(
+    r"除(?:了)?\s*(\d{1,6})\s*(" + _UNIT + r")[^。;!?\n\d]{0,12}(?:总共|一共|共计|共)\s*"
+    r"(\d{1,6})\s*" + _UNIT)
+_JUST_AFTER_TOTAL = re.compile(r"\s*(?:里面?|中的?|之中|当中|里头)\s*(?:已经?)?\s*")
 _SLASH = re.compile(r"(?<![\d/.])(\d{1,3})\s*/\s*(\d{1,3})(?![\d/.])")
 _EN_OF = re.compile(r"\b(\d{1,6})\s+(?:out\s+)?of\s+(?:the\s+)?(\d{1,6})\b")
 _EN_THIRDS = {"one third": 33, "a third": 33, "two thirds": 67, "a quarter": 25,
@@ -222,11 +227,15 @@ def _is_total(before: str, after: str) -> bool:
 
 
 def _except_figure(norm: str) -> int | None:
-    """56户除3户外全部签约: all but some."""
+    """56户除3户外全部签约, 除了3户其他都完成了，总共40户: all but some."""
     match = _EXCEPT.search(norm)
-    if match is None:
-        return None
-    total, left = _number(match.group(1)), _number(match.group(3))
+    if match is not None:
+        total, left = _number(match.group(1)), _number(match.group(3))
+    else:
+        match = _EXCEPT_TOTAL_AFTER.search(norm)
+        if match is None:
+            return None
+        left, total = _number(match.group(1)), _number(match.group(3))
     if total and left is not None and left <= total:
         return int((total - left) * 100 / total + 0.5)
     return None
@@ -268,8 +277,9 @@ def _ratio_figure(source: _Source) -> int | None:
                 continue
             first_total = _is_total(before, after)
             second_total = _is_total(before2, after2)
+            right_after_total = _TOTAL_AFTER.match(after) and _JUST_AFTER_TOTAL.fullmatch(before2)
             if first_total and not second_total and not _NOT_DONE_BEFORE.search(before2) \
-                    and (_DONE_BEFORE.search(before2) or _TOTAL_AFTER.match(after)):
+                    and (_DONE_BEFORE.search(before2) or right_after_total):
                 done, total = other, value
             elif _REST_BEFORE.search(before2) and _DONE_BEFORE.search(before) \
                     and not _NOT_DONE_BEFORE.search(before) and not first_total:
