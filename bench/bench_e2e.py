@@ -24,7 +24,7 @@ each one waits ~33 ms for a slot there, whatever the bot's own speed. Hence phas
 4. stall bound, 10,000 tasks only: a steady open-loop stream of replies (20/s round-robin over
    50 officials) while the store takes snapshots; the worst reply→answer time is the bound on
    how long the event loop was stalled. The config says `[storage] snapshot_every = 200`, but
-   the bot only snapshots from its 60-second job (bot/tg/app.py _post_init → runtime.snapshot),
+   the bot only snapshots from its 60-second job (jobs/schedule.py snapshot_job → SnapshotPolicy),
    so the stream runs until two snapshots begun during it have completed (~125 s after start).
    Snapshots are seen from outside: a new journal segment appears when one begins, ledger.json
    is replaced when it ends.

@@ -195,6 +195,9 @@ class TimedSender(Sender):
         finally:
             self.spans.append((start, time.monotonic(), chat_id))
 
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
+        return await self.inner.send_photo(chat_id, photo, caption)
+
 
 class LoopLag:
     """Measures how late the event loop wakes a 50 ms sleeper (blocking work on the loop)."""

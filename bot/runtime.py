@@ -18,7 +18,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.ledger import Ledger
 from bot.domain.warning import LightBoard, WarningRules
 from bot.messages import Messages
-from bot.tg.context import Services
+from bot.services import Services
 
 
 def open_store(config: Config, *, writable: bool) -> DocStore:

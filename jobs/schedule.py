@@ -1,25 +1,33 @@
-"""Scheduled jobs on python-telegram-bot's JobQueue, rebuilt at every start with fixed names.
+"""Scheduled jobs on one APScheduler `AsyncIOScheduler`, rebuilt at every start with fixed ids.
 
-PTB persists no jobs: the ledger and its outbox are the source of truth. At start-up the daily
-jobs are (re)installed, and if today's send time has already passed on a workday, the missing
-reminders of today are sent at once (earlier days are not replayed).
+Channel-neutral: the jobs use only the services and their ports (bot/services.py), never
+Telegram, so the engine runs without a Telegram `Application`. The runtime that owns the event
+loop creates the scheduler, installs the jobs and stops it (bot/tg/app.py, the sandbox
+through it).
+
+Nothing is persisted by the scheduler: the ledger and its outbox are the source of truth. At
+start-up the daily jobs are (re)installed, and if today's send time has already passed on a
+workday, the missing reminders of today are sent at once (earlier days are not replayed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, time
+from collections.abc import Callable, Coroutine
+from datetime import date, time, tzinfo
 from typing import Any
 
-from telegram.ext import Application, CallbackContext, JobQueue
+# apscheduler 3 ships no type information.
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
+from bot.alerts import notify_admins
 from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
 from bot.domain.model import DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
 from bot.domain.ports import Change, DeliveryFailed, PersistenceError, Unreachable
-from bot.tg.alerts import notify_admins
-from bot.tg.context import LuoshiContext, Services
+from bot.services import Services
 from jobs.summary import daily_summary
 
 log = logging.getLogger(__name__)
@@ -29,35 +37,77 @@ SUMMARY_JOB = "daily-summary"
 BULLETIN_JOB = "bulletin"
 CATCH_UP_JOB = "rhythm-catch-up"
 CALENDAR_JOB = "calendar-warning"
+CALENDAR_CATCH_UP_JOB = f"{CALENDAR_JOB}-catch-up"
+SNAPSHOT_JOB = "store-snapshot"
+SNAPSHOT_CHECK_SECONDS = 5  # how often SnapshotPolicy is asked (bot/runtime.py)
 CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
 CALENDAR_WARN_EVERY_DAYS = 7
 MISFIRE_GRACE_SECONDS = 6 * 3600
-JOB_KWARGS = {"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True}
+# APScheduler drops a run more than 1 s late by default; we want late runs, once, one at a time.
+JOB_DEFAULTS = {"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True,
+                "max_instances": 1}
+
+Job = Callable[[Services], Coroutine[Any, Any, None]]
 
 
-def _replace_daily(jq: JobQueue[Any], name: str, callback: Any, services: Services,
+def build_scheduler(timezone: tzinfo) -> AsyncIOScheduler:
+    """The process's one scheduler, in the county's timezone (config.timezone)."""
+    return AsyncIOScheduler(timezone=timezone, job_defaults=dict(JOB_DEFAULTS))
+
+
+def start_scheduler(services: Services, *, paused: bool = False) -> AsyncIOScheduler:
+    """Create the scheduler on the running event loop, install the jobs and start it (paused:
+    nothing runs before `resume()`, the catch-up included)."""
+    scheduler = build_scheduler(services.config.timezone)
+    scheduler.start(paused=paused)
+    install_jobs(scheduler, services)
+    return scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, *, wait: bool = True) -> None:
+    """No new runs; with `wait`, the jobs already running finish first, as they did under
+    python-telegram-bot's JobQueue (APScheduler's asyncio executor would cancel them)."""
+    if not scheduler.running:
+        return
+    if wait:
+        scheduler.pause()
+        # The executor keeps no public handle on its runs; python-telegram-bot's
+        # JobQueue.stop reads the same set (apscheduler is pinned to 3.11).
+        executor = scheduler._lookup_executor("default")
+        running = list(getattr(executor, "_pending_futures", ()))
+        await asyncio.gather(*running, return_exceptions=True)
+    scheduler.shutdown(wait=False)
+    await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+
+
+def _replace_daily(scheduler: AsyncIOScheduler, job_id: str, job: Job, services: Services,
                    at: time | None = None) -> None:
-    """Named jobs are replaced, never doubled (a restart, a config reload)."""
-    for job in jq.get_jobs_by_name(name):
-        job.schedule_removal()
-    when = (at or services.config.rhythm.send_at).replace(tzinfo=services.config.timezone)
-    jq.run_daily(callback, time=when, name=name, job_kwargs=JOB_KWARGS)
+    """Fixed ids are replaced, never doubled (a restart, a config reload). Every day (the job
+    itself checks for workdays) at `at` in the county's timezone."""
+    at = at or services.config.rhythm.send_at
+    trigger = CronTrigger(hour=at.hour, minute=at.minute, second=at.second,
+                          timezone=services.config.timezone)
+    scheduler.add_job(job, trigger, args=(services,), id=job_id, name=job_id,
+                      replace_existing=True, **JOB_DEFAULTS)
 
 
-def install_jobs(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    jq = app.job_queue
-    if jq is None:
-        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    _replace_daily(jq, DISPATCH_JOB, scheduled_dispatch, services)
-    _replace_daily(jq, CALENDAR_JOB, calendar_warning_job, services)
-    _replace_daily(jq, SUMMARY_JOB, summary_job, services, services.config.summary_at)
-    _replace_daily(jq, BULLETIN_JOB, bulletin_job, services, services.config.bulletin_at)
+def _run_now(scheduler: AsyncIOScheduler, job_id: str, job: Job, services: Services) -> None:
+    scheduler.add_job(job, args=(services,), id=job_id, name=job_id, replace_existing=True,
+                      **JOB_DEFAULTS)
+
+
+def install_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
+    _replace_daily(scheduler, DISPATCH_JOB, scheduled_dispatch, services)
+    _replace_daily(scheduler, CALENDAR_JOB, calendar_warning_job, services)
+    _replace_daily(scheduler, SUMMARY_JOB, summary_job, services, services.config.summary_at)
+    _replace_daily(scheduler, BULLETIN_JOB, bulletin_job, services, services.config.bulletin_at)
     if catch_up_due(services):
-        for job in jq.get_jobs_by_name(CATCH_UP_JOB):
-            job.schedule_removal()
-        jq.run_once(scheduled_dispatch, when=0, name=CATCH_UP_JOB, job_kwargs=JOB_KWARGS)
-        jq.run_once(calendar_warning_job, when=0, name=f"{CALENDAR_JOB}-catch-up",
-                    job_kwargs=JOB_KWARGS)
+        _run_now(scheduler, CATCH_UP_JOB, scheduled_dispatch, services)
+        _run_now(scheduler, CALENDAR_CATCH_UP_JOB, calendar_warning_job, services)
+    if services.snapshot is not None:
+        scheduler.add_job(snapshot_job, "interval", seconds=SNAPSHOT_CHECK_SECONDS,
+                          args=(services,), id=SNAPSHOT_JOB, name=SNAPSHOT_JOB,
+                          replace_existing=True, **JOB_DEFAULTS)
     warning = services.calendar.warning(services.clock.today())
     if warning:
         log.warning("%s", warning.replace("\n", " "))
@@ -70,23 +120,27 @@ def catch_up_due(services: Services) -> bool:
             and now.time().replace(tzinfo=None) >= services.config.rhythm.send_at)
 
 
-async def scheduled_dispatch(context: LuoshiContext) -> None:
+async def scheduled_dispatch(services: Services) -> None:
     """Today's reminders; officials found unreachable are reported in the daily summary."""
-    await context.services.dispatcher.run()
+    await services.rhythm().run()
 
 
-async def summary_job(context: LuoshiContext) -> None:
-    services = context.services
+async def snapshot_job(services: Services) -> None:
+    """Fold the store's journal into a snapshot when due (bot/runtime.py SnapshotPolicy)."""
+    if services.snapshot is not None:
+        await services.snapshot()
+
+
+async def summary_job(services: Services) -> None:
     today = services.clock.today()
     if services.calendar.is_workday(today):
         # Reads every report of the ledger (~0.6 s at county scale): off the event loop.
         text = await asyncio.to_thread(daily_summary, services, today)
-        await tell_admins(context, text)
+        await tell_admins(services, text)
 
 
-async def calendar_warning_job(context: LuoshiContext) -> None:
+async def calendar_warning_job(services: Services) -> None:
     """Tell admins, once a week, that next year's (or this year's) 调休 data is missing."""
-    services = context.services
     today = services.clock.today()
     text = services.calendar.warning(today)
     if text is None or not due_for_calendar_warning(services, today):
@@ -96,7 +150,7 @@ async def calendar_warning_job(context: LuoshiContext) -> None:
     except PersistenceError:
         log.error("could not record the calendar warning; not sending it now")
         return
-    await tell_admins(context, text)
+    await tell_admins(services, text)
 
 
 def bulletin_chats(services: Services) -> list[int]:
@@ -106,20 +160,18 @@ def bulletin_chats(services: Services) -> list[int]:
     return chats or sorted(services.config.access.admins)
 
 
-async def bulletin_job(context: LuoshiContext) -> None:
+async def bulletin_job(services: Services) -> None:
     """On the first workday of a 旬, month or quarter: the bulletin of the previous one."""
-    services = context.services
     today = services.clock.today()
     if not services.calendar.is_workday(today):
         return
     for kind in BULLETIN_KINDS:
         if services.calendar.is_first_workday(today, kind):
-            await publish_bulletin(context, period_of(kind, today).previous(), today)
+            await publish_bulletin(services, period_of(kind, today).previous(), today)
 
 
-async def publish_bulletin(context: LuoshiContext, period: Period, today: date) -> None:
+async def publish_bulletin(services: Services, period: Period, today: date) -> None:
     """Once per period and chat (the outbox), with the chart when a CJK font exists."""
-    services = context.services
     repo = services.ledger.repo
     # Up to a second of pure computation for a quarter: off the event loop.
     bulletin = await asyncio.to_thread(make_bulletin, repo, services.calendar, services.config,
@@ -138,14 +190,13 @@ async def publish_bulletin(context: LuoshiContext, period: Period, today: date) 
             if chart is not None:
                 await sender.send_photo(chat_id, chart, services.messages.t(
                     "bulletin_chart_caption", period=period.label(services.messages.language)))
-            sent = await sender.send_message(chat_id, text)
+            message_id = await sender.send(chat_id, text)  # split when long
         except (Unreachable, DeliveryFailed) as err:
             log.warning("bulletin %s to %s not sent: %s", period.code(), chat_id, err)
             continue
         change = Change(outbox=[OutboxEntry(today, task_key, str(chat_id), "bulletin",
                                             DeliveryStatus.SENT, services.clock.now(),
-                                            message_id=sent.message_id if sent else None,
-                                            chat_id=chat_id)])
+                                            message_id=message_id, chat_id=chat_id)])
         if repo.bulletin_ranks(period.code()) is None:
             change.bulletin_ranks[period.code()] = bulletin.ranks
         try:
@@ -159,9 +210,8 @@ def due_for_calendar_warning(services: Services, today: date) -> bool:
     return last == 0 or today.toordinal() - last >= CALENDAR_WARN_EVERY_DAYS
 
 
-async def tell_admins(context: CallbackContext[Any, Any, Any, Any], text: str) -> None:
+async def tell_admins(services: Services, text: str) -> None:
     """To the admin group, or each admin privately when there is none or it cannot be
-    reached (bot/tg/alerts.py)."""
-    services: Services = context.application.bot_data["luoshi.services"]
+    reached (bot/alerts.py)."""
     if not await notify_admins(services, text):
         log.warning("no admin chat could be reached")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.domain.model import TaskStatus
-from bot.tg.context import Services
+from bot.services import Services
 
 
 def daily_summary(services: Services, today: date) -> str:

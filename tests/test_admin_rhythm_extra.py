@@ -12,7 +12,7 @@ import pytest
 from bot import cli
 from bot.domain.ledger import NewTask
 from bot.domain.model import Frequency
-from jobs.schedule import CATCH_UP_JOB, install_jobs
+from jobs.schedule import CATCH_UP_JOB, start_scheduler, stop_scheduler
 from tests.harness import ADMIN, TOKEN, TZ, Harness
 
 ZHANG, LI, WANG = 2001, 2002, 2003
@@ -113,14 +113,13 @@ async def test_restart_on_a_later_day_catches_up_today_only(tmp_path: Path) -> N
 
     # Down on Wed 2, Thu 3 and Fri 4; restarted on Monday 7 December at 10:00 (after send_at).
     async with Harness(data, now=datetime(2026, 12, 7, 10, 0, tzinfo=TZ), api=api) as bot:
-        install_jobs(bot.app, bot.services)
-        jq = bot.app.job_queue
-        assert jq is not None
-        start_up = [j for j in jq.jobs() if j.name and j.name.startswith(
+        scheduler = start_scheduler(bot.services, paused=True)
+        start_up = [j for j in scheduler.get_jobs() if j.id.startswith(
             ("rhythm-catch-up", "calendar-warning-catch-up"))]
-        assert CATCH_UP_JOB in [j.name for j in start_up]
-        for job in start_up:  # what the job queue runs at once after start-up
-            await job.run(bot.app)
+        await stop_scheduler(scheduler, wait=False)
+        assert CATCH_UP_JOB in [j.id for j in start_up]
+        for job in start_up:  # what the scheduler runs at once after start-up
+            await job.func(*job.args)
 
         new_keys = set(bot.ledger.repo.outbox_keys()) - keys_before
         assert new_keys, "the catch-up sent nothing"
@@ -137,9 +136,9 @@ async def test_restart_on_a_later_day_catches_up_today_only(tmp_path: Path) -> N
         assert len(li) == 1 and patrol in li[0] and "【日调度】" in li[0]
 
         # Running the catch-up again the same day sends nothing more.
-        catch_up = next(j for j in start_up if j.name == CATCH_UP_JOB)
+        catch_up = next(j for j in start_up if j.id == CATCH_UP_JOB)
         count = len(api.sent)
-        await catch_up.run(bot.app)
+        await catch_up.func(*catch_up.args)
         assert not [m for m in api.sent[count:] if m["chat"]["id"] in (ZHANG, LI)]
 
 
@@ -150,10 +149,9 @@ async def test_restart_before_send_time_on_a_later_day_sends_nothing(tmp_path: P
         add(bot, "供暖管网抢修", ("张三",), date(2026, 12, 3))
         api = bot.api
     async with Harness(data, now=datetime(2026, 12, 7, 8, 30, tzinfo=TZ), api=api) as bot:
-        install_jobs(bot.app, bot.services)
-        jq = bot.app.job_queue
-        assert jq is not None
-        assert not jq.get_jobs_by_name(CATCH_UP_JOB)
+        scheduler = start_scheduler(bot.services, paused=True)
+        assert scheduler.get_job(CATCH_UP_JOB) is None
+        await stop_scheduler(scheduler, wait=False)
         assert texts_to(bot, ZHANG) == []
         assert list(bot.ledger.repo.outbox_keys()) == []
 

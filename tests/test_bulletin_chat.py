@@ -7,7 +7,6 @@ import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
@@ -55,15 +54,9 @@ def group_texts(bot: Harness) -> list[str]:
     return [m.get("text", "") for m in bot.api.messages_to(GROUP)]
 
 
-def _context(bot: Harness) -> Any:
-    from bot.tg.context import LuoshiContext
-
-    return LuoshiContext(bot.app)
-
-
 async def test_bulletin_goes_out_on_the_first_workday_once(bot: Harness) -> None:
     bot.clock.set(at(12, 1, 9))  # Tue 1 Dec: first workday of the month and of 上旬
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     texts = [t for t in group_texts(bot) if "工作通报" in t]
     assert any("11月下旬（11月21日—11月30日）" in t for t in texts)  # the previous 旬
     month = next(t for t in texts if "（11月1日—11月30日）" in t)
@@ -75,13 +68,13 @@ async def test_bulletin_goes_out_on_the_first_workday_once(bot: Harness) -> None
     assert len(photos) == (len(texts) if find_cjk_font() else 0)
     assert bot.ledger.repo.bulletin_ranks("2026-11") == {"县教育局": 1, "县卫健局": 2}
     before = len(bot.api.messages_to(GROUP))
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     assert len(bot.api.messages_to(GROUP)) == before
 
 
 async def test_no_bulletin_on_other_days(bot: Harness) -> None:
     bot.clock.set(at(12, 2, 9))
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     assert group_texts(bot) == []
 
 

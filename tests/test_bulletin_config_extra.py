@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -11,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,7 +24,7 @@ from bot.config import (
 from bot.domain.ledger import NewTask
 from bot.domain.replies import Reading, ReplyKind
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
-from jobs.schedule import BULLETIN_JOB, SUMMARY_JOB, bulletin_job, install_jobs
+from jobs.schedule import BULLETIN_JOB, SUMMARY_JOB, bulletin_job, start_scheduler, stop_scheduler
 from tests.harness import ADMIN, TOKEN, TZ, Harness
 
 GROUP, WORK = -100900, -100901
@@ -36,12 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TZ)
-
-
-def _context(bot: Harness) -> Any:
-    from bot.tg.context import LuoshiContext
-
-    return LuoshiContext(bot.app)
 
 
 def texts(bot: Harness, chat: int) -> list[str]:
@@ -70,7 +62,7 @@ async def test_scheduled_bulletin_reaches_the_work_group_too(work_bot: Harness
     bot.ledger.add_task(NewTask("中医院迁建项目一期工程", "县卫健局", ("张三",),
                                 date(2026, 11, 24)), who="admin")
     bot.clock.set(at(12, 1, 9, 30))  # Tue 1 Dec: first workday of the month and of 上旬
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     for chat in (GROUP, WORK):
         month = [t for t in texts(bot, chat) if "工作通报" in t and "（11月1日—11月30日）" in t]
         assert len(month) == 1, chat
@@ -81,7 +73,7 @@ async def test_scheduled_bulletin_reaches_the_work_group_too(work_bot: Harness
     assert not any("工作通报" in t for t in texts(bot, ADMIN))
     # Once per period and chat: a second run (a restart) sends nothing again to either group.
     before = {chat: len(bot.api.messages_to(chat)) for chat in (GROUP, WORK)}
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     assert {chat: len(bot.api.messages_to(chat)) for chat in (GROUP, WORK)} == before
 
 
@@ -120,7 +112,7 @@ async def test_rank_change_between_two_published_xun_bulletins(bot: Harness) -> 
                                                 text=f"进度{5 * day}%"), who="李四", user_id=LI)
     # Mon 23 Nov, first workday of 下旬: the job publishes the 中旬 bulletin.
     bot.clock.set(at(11, 23, 9, 30))
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     [middle] = [t for t in texts(bot, GROUP) if "11月中旬" in t and "工作通报" in t]
     assert "1. 县教育局" in middle and "2. 县卫健局" in middle
     # No 上旬 bulletin was published: the change is against 上旬's ranking computed now, when
@@ -136,7 +128,7 @@ async def test_rank_change_between_two_published_xun_bulletins(bot: Harness) -> 
     ledger.verify(hospital.id, who="督查室")
     # 李四 falls silent; his task is overdue from 23 Nov. Tue 1 Dec: the 下旬 bulletin.
     bot.clock.set(at(12, 1, 9, 30))
-    await bulletin_job(_context(bot))
+    await bulletin_job(bot.services)
     [late] = [t for t in texts(bot, GROUP) if "11月下旬（11月21日—11月30日）" in t]
     hospital_line, school_line = _unit_line(late, "县卫健局"), _unit_line(late, "县教育局")
     assert hospital_line.startswith("1. 县卫健局") and "↑1 进位" in hospital_line
@@ -226,19 +218,15 @@ async def test_summary_and_bulletin_jobs_run_at_the_configured_times(loaded_conf
                                                                      ) -> None:
     # Before the send time, so that no catch-up dispatch is queued.
     async with Harness.from_config(loaded_config, now=at(12, 1, 7)) as bot:
-        jq = bot.app.job_queue
-        assert jq is not None
-        install_jobs(bot.app, bot.services)
-        await asyncio.sleep(0)
-        await jq.start()
+        scheduler = start_scheduler(bot.services, paused=True)
         try:
             for name, expected in ((SUMMARY_JOB, time(18, 5)), (BULLETIN_JOB, time(8, 15))):
-                jobs = [j for j in jq.jobs() if j.name == name]
+                jobs = [j for j in scheduler.get_jobs() if j.id == name]
                 assert len(jobs) == 1, name
-                assert jobs[0].next_t is not None
-                assert jobs[0].next_t.astimezone(TZ).time() == expected, name
+                assert jobs[0].next_run_time is not None
+                assert jobs[0].next_run_time.astimezone(TZ).time() == expected, name
         finally:
-            await jq.stop(wait=False)
+            await stop_scheduler(scheduler, wait=False)
 
 
 # --------------------------------------------------------------------------- run --or-sandbox

@@ -409,10 +409,8 @@ async def test_the_daily_summary_names_the_coordinator_without_an_id(bot: Harnes
     await bot.answer(ZHANG, "困难：资金未到位")
     admins = last_to(bot, ADMIN, "【困难】")
     await press(bot, ADMIN, admins, buttons(admins)[0])
-    from tests.test_dispatch import _job_context
-
     bot.clock.set(DEC1.replace(hour=17, minute=30))
-    await summary_job(_job_context(bot))
+    await summary_job(bot.services)
     summary = last_to(bot, ADMIN, "今日小结")["text"]
     assert f"{WANG} 协调中" in summary and no_ids(summary)
 

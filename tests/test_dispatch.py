@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import subprocess
+import sys
 from collections import Counter
 from datetime import date, datetime, time
 from pathlib import Path
@@ -19,10 +22,13 @@ from jobs.schedule import (
     CALENDAR_JOB,
     CATCH_UP_JOB,
     DISPATCH_JOB,
+    build_scheduler,
     calendar_warning_job,
     catch_up_due,
     install_jobs,
     scheduled_dispatch,
+    start_scheduler,
+    stop_scheduler,
     summary_job,
 )
 from tests.harness import ADMIN, TZ, FakeTime, Harness
@@ -158,19 +164,19 @@ async def test_unreachable_official_is_marked_and_the_rest_still_sent(bot: Harne
     add(bot, "任务甲", ("张三",), date(2026, 12, 5))
     add(bot, "任务乙", ("李四",), date(2026, 12, 5))
     bot.api.block(ZHANG)
-    await scheduled_dispatch(_job_context(bot))
+    await scheduled_dispatch(bot.services)
     assert len(texts_to(bot, LI)) == 1
     person = bot.ledger.repo.get_person("张三")
     assert person is not None and person.unreachable_since is not None
     # Admins are told once, in the daily summary.
     bot.clock.set(DEC1.replace(hour=17, minute=30))
-    await summary_job(_job_context(bot))
+    await summary_job(bot.services)
     [summary] = texts_to(bot, ADMIN)
     assert "新发现无法收到提醒的责任人：张三" in summary
     bot.clock.set(DEC1.replace(day=2))
-    await scheduled_dispatch(_job_context(bot))
+    await scheduled_dispatch(bot.services)
     bot.clock.set(DEC1.replace(day=2, hour=17, minute=30))
-    await summary_job(_job_context(bot))
+    await summary_job(bot.services)
     assert "张三" not in texts_to(bot, ADMIN)[-1]
     # Once they unblock, the next reminder reaches them and the flag clears.
     bot.api.unblock(ZHANG)
@@ -234,29 +240,19 @@ async def test_plan_command_summarises_coming_workdays(bot: Harness) -> None:
     assert "用法：/plan" in await bot.answer(ADMIN, "/plan 100")
 
 
-def _job_context(bot: Harness) -> Any:
-    from bot.tg.context import LuoshiContext
-
-    return LuoshiContext(bot.app)
-
-
 async def test_jobs_are_installed_once_with_fixed_names(bot: Harness) -> None:
-    jq = bot.app.job_queue
-    assert jq is not None
-    install_jobs(bot.app, bot.services)
-    install_jobs(bot.app, bot.services)
-    await asyncio.sleep(0)
-    await jq.start()
+    scheduler = start_scheduler(bot.services, paused=True)  # installs them once
     try:
-        jobs = [j for j in jq.jobs() if j.name == DISPATCH_JOB]
+        install_jobs(scheduler, bot.services)  # a second time: replaced, not doubled
+        jobs = [j for j in scheduler.get_jobs() if j.id == DISPATCH_JOB]
         assert len(jobs) == 1
-        trigger_time = jobs[0].next_t
+        trigger_time = jobs[0].next_run_time
         assert trigger_time is not None
         assert trigger_time.astimezone(TZ).time() == time(9, 0)
-        assert jobs[0].job.misfire_grace_time >= 3600 and jobs[0].job.coalesce is True
-        assert len([j for j in jq.jobs() if j.name == CALENDAR_JOB]) == 1
+        assert jobs[0].misfire_grace_time >= 3600 and jobs[0].coalesce is True
+        assert len([j for j in scheduler.get_jobs() if j.id == CALENDAR_JOB]) == 1
     finally:
-        await jq.stop(wait=False)
+        await stop_scheduler(scheduler, wait=False)
 
 
 async def test_catch_up_only_after_send_time_on_workdays(bot: Harness) -> None:
@@ -267,24 +263,91 @@ async def test_catch_up_only_after_send_time_on_workdays(bot: Harness) -> None:
     bot.clock.set(datetime(2026, 12, 5, 11, 0, tzinfo=TZ))  # Saturday
     assert not catch_up_due(bot.services)
     bot.clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=TZ))
-    install_jobs(bot.app, bot.services)
-    assert bot.app.job_queue is not None
-    assert [j.name for j in bot.app.job_queue.jobs() if j.name == CATCH_UP_JOB] == [CATCH_UP_JOB]
+    scheduler = start_scheduler(bot.services, paused=True)
+    try:
+        install_jobs(scheduler, bot.services)
+        assert [j.id for j in scheduler.get_jobs() if j.id == CATCH_UP_JOB] == [CATCH_UP_JOB]
+    finally:
+        await stop_scheduler(scheduler, wait=False)
+
+
+async def test_catch_up_runs_on_the_scheduler_once_it_is_resumed(bot: Harness) -> None:
+    """Installed paused at post_init, the catch-up runs once the bot has started (after the
+    inbox's replay), through APScheduler itself, with nothing but the services."""
+    add(bot, "任务甲", ("张三",), date(2026, 12, 5))
+    bot.clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=TZ))
+    scheduler = start_scheduler(bot.services, paused=True)
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert texts_to(bot, ZHANG) == []  # paused: nothing yet
+        scheduler.resume()
+        for _ in range(200):
+            if texts_to(bot, ZHANG):
+                break
+            await asyncio.sleep(0.01)
+        assert len(texts_to(bot, ZHANG)) == 1
+    finally:
+        await stop_scheduler(scheduler)
+    assert not scheduler.running
+
+
+async def test_stopping_the_scheduler_lets_a_running_job_finish() -> None:
+    """As python-telegram-bot's JobQueue did at shutdown: a dispatch under way is not cut."""
+    scheduler = build_scheduler(TZ)
+    scheduler.start()
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def long_job() -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        finished.set()
+
+    scheduler.add_job(long_job, id="long")
+    await asyncio.wait_for(started.wait(), 5)
+    await stop_scheduler(scheduler)
+    assert finished.is_set() and not scheduler.running
+
+
+def test_jobs_never_import_telegram() -> None:
+    """jobs/ is channel-neutral: no telegram and no Telegram adapter (bot.tg), directly or
+    through what it imports, so the engine runs without a Telegram Application."""
+    jobs = Path(__file__).resolve().parent.parent / "jobs"
+    offenders = []
+    for path in jobs.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {name}" for name in names
+                          if name.split(".")[0] == "telegram" or name.startswith("bot.tg")]
+    assert offenders == []
+    modules = ", ".join(f"jobs.{path.stem}" for path in sorted(jobs.glob("*.py"))
+                        if path.stem != "__init__")
+    probe = (f"import sys, {modules}\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'"
+             " or m.startswith('bot.tg')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=jobs.parent, check=True).stdout.strip()
+    assert loaded == "[]"
 
 
 async def test_calendar_warning_reaches_admins_once_a_week(bot: Harness) -> None:
     bot.clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=TZ))
-    await calendar_warning_job(_job_context(bot))
-    await calendar_warning_job(_job_context(bot))
+    await calendar_warning_job(bot.services)
+    await calendar_warning_job(bot.services)
     warnings = [t for t in texts_to(bot, ADMIN) if "2027" in t]
     assert len(warnings) == 1 and "chinese-calendar" in warnings[0]
     bot.clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=TZ))
-    await calendar_warning_job(_job_context(bot))
+    await calendar_warning_job(bot.services)
     assert len([t for t in texts_to(bot, ADMIN) if "2027" in t]) == 2
     # Before 1 November of a covered year: silence.
     bot.clock.set(datetime(2026, 10, 30, 9, 0, tzinfo=TZ))
     before = len(texts_to(bot, ADMIN))
-    await calendar_warning_job(_job_context(bot))
+    await calendar_warning_job(bot.services)
     assert len(texts_to(bot, ADMIN)) == before
 
 

@@ -140,9 +140,7 @@ async def test_daily_summary_lists_the_day(bot: Harness) -> None:
     await bot.pump()
     await bot.answer(ZHANG, "困难：资金未到位")
     bot.clock.set(at(23, 17))
-    from tests.test_dispatch import _job_context
-
-    await summary_job(_job_context(bot))
+    await summary_job(bot.services)
     summary = texts(bot, GROUP)[-1]
     assert "今日小结" in summary
     assert f"今日新增逾期 1 项：{late}" in summary
@@ -156,17 +154,15 @@ async def test_unreachable_found_after_the_summary_is_told_the_next_day(bot: Har
     """A catch-up dispatch after 17:30 finds 张三 unreachable: that day's summary has gone, so
     the next workday's tells the admins — once."""
     add(bot)
-    from tests.test_dispatch import _job_context
-
     bot.clock.set(at(23, 17))
-    await summary_job(_job_context(bot))
+    await summary_job(bot.services)
     assert "无法收到提醒" not in texts(bot, GROUP)[-1]
     bot.api.block(ZHANG)
     bot.clock.set(at(23, 19))  # the bot was down all day: the catch-up runs in the evening
     await bot.services.dispatcher.run()
     for day, told in ((24, True), (25, False)):
         bot.clock.set(at(day, 17))
-        await summary_job(_job_context(bot))
+        await summary_job(bot.services)
         assert ("新发现无法收到提醒的责任人：张三" in texts(bot, GROUP)[-1]) is told
 
 

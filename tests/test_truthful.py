@@ -12,7 +12,6 @@ import pytest
 
 from bot.domain.ledger import NewTask
 from bot.domain.model import TaskStatus
-from bot.tg.context import LuoshiContext
 from jobs.schedule import summary_job
 from tests.harness import ADMIN, TZ, Harness
 
@@ -110,7 +109,7 @@ async def test_admin_group_that_removed_the_bot_alerts_go_to_each_admin(bot: Har
     assert "已告知督查室" in texts(bot, ZHANG)[-1]
     assert bot.services.admin_group_lost_since() is not None
     # The next alert goes straight to the admins, and the daily summary says why.
-    await summary_job(LuoshiContext(bot.app))
+    await summary_job(bot.services)
     summary = texts(bot, ADMIN)[-1]
     assert "今日小结" in summary and "督查室群" in summary and "无法送达" in summary
 

@@ -144,7 +144,14 @@ Buttons = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
 
 
 class Sender(ABC):
-    """Sends one message to one chat; returns Telegram's message id."""
+    """Sends to one chat; returns the id of the message sent. Raises `Unreachable` or
+    `DeliveryFailed` when it was not delivered."""
 
     @abstractmethod
-    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int: ...
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
+        """A text of any length: a long one goes in parts (the buttons under the last), and
+        the id is the last part's."""
+
+    @abstractmethod
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
+        """An image (PNG or JPEG bytes) with a short caption (clipped when too long)."""

@@ -20,8 +20,8 @@ from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from bot.runtime import build_services, setup_logging
 from bot.sandbox import demo
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
+from bot.services import Services
 from bot.tg.app import build_application, build_intake
-from bot.tg.context import LuoshiContext, Services
 from bot.tg.runner import run_polling
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,6 @@ class LiveSandbox(SandboxControl):
 
         services = self.services
         assert services is not None
-        context = LuoshiContext(self.app)
         calendar = services.calendar
         if action in ("next_workday", "next_day"):
             day = self.clock.now().date() + timedelta(days=1)
@@ -107,28 +106,28 @@ class LiveSandbox(SandboxControl):
             self.clock.move_to(datetime.combine(day, send_at, tzinfo=self.clock.now().tzinfo))
             if not calendar.is_workday(day):
                 return f"已到 {services.messages.date(day)}（休息日）"
-            report = await services.dispatcher.run()
+            report = await services.rhythm().run()
             sent_bulletins = 0
             for kind in (PeriodKind.XUN, PeriodKind.MONTH, PeriodKind.QUARTER):
                 if calendar.is_first_workday(day, kind):
-                    await publish_bulletin(context, period_of(kind, day).previous(), day)
+                    await publish_bulletin(services, period_of(kind, day).previous(), day)
                     sent_bulletins += 1
             extra = f"，工作通报 {sent_bulletins} 期" if sent_bulletins else ""
             return (f"已到 {services.messages.date(day)} {send_at:%H:%M}：调度提醒 "
                     f"{report.sent} 条{extra}")
         today = self.clock.now().date()
         if action == "dispatch":
-            report = await services.dispatcher.run()
+            report = await services.rhythm().run()
             if not report.workday:
                 return "今天是休息日，不发送调度提醒。"
             return f"今日调度：应发 {report.due} 条，本次发送 {report.sent} 条"
         if action == "bulletin":
             period = period_of(PeriodKind.XUN, today).previous()
-            await publish_bulletin(context, period, today)
+            await publish_bulletin(services, period, today)
             return f"已发送 {period.label()} 工作通报（同一期每天只发一次）"
         self.clock.move_to(datetime.combine(today, services.config.summary_at,
                                             tzinfo=self.clock.now().tzinfo))
-        await summary_job(context)
+        await summary_job(services)
         return "已发送今日小结"
 
 

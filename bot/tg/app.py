@@ -36,11 +36,11 @@ from bot.tg.intake import Intake, StrangerBudget
 from bot.tg.notifier import ChatWatch, TelegramSender
 from bot.tg.ratelimit import ChatRateLimiter
 from jobs.dispatch import RhythmDispatcher
-from jobs.schedule import MISFIRE_GRACE_SECONDS, install_jobs
+from jobs.schedule import MISFIRE_GRACE_SECONDS, start_scheduler, stop_scheduler
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_CHECK_SECONDS = 5  # how often SnapshotPolicy is asked (bot/runtime.py)
+SCHEDULER_KEY = "luoshi.scheduler"  # the jobs' scheduler (jobs/schedule.py), in bot_data
 
 OFFICIAL_COMMANDS = {
     "zh": [("tasks", "我负责的任务"), ("task", "任务详情：/task 编号"), ("help", "使用说明")],
@@ -93,6 +93,7 @@ def build_application(
         # Telegram's limits per chat; a 429 holds only its chat (bot/tg/ratelimit.py).
         .rate_limiter(rate_limiter or ChatRateLimiter())
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if config.telegram.base_url:
@@ -103,12 +104,13 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     attach_services(app, services)
-    services.watch = ChatWatch(services.ledger.repo, services.clock)
-    services.sender = TelegramSender(app.bot, services.watch)
+    watch = ChatWatch(services.ledger.repo, services.clock)
+    sender = TelegramSender(app.bot, watch)
+    services.watch, services.sender = watch, sender
     repo = services.ledger.repo
     if services.inbox is None and isinstance(repo, StoreRepository):
         services.inbox = StoreInbox(repo.store, services.clock)
-    services.dispatcher = build_dispatcher(services, services.sender)
+    services.dispatcher = build_dispatcher(services, sender)
     _configure_scheduler(app)
     register_handlers(app)
     return app
@@ -134,7 +136,9 @@ def build_dispatcher(services: Services, sender: Sender, **kwargs: Any) -> Rhyth
 
 
 def _configure_scheduler(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """APScheduler drops a run more than 1 s late by default; we want late runs, once."""
+    """python-telegram-bot's own JobQueue now only times out the /add dialogue (our jobs have
+    their own scheduler, jobs/schedule.py). APScheduler drops a run more than 1 s late by
+    default; we want late runs, once."""
     jq = app.job_queue
     if jq is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
@@ -221,10 +225,9 @@ def _add_dialogue(text_answer: Any, cancel_words: Any) -> ConversationHandler[An
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = app.bot_data["luoshi.services"]
     await register_commands(app, services)
-    install_jobs(app, services)
-    if app.job_queue is not None and services.snapshot is not None:
-        app.job_queue.run_repeating(_snapshot_job, interval=SNAPSHOT_CHECK_SECONDS,
-                                    first=SNAPSHOT_CHECK_SECONDS, name="store-snapshot")
+    # The scheduled jobs and the store's snapshots, rebuilt from the ledger; they run (and a
+    # late start catches up) once the bot has started, after the inbox's replay (start_jobs).
+    app.bot_data[SCHEDULER_KEY] = start_scheduler(services, paused=True)
     log.info("Luoshi started as @%s", app.bot.username)
 
 
@@ -244,14 +247,25 @@ async def register_commands(app: Application[Any, Any, Any, Any, Any, Any],
             log.info("admin menu not set for %s: %s", admin_id, err)
 
 
-async def _snapshot_job(context: LuoshiContext) -> None:
-    services = context.services
-    if services.snapshot is not None:
-        await services.snapshot()
+def start_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Let the scheduled jobs run (bot/tg/runner.py, once the Application has started)."""
+    scheduler = app.bot_data.get(SCHEDULER_KEY)
+    if scheduler is not None:
+        scheduler.resume()
+
+
+async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Before the bot shuts down: no new job runs, and a running one (a dispatch) finishes."""
+    scheduler = app.bot_data.get(SCHEDULER_KEY)
+    if scheduler is not None:
+        await stop_scheduler(scheduler)
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = app.bot_data["luoshi.services"]
+    scheduler = app.bot_data.pop(SCHEDULER_KEY, None)
+    if scheduler is not None:  # never started the bot (post_stop did not run): stop it now
+        await stop_scheduler(scheduler, wait=False)
     if services.close is not None:
         services.close()
 

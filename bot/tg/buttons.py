@@ -17,14 +17,14 @@ from telegram import CallbackQuery, ForceReply, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from bot.alerts import notify_chat
 from bot.domain.errors import DomainError, TaskNotFound
 from bot.domain.model import Difficulty, ExtensionStatus, RebindStatus, Task, TaskStatus
 from bot.domain.ports import Buttons, DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.replies import Reading, ReplyKind
 from bot.domain.text import normalize_task_id, parse_deadline
 from bot.tg import callbacks
-from bot.tg.alerts import notify_chat
-from bot.tg.context import LuoshiContext, Services
+from bot.tg.context import LuoshiContext, Services, telegram_sender
 from bot.tg.handlers import actor, alert_store_failure, parse_add_line, reply
 from bot.tg.notifier import keyboard
 from bot.tg.reporting import (
@@ -417,7 +417,7 @@ async def _prompt(context: LuoshiContext, query: CallbackQuery, text: str) -> No
         user = query.from_user
         # At the end: the prompt's leading emoji tells its answer apart (prompt_intent).
         text = f'{text} <a href="tg://user?id={user.id}">{esc(user.full_name)}</a>'
-    sender = context.services.sender
+    sender = telegram_sender(context.services)
     assert sender is not None
     try:
         await sender.send_message(chat_id, text, reply_markup=ForceReply(selective=True))

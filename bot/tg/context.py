@@ -1,106 +1,39 @@
-"""A typed CallbackContext that hands the services to handlers (no raw bot_data lookups)."""
+"""A typed CallbackContext that hands the services to handlers (no raw bot_data lookups).
+
+`Services` itself is channel-neutral (bot/services.py); it is re-exported here for the
+handlers. Its ports are typed as ports; the Telegram-only parts of the concrete sender and
+chat watch are reached through `telegram_sender` and `chat_watch`.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.config import Config
-from bot.domain.calendar import WorkCalendar
-from bot.domain.clock import Clock
-from bot.domain.ledger import Ledger
-from bot.domain.model import Person
-from bot.domain.warning import LightBoard
-from bot.messages import Messages
+from bot.services import Services
+from bot.tg.notifier import ChatWatch, TelegramSender
 
-if TYPE_CHECKING:
-    from bot.adapters.inbox import StoreInbox
-    from bot.tg.notifier import ChatWatch, TelegramSender
-
-log = logging.getLogger(__name__)
+__all__ = ["SERVICES_KEY", "LuoshiContext", "Services", "attach_services", "chat_watch",
+           "telegram_sender"]
 
 SERVICES_KEY = "luoshi.services"
 
 
-@dataclass
-class Services:
-    """Everything a handler may use, built once by the composition root."""
+def telegram_sender(services: Services) -> TelegramSender | None:
+    """The sender as the Telegram adapter built it (replies, ForceReply, edits)."""
+    sender = services.sender
+    if sender is None or isinstance(sender, TelegramSender):
+        return sender
+    raise TypeError(f"the Telegram handlers need a TelegramSender, not {type(sender).__name__}")
 
-    config: Config
-    ledger: Ledger
-    messages: Messages
-    clock: Clock
-    calendar: WorkCalendar
-    lights: LightBoard
-    snapshot: Callable[[], Any] | None = None  # async callable: make a store snapshot
-    close: Callable[[], None] | None = None  # release the store on shutdown
-    dispatcher: Any = None  # jobs.dispatch.RhythmDispatcher, built once the bot exists
-    inbox: StoreInbox | None = None  # incoming updates (bot/adapters/inbox.py)
-    sender: TelegramSender | None = None  # the one way out (bot/tg/notifier.py)
-    watch: ChatWatch | None = None  # moved and unreachable groups
-    extra: dict[str, Any] = field(default_factory=dict)
-    _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
-    def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.config.access.admins
-
-    def is_known(self, user_id: int) -> bool:
-        """An admin or a bound official (anyone else is a stranger to the intake)."""
-        return self.is_admin(user_id) or self.person(user_id) is not None
-
-    def admin_group(self) -> int | None:
-        """The admin group's current id (it may have become a supergroup), if configured."""
-        group = self.config.chats.admin_group
-        if not group:
-            return None
-        return self.watch.resolve(group) if self.watch is not None else group
-
-    def admin_group_lost_since(self) -> datetime | None:
-        """When the admin group was found unreachable (the bot removed from it), if it is."""
-        group = self.admin_group()
-        if group is None or self.watch is None:
-            return None
-        return self.watch.unreachable_since(group)
-
-    def admin_chats(self) -> list[int]:
-        """Where admins are told things: the admin group if there is one and it can be
-        reached, else each admin privately."""
-        group = self.admin_group()
-        if group and self.admin_group_lost_since() is None:
-            return [group]
-        return sorted(self.config.access.admins)
-
-    def background(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        """Run long work (a dispatch, an import, a bulletin) outside the update's lane: the
-        chat is free at once and the work reports back itself. Its commits are not the
-        update's (the receipt is cleared)."""
-        from bot.adapters.inbox import applying
-
-        async def run() -> None:
-            applying.set(None)
-            try:
-                await work
-            except Exception:
-                log.exception("background work %s failed", name)
-
-        task = asyncio.create_task(run(), name=name)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
-
-    async def background_idle(self) -> None:
-        """Wait for background work to finish (tests, shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
-
-    def person(self, user_id: int | None) -> Person | None:
-        return self.ledger.person_for_user(user_id) if user_id is not None else None
+def chat_watch(services: Services) -> ChatWatch | None:
+    """The chat watch as the Telegram adapter built it (it records moved groups)."""
+    watch = services.watch
+    if watch is None or isinstance(watch, ChatWatch):
+        return watch
+    raise TypeError(f"the Telegram handlers need a ChatWatch, not {type(watch).__name__}")
 
 
 class LuoshiContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],

@@ -13,6 +13,7 @@ from telegram import Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
 from telegram.ext import ConversationHandler
 
+from bot.alerts import notify_admins, notify_chat
 from bot.domain.errors import DomainError, InvalidField, RebindPending
 from bot.domain.ledger import NewTask
 from bot.domain.model import Person, RebindRequest, Task, TaskStatus
@@ -26,8 +27,7 @@ from bot.domain.text import (
     split_names,
 )
 from bot.tg import callbacks
-from bot.tg.alerts import notify_admins, notify_chat
-from bot.tg.context import LuoshiContext, Services
+from bot.tg.context import LuoshiContext, Services, chat_watch, telegram_sender
 from bot.tg.notifier import keyboard
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ async def reply(update: Update, context: LuoshiContext, text: str, *,
     """Answer in the chat the update came from, through the one sender (split when long).
     Returns the (last) message sent, or None when the chat could not be reached."""
     chat = update.effective_chat
-    sender = context.services.sender
+    sender = telegram_sender(context.services)
     if chat is None or sender is None:
         return None
     try:
@@ -147,7 +147,7 @@ def visible_tasks_for(services: Services, user_id: int) -> list[Task] | None:
 async def chat_migrated(update: Update, context: LuoshiContext) -> None:
     """A group became a supergroup: Telegram says so in both chats; keep the new id."""
     message = update.effective_message
-    watch = context.services.watch
+    watch = chat_watch(context.services)
     if message is None or watch is None:
         return
     if message.migrate_to_chat_id:
@@ -502,7 +502,7 @@ async def dispatch_now(update: Update, context: LuoshiContext) -> None:
     """Run today's dispatch now; what was already sent today is not sent again."""
     services = context.services
     msgs = services.messages
-    if services.dispatcher.running:
+    if services.rhythm().running:
         await reply(update, context, msgs.t("dispatch_busy"))
         return
     chat = update.effective_chat
@@ -512,7 +512,7 @@ async def dispatch_now(update: Update, context: LuoshiContext) -> None:
     async def work() -> None:
         # The fan-out waits on Telegram's limits for minutes at county scale: it runs on its
         # own, and the admin's chat stays free meanwhile.
-        report = await services.dispatcher.run()
+        report = await services.rhythm().run()
         await notify_chat(services, chat.id, render_dispatch_report(services, report))
 
     services.background(work(), "dispatch-now")

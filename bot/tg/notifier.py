@@ -96,9 +96,10 @@ class TelegramSender(Sender):
         assert message is not None
         return message
 
-    async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> Message:
-        return await self._deliver(chat_id, "sendPhoto", photo=photo,
-                                   caption=clip(caption, CAPTION_LIMIT) if caption else None)
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
+        message = await self._deliver(chat_id, "sendPhoto", photo=photo,
+                                      caption=clip(caption, CAPTION_LIMIT) if caption else None)
+        return message.message_id
 
     async def edit(self, message: Message, text: str, *, reply_markup: Any = None) -> bool:
         """Replace a message's text (the first part when long); False if Telegram refused."""

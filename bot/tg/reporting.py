@@ -17,6 +17,7 @@ from typing import Any
 from telegram import CallbackQuery, ForceReply, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
 
+from bot.alerts import notify_admins, notify_admins_at, notify_person
 from bot.domain.errors import InvalidField
 from bot.domain.ledger import ReportOutcome
 from bot.domain.model import (
@@ -28,8 +29,7 @@ from bot.domain.ports import Buttons, DeliveryFailed, Unreachable
 from bot.domain.replies import Reading, ReplyKind, is_acknowledgement, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg import callbacks
-from bot.tg.alerts import notify_admins, notify_admins_at, notify_person
-from bot.tg.context import LuoshiContext, Services
+from bot.tg.context import LuoshiContext, Services, telegram_sender
 from bot.tg.handlers import (
     actor,
     admin_only,
@@ -319,7 +319,7 @@ async def _prompt_in(context: LuoshiContext, chat_id: int, text: str,
                      quote: ReplyParameters | None = None) -> None:
     """A question whose answer comes back as a reply to it (ForceReply): its first emoji
     (📈, ⏳) says what the answer is for."""
-    sender = context.services.sender
+    sender = telegram_sender(context.services)
     assert sender is not None
     try:
         await sender.send_message(chat_id, text, reply_markup=ForceReply(selective=True),
@@ -345,7 +345,7 @@ async def confirm_and_tell(update: Update, context: LuoshiContext, outcome: Repo
         return
     told = await tell_about(context, outcome)
     final = msgs.recorded(outcome, told)
-    sender = services.sender
+    sender = telegram_sender(services)
     if sent is None or sender is None or not await sender.edit(sent, final, reply_markup=undo):
         await reply(update, context, told)
 
@@ -410,7 +410,7 @@ async def _tell_withdrawal(context: LuoshiContext, outcome: ReportOutcome) -> bo
     withdrawn = outcome.withdrawn_submission
     note = msgs.t("submission_withdrawn_note", who=msgs.who(report.who), progress=report.progress)
     original = services.ledger.repo.get_report(withdrawn) if withdrawn else None
-    sender = services.sender
+    sender = telegram_sender(services)
     if original is not None and sender is not None:
         text = msgs.submission(task, original, text=quoted(services, original.text, task.id))
         for chat_id, message_id in services.ledger.posts(task.id, withdrawn):

@@ -1,9 +1,11 @@
 """Runs the Application with our own intake instead of `Application.run_polling`.
 
 The life cycle is python-telegram-bot's (initialize → post_init → start → … → stop →
-post_stop → shutdown → post_shutdown); only the fetching differs (bot/tg/intake.py). SIGINT
-and SIGTERM stop it gracefully: handlers get a few seconds, and whatever was received but not
-applied waits in the inbox for the next start.
+post_stop → shutdown → post_shutdown); only the fetching differs (bot/tg/intake.py). The
+scheduled jobs (jobs/schedule.py) are installed at post_init and run once the Application has
+started, after the inbox's replay; post_stop lets a running one finish. SIGINT and SIGTERM
+stop it gracefully: handlers get a few seconds, and whatever was received but not applied
+waits in the inbox for the next start.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
+from bot.tg.app import start_jobs
 from bot.tg.intake import BACKOFF, Intake
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ async def serve(app: App, intake: Intake, stop: asyncio.Event | None = None) -> 
         await intake.replay()
         await app.start()
         started = True
+        start_jobs(app)
         await intake.poll(stop)
     finally:
         await intake.close()
