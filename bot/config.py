@@ -6,6 +6,11 @@ Every key is optional except the Telegram bot token, which may also come from th
 :class:`ConfigError` whose message names the offending key, says what was expected
 (in Chinese and in English) and names the file. The token value never appears in
 error messages, in ``repr(config)`` or in :meth:`Config.redacted_summary`.
+
+Every key is declared once, in :data:`FIELDS` (key, kind, default, allowed range or
+choices, description): the valid keys of each section, the order in which keys are
+checked, the defaults of the :class:`Config` dataclasses and the values loaded all come
+from it. ``tests/test_config_fields.py`` holds ``config.example.toml`` to it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -27,16 +32,21 @@ __all__ = [
     "ENV_CONFIG",
     "ENV_TOKEN",
     "EXAMPLE_CONFIG_NAME",
+    "FIELDS",
     "AccessConfig",
     "CalendarConfig",
     "ChatsConfig",
     "Config",
     "ConfigError",
+    "ConfigField",
+    "EscalationConfig",
     "ImportConfig",
     "RhythmConfig",
+    "ScoringConfig",
     "StorageConfig",
     "TelegramConfig",
     "WarningConfig",
+    "field_default",
     "load_config",
     "parse_config",
     "resolve_config_path",
@@ -48,45 +58,6 @@ ENV_TOKEN = "BOT_TOKEN"
 ENV_CONFIG = "BOT_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
 EXAMPLE_CONFIG_NAME = "config.example.toml"
-
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-DEFAULT_LANGUAGE: Language = "zh"
-DEFAULT_STORAGE_DIR = "data"
-DEFAULT_KEEP_BACKUPS = 14
-DEFAULT_SNAPSHOT_EVERY = 2000
-DEFAULT_SEND_AT = time(9, 0)
-
-# Valid keys of the top level and of every section.
-_TOP_KEYS: tuple[str, ...] = (
-    "timezone",
-    "language",
-    "telegram",
-    "storage",
-    "access",
-    "chats",
-    "rhythm",
-    "calendar",
-    "warning",
-    "import",
-    "escalation",
-    "bulletin",
-    "summary",
-    "scoring",
-)
-_SECTION_KEYS: dict[str, tuple[str, ...]] = {
-    "telegram": ("token", "base_url", "base_file_url"),
-    "storage": ("dir", "keep_backups", "snapshot_every"),
-    "access": ("admins",),
-    "chats": ("admin_group", "work_group"),
-    "rhythm": ("send_at",),
-    "calendar": ("extra_holidays", "extra_workdays"),
-    "warning": ("near_deadline_workdays", "near_deadline_progress", "behind_schedule_margin"),
-    "import": ("year",),
-    "escalation": ("leader_after", "admin_after"),
-    "bulletin": ("send_at",),
-    "summary": ("send_at",),
-    "scoring": ("base", "overdue_per_workday", "missed_report", "closed_on_time"),
-}
 
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -138,141 +109,6 @@ class ConfigError(Exception):
         return ConfigError(
             self.key, self.zh.replace(secret, _MASK), self.en.replace(secret, _MASK), self.path
         )
-
-
-# --------------------------------------------------------------------------- dataclasses
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    token: str = field(default="", repr=False)
-    base_url: str = ""
-    base_file_url: str = ""
-
-    @property
-    def has_token(self) -> bool:
-        return bool(self.token)
-
-
-@dataclass(frozen=True)
-class StorageConfig:
-    dir: Path = Path(DEFAULT_STORAGE_DIR)
-    keep_backups: int = DEFAULT_KEEP_BACKUPS
-    snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
-
-
-@dataclass(frozen=True)
-class AccessConfig:
-    admins: frozenset[int] = frozenset()
-
-    def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.admins
-
-
-@dataclass(frozen=True)
-class ChatsConfig:
-    admin_group: int | None = None
-    work_group: int | None = None
-
-
-@dataclass(frozen=True)
-class RhythmConfig:
-    send_at: time = DEFAULT_SEND_AT
-
-
-@dataclass(frozen=True)
-class CalendarConfig:
-    extra_holidays: frozenset[date] = frozenset()
-    extra_workdays: frozenset[date] = frozenset()
-
-
-@dataclass(frozen=True)
-class WarningConfig:
-    """预警 thresholds (the traffic light of a task)."""
-
-    near_deadline_workdays: int = 3  # 黄 when the deadline is this many workdays away …
-    near_deadline_progress: int = 80  # … and 进度 is below this
-    behind_schedule_margin: int = 20  # 黄 when 进度 < 序时进度 − this
-
-
-@dataclass(frozen=True)
-class ImportConfig:
-    """[import]: the year for deadlines written without one (12月31日); None = this year."""
-
-    year: int | None = None
-
-
-@dataclass(frozen=True)
-class EscalationConfig:
-    """督办 up the chain: the 责任领导 after `leader_after` overdue workdays, 挂牌督办 in the
-    admin group after `admin_after`."""
-
-    leader_after: int = 3
-    admin_after: int = 5
-
-
-@dataclass(frozen=True)
-class ScoringConfig:
-    """考核: points per unit and period, capped at 0–100."""
-
-    base: float = 100.0
-    overdue_per_workday: float = 1.0  # minus, per overdue task and workday
-    missed_report: float = 2.0  # minus, per reminder not answered within its period
-    closed_on_time: float = 2.0  # plus, per task closed on time
-
-
-@dataclass(frozen=True)
-class Config:
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
-    timezone_name: str = DEFAULT_TIMEZONE
-    language: Language = DEFAULT_LANGUAGE
-    telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    access: AccessConfig = field(default_factory=AccessConfig)
-    chats: ChatsConfig = field(default_factory=ChatsConfig)
-    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
-    calendar: CalendarConfig = field(default_factory=CalendarConfig)
-    warning: WarningConfig = field(default_factory=WarningConfig)
-    imports: ImportConfig = field(default_factory=ImportConfig)
-    escalation: EscalationConfig = field(default_factory=EscalationConfig)
-    bulletin_at: time = time(9, 30)  # [bulletin] send_at
-    summary_at: time = time(17, 30)  # [summary] send_at
-    scoring: ScoringConfig = field(default_factory=ScoringConfig)
-    source: Path | None = None
-
-    def redacted_summary(self) -> list[str]:
-        """Human-readable lines for the ``check`` command. Never shows the token."""
-        token = self.telegram.token
-        if token:
-            token_line = f"已设置 / set (…{len(token)} chars, hidden)"
-        else:
-            token_line = "未设置 / not set"
-        admins = len(self.access.admins)
-        base_url = self.telegram.base_url or "默认 / default (api.telegram.org)"
-        return [
-            f"配置文件 / Config file: {self.source if self.source else '(none)'}",
-            f"时区 / Time zone: {self.timezone_name}",
-            f"语言 / Language: {self.language}",
-            f"数据目录 / Store dir: {self.storage.dir}",
-            f"备份保留 / Backups kept: {self.storage.keep_backups} 天 / days",
-            f"快照间隔 / Snapshot every: {self.storage.snapshot_every} 次提交 / commits",
-            f"管理员 / Admins: {admins} 人 / user(s)",
-            f"管理群 / Admin group: {_chat_text(self.chats.admin_group)}",
-            f"工作群 / Work group: {_chat_text(self.chats.work_group)}",
-            f"每日发送时间 / Send at: {self.rhythm.send_at.strftime('%H:%M')}",
-            f"额外假日 / Extra holidays: {len(self.calendar.extra_holidays)}",
-            f"额外调休工作日 / Extra workdays: {len(self.calendar.extra_workdays)}",
-            f"Bot API 服务器 / Bot API server: {_redact(base_url, token)}",
-            f"令牌 / Token: {token_line}",
-        ]
-
-
-def _chat_text(chat_id: int | None) -> str:
-    return "未设置 / none" if chat_id is None else str(chat_id)
-
-
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, _MASK) if secret else text
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -354,14 +190,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_table(key: str, value: Any) -> dict[str, Any]:
+def _check_table(key: str, value: Any, *, secret: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _type_error(
             key,
             value,
             f"一个表（TOML 小节 [{key}]）",
             f"a table (TOML section [{key}])",
-            secret=key == "telegram",  # `telegram = "..."` is probably a misplaced token
+            secret=secret,  # `telegram = "..."` is probably a misplaced token
         )
     return value
 
@@ -380,133 +216,146 @@ def _check_unknown(section: str | None, table: Mapping[str, Any], valid: tuple[s
             )
 
 
-def _get_str(
-    table: Mapping[str, Any], section: str, name: str, default: str, *, secret: bool = False
-) -> str:
-    key = f"{section}.{name}" if section else name
-    value = table.get(name, default)
+# --------------------------------------------------------------------------- readers
+#
+# One reader per kind of field: it checks a raw TOML value against the field's declaration
+# and returns the value Config holds. Every failure is one ConfigError naming ``f.key``.
+
+
+def _read_string(f: ConfigField, value: Any) -> str:
     if not isinstance(value, str):
-        raise _type_error(key, value, "字符串", "a string", secret=secret)
+        raise _type_error(f.key, value, "字符串", "a string", secret=f.secret)
     return value.strip()
 
 
-def _get_int(
-    table: Mapping[str, Any], section: str, name: str, default: int, *, minimum: int | None = None
-) -> int:
-    key = f"{section}.{name}"
-    value = table.get(name, default)
-    if not _is_int(value):
-        raise _type_error(key, value, "整数", "an integer")
-    if minimum is not None and value < minimum:
-        raise ConfigError(
-            key,
-            f"应为不小于 {minimum} 的整数，实际为 {value}",
-            f"expected an integer >= {minimum}, got {value}",
-        )
-    return cast(int, value)
-
-
-def _get_number(table: Mapping[str, Any], name: str, default: float) -> float:
-    key = f"scoring.{name}"
-    value = table.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise ConfigError(key, f"应为 0–100 之间的数，实际为 {_shown(value)}",
-                          f"expected a number from 0 to 100, got {_shown(value)}")
-    return float(value)
-
-
-def _get_percent(table: Mapping[str, Any], name: str, default: int) -> int:
-    value = _get_int(table, "warning", name, default, minimum=0)
-    if value > 100:
-        raise ConfigError(f"warning.{name}", f"应为 0–100 的整数，实际为 {value}",
-                          f"expected an integer from 0 to 100, got {value}")
-    return value
-
-
-def _parse_timezone(value: Any) -> tuple[ZoneInfo, str]:
-    key = "timezone"
-    if not isinstance(value, str):
-        raise _type_error(
-            key, value, "时区名称字符串", f'a time zone name string such as "{DEFAULT_TIMEZONE}"'
-        )
-    name = value.strip()
-    try:
-        return ZoneInfo(name), name
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        pass
-    raise ConfigError(
-        key,
-        f'应为 IANA 时区名称，例如 "{DEFAULT_TIMEZONE}"，实际为 {_shown(value)}'
-        "（若名称无误，可能是系统缺少时区数据：请安装 tzdata）",
-        f'expected an IANA time zone name such as "{DEFAULT_TIMEZONE}", got {_shown(value)}'
-        " (if the name is right, the system may lack time zone data: install tzdata)",
-    )
-
-
-def _parse_language(value: Any) -> Language:
-    key = "language"
-    if not isinstance(value, str):
-        raise _type_error(key, value, '"zh" 或 "en"', '"zh" or "en"')
-    lang = value.strip().lower()
-    if lang not in ("zh", "en"):
-        raise ConfigError(
-            key,
-            f'应为 "zh"（中文）或 "en"（英文），实际为 {_shown(value)}',
-            f'expected "zh" (Chinese) or "en" (English), got {_shown(value)}',
-        )
-    return cast(Language, lang)
-
-
-def _parse_url(table: Mapping[str, Any], name: str, example: str) -> str:
-    key = f"telegram.{name}"
-    url = _get_str(table, "telegram", name, "")
+def _read_url(f: ConfigField, value: Any) -> str:
+    url = _read_string(f, value)
     if url and not url.startswith(("http://", "https://")):
         raise ConfigError(
-            key,
-            f'应以 http:// 或 https:// 开头，例如 "{example}"，或留空',
-            f'expected a URL starting with http:// or https:// such as "{example}", or empty',
+            f.key,
+            f'应以 http:// 或 https:// 开头，例如 "{f.sample}"，或留空',
+            f'expected a URL starting with http:// or https:// such as "{f.sample}", or empty',
         )
     return url
 
 
-def _parse_send_at(value: Any, key: str = "rhythm.send_at") -> time:
+def _read_path(f: ConfigField, value: Any) -> Path:
+    """A non-empty path; a relative one is resolved against the config file by _build."""
+    text = _read_string(f, value)
+    if not text:
+        raise ConfigError(
+            f.key,
+            f'应为数据目录路径，例如 "{f.default}"，不能为空',
+            f'expected a data directory path such as "{f.default}", got an empty string',
+        )
+    return Path(text).expanduser()
+
+
+def _read_integer(f: ConfigField, value: Any) -> int:
+    if not _is_int(value):
+        raise _type_error(f.key, value, "整数", "an integer")
+    if f.low is not None and value < f.low:
+        raise ConfigError(
+            f.key,
+            f"应为不小于 {f.low} 的整数，实际为 {value}",
+            f"expected an integer >= {f.low}, got {value}",
+        )
+    if f.high is not None and value > f.high:
+        raise ConfigError(f.key, f"应为 {f.low}–{f.high} 的整数，实际为 {value}",
+                          f"expected an integer from {f.low} to {f.high}, got {value}")
+    return cast(int, value)
+
+
+def _read_year(f: ConfigField, value: Any) -> int | None:
+    """A year between ``low`` and ``high``, or 0 for "this year" (None)."""
+    if not _is_int(value):
+        raise _type_error(f.key, value, "整数", "an integer")
+    if value < 0:
+        raise ConfigError(f.key, f"应为不小于 0 的整数，实际为 {value}",
+                          f"expected an integer >= 0, got {value}")
+    if value and not cast(int, f.low) <= value <= cast(int, f.high):
+        raise ConfigError(f.key, f"应为 {f.low}–{f.high} 之间的年份，或 0 表示今年，实际为 {value}",
+                          f"expected a year from {f.low} to {f.high}, or 0 for this year, "
+                          f"got {value}")
+    return cast(int, value) or None
+
+
+def _read_number(f: ConfigField, value: Any) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not cast(float, f.low) <= value <= cast(float, f.high)):
+        raise ConfigError(f.key, f"应为 {f.low}–{f.high} 之间的数，实际为 {_shown(value)}",
+                          f"expected a number from {f.low} to {f.high}, got {_shown(value)}")
+    return float(value)
+
+
+def _read_choice(f: ConfigField, value: Any) -> str:
+    quoted = [f'"{choice}"' for choice, _, _ in f.choices]
+    if not isinstance(value, str):
+        raise _type_error(f.key, value, " 或 ".join(quoted), " or ".join(quoted))
+    text = value.strip().lower()
+    if text not in (choice for choice, _, _ in f.choices):
+        zh = "或 ".join(f'"{choice}"（{zh}）' for choice, zh, _ in f.choices)
+        en = " or ".join(f'"{choice}" ({en})' for choice, _, en in f.choices)
+        raise ConfigError(f.key, f"应为 {zh}，实际为 {_shown(value)}",
+                          f"expected {en}, got {_shown(value)}")
+    return text
+
+
+def _read_timezone(f: ConfigField, value: Any) -> ZoneInfo:
+    """An IANA zone; ``Config.timezone_name`` is its ``key`` (the name as written, stripped)."""
+    if not isinstance(value, str):
+        raise _type_error(
+            f.key, value, "时区名称字符串", f'a time zone name string such as "{f.default}"'
+        )
+    try:
+        return ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    raise ConfigError(
+        f.key,
+        f'应为 IANA 时区名称，例如 "{f.default}"，实际为 {_shown(value)}'
+        "（若名称无误，可能是系统缺少时区数据：请安装 tzdata）",
+        f'expected an IANA time zone name such as "{f.default}", got {_shown(value)}'
+        " (if the name is right, the system may lack time zone data: install tzdata)",
+    )
+
+
+def _read_time(f: ConfigField, value: Any) -> time:
     zh_expected = '应为 HH:MM 格式的时间，例如 "09:00"'
     en_expected = 'expected a time HH:MM such as "09:00"'
     if isinstance(value, time):  # a native TOML local time, e.g. send_at = 09:00:00
         if value.second or value.microsecond or value.tzinfo is not None:
             raise ConfigError(
-                key,
+                f.key,
                 f"{zh_expected}，实际为 {value.isoformat()}",
                 f"{en_expected}, got {value.isoformat()}",
             )
         return value
     if not isinstance(value, str):
         zh_got, en_got = _got(value)
-        raise ConfigError(key, f"{zh_expected}，实际为 {zh_got}", f"{en_expected}, got {en_got}")
+        raise ConfigError(f.key, f"{zh_expected}，实际为 {zh_got}", f"{en_expected}, got {en_got}")
     match = _TIME_RE.match(value.strip())
     if match:
         hour, minute = int(match.group(1)), int(match.group(2))
         if 0 <= hour <= 23 and 0 <= minute <= 59:
             return time(hour, minute)
     raise ConfigError(
-        key, f"{zh_expected}，实际为 {_shown(value)}", f"{en_expected}, got {_shown(value)}"
+        f.key, f"{zh_expected}，实际为 {_shown(value)}", f"{en_expected}, got {_shown(value)}"
     )
 
 
-def _parse_date_list(table: Mapping[str, Any], name: str) -> frozenset[date]:
-    key = f"calendar.{name}"
-    value = table.get(name, [])
+def _read_dates(f: ConfigField, value: Any) -> frozenset[date]:
     zh_expected = '"YYYY-MM-DD" 格式日期的列表，例如 ["2025-10-08"]'
     en_expected = 'a list of "YYYY-MM-DD" dates such as ["2025-10-08"]'
     if not isinstance(value, list):
-        raise _type_error(key, value, zh_expected, en_expected)
+        raise _type_error(f.key, value, zh_expected, en_expected)
     result: set[date] = set()
     for index, item in enumerate(value, start=1):
         parsed = _parse_date(item)
         if parsed is None:
             zh_got, en_got = _got(item)
             raise ConfigError(
-                key,
+                f.key,
                 f'第 {index} 项应为 "YYYY-MM-DD" 格式的有效日期，例如 "2025-10-08"，'
                 f"实际为 {zh_got}",
                 f'item {index}: expected a valid date "YYYY-MM-DD" such as "2025-10-08", '
@@ -532,12 +381,10 @@ def _parse_date(item: Any) -> date | None:
         return None
 
 
-def _parse_admins(table: Mapping[str, Any]) -> frozenset[int]:
-    key = "access.admins"
-    value = table.get("admins", [])
+def _read_user_ids(f: ConfigField, value: Any) -> frozenset[int]:
     if not isinstance(value, list):
         raise _type_error(
-            key,
+            f.key,
             value,
             "Telegram 用户 ID（整数）的列表，例如 [123456789]",
             "a list of Telegram user ids (integers) such as [123456789]",
@@ -550,7 +397,7 @@ def _parse_admins(table: Mapping[str, Any]) -> frozenset[int]:
             if isinstance(item, str) and item.strip().lstrip("-").isdigit():
                 hint_zh, hint_en = "（请去掉引号）", " (remove the quotes)"
             raise ConfigError(
-                key,
+                f.key,
                 f"第 {index} 项应为整数形式的 Telegram 用户 ID，例如 123456789，"
                 f"实际为 {zh_got}{hint_zh}",
                 f"item {index}: expected a Telegram user id as an integer such as 123456789, "
@@ -558,7 +405,7 @@ def _parse_admins(table: Mapping[str, Any]) -> frozenset[int]:
             )
         if item <= 0:
             raise ConfigError(
-                key,
+                f.key,
                 f"第 {index} 项应为正整数的 Telegram 用户 ID，实际为 {item}"
                 "（负数是群组 ID，请填到 [chats]）",
                 f"item {index}: expected a positive Telegram user id, got {item} "
@@ -568,12 +415,11 @@ def _parse_admins(table: Mapping[str, Any]) -> frozenset[int]:
     return frozenset(admins)
 
 
-def _parse_chat(table: Mapping[str, Any], name: str) -> int | None:
-    key = f"chats.{name}"
-    value = table.get(name, 0)
+def _read_chat_id(f: ConfigField, value: Any) -> int | None:
+    """A chat id; 0 means none (None)."""
     if not _is_int(value):
         raise _type_error(
-            key,
+            f.key,
             value,
             "整数形式的群组 ID，例如 -1001234567890（0 表示不使用）",
             "a chat id as an integer such as -1001234567890 (0 = none)",
@@ -581,13 +427,304 @@ def _parse_chat(table: Mapping[str, Any], name: str) -> int | None:
     return None if value == 0 else cast(int, value)
 
 
+_READERS: dict[str, Callable[[ConfigField, Any], Any]] = {
+    "string": _read_string,
+    "url": _read_url,
+    "path": _read_path,
+    "integer": _read_integer,
+    "year": _read_year,
+    "number": _read_number,
+    "choice": _read_choice,
+    "timezone": _read_timezone,
+    "time": _read_time,
+    "dates": _read_dates,
+    "user_ids": _read_user_ids,
+    "chat_id": _read_chat_id,
+}
+
+
+# --------------------------------------------------------------------------- the table of fields
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One configuration key, declared once.
+
+    ``default`` is the TOML value used when the key is absent, written as in
+    ``config.example.toml`` (``"09:00"``, ``0``, ``[]``); :func:`field_default` gives it
+    read, as :class:`Config` holds it (``time(9, 0)``, ``None``, ``frozenset()``).
+    """
+
+    key: str  # dotted TOML key: "rhythm.send_at"; no dot at the top level
+    kind: str  # how the value is read and checked: a key of _READERS
+    default: Any
+    zh: str  # what it is, in Chinese …
+    en: str  # … and in English
+    low: int | None = None  # allowed range, both ends included
+    high: int | None = None
+    choices: tuple[tuple[str, str, str], ...] = ()  # (value, 中文名, English name)
+    sample: str = ""  # an example value named in error messages
+    secret: bool = False  # never shown in messages, summaries or repr
+    in_example: bool = True  # False: deliberately left out of config.example.toml
+    target: str = ""  # where the value lands in Config, when not at `key`
+
+    @property
+    def section(self) -> str:
+        return self.key.rpartition(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.rpartition(".")[2]
+
+    @property
+    def attr(self) -> str:
+        """Dotted attribute path in :class:`Config` ("rhythm.send_at", "bulletin_at")."""
+        return self.target or self.key
+
+    def read(self, value: Any) -> Any:
+        """``value`` checked and converted; raises :class:`ConfigError` naming the key."""
+        return _READERS[self.kind](self, value)
+
+
+F = ConfigField
+FIELDS: tuple[ConfigField, ...] = (
+    F("timezone", "timezone", "Asia/Shanghai",
+      "时区（IANA 名称），决定“今天”和各发送时间",
+      "time zone (IANA name); defines today and every send time"),
+    F("language", "choice", "zh", "界面语言", "interface language",
+      choices=(("zh", "中文", "Chinese"), ("en", "英文", "English"))),
+    F("telegram.token", "string", "", f"机器人令牌（环境变量 {ENV_TOKEN} 优先）",
+      f"bot token (the {ENV_TOKEN} environment variable overrides it)", secret=True),
+    F("telegram.base_url", "url", "", "自建 Bot API 服务器地址，留空为官方服务器",
+      "self-hosted Bot API server; empty = api.telegram.org",
+      sample="http://127.0.0.1:8081/bot"),
+    F("telegram.base_file_url", "url", "", "自建 Bot API 服务器的文件下载地址，留空为官方地址",
+      "file download URL of a self-hosted Bot API server; empty = official",
+      sample="http://127.0.0.1:8081/file/bot"),
+    F("storage.dir", "path", "data", "数据目录（相对路径相对于配置文件所在文件夹）",
+      "data directory (relative to the config file's folder)"),
+    F("storage.keep_backups", "integer", 14, "每日备份保留天数", "days of daily backups kept",
+      low=1),
+    F("storage.snapshot_every", "integer", 2000, "日志积累多少次提交后提前合并进快照",
+      "commits after which the journal is folded into a snapshot early", low=1),
+    F("access.admins", "user_ids", [], "管理员（督查室）的 Telegram 用户 ID",
+      "Telegram user ids of the admins (督查室)"),
+    F("chats.admin_group", "chat_id", 0, "管理群 ID：提交、督办、通报（0 表示不使用）",
+      "admin group chat id: submissions, escalations, bulletins (0 = none)"),
+    F("chats.work_group", "chat_id", 0, "工作群 ID：通报（0 表示不使用）",
+      "work group chat id: bulletins (0 = none)"),
+    F("rhythm.send_at", "time", "09:00", "每个工作日发送提醒的时间",
+      "daily reminder time on workdays"),
+    F("calendar.extra_holidays", "dates", [], "额外放假日", "extra days off"),
+    F("calendar.extra_workdays", "dates", [], "额外工作日（调休上班）",
+      "extra workdays (a weekend made a workday)"),
+    F("warning.near_deadline_workdays", "integer", 3, "距完成时限不超过几个工作日时预警（黄）",
+      "yellow when the deadline is this many workdays away …", low=0),
+    F("warning.near_deadline_progress", "integer", 80, "……且进度低于此值",
+      "… and progress is below this", low=0, high=100),
+    F("warning.behind_schedule_margin", "integer", 20, "进度落后序时进度超过几个百分点时预警（黄）",
+      "yellow when progress is this many points behind the elapsed share of time",
+      low=0, high=100),
+    F("import.year", "year", 0, "导入时不写年份的完成时限按哪一年算（0 表示今年）",
+      "year of imported deadlines written without one (0 = this year)",
+      low=2000, high=2100, target="imports.year"),
+    F("escalation.leader_after", "integer", 3, "逾期几个工作日后向责任领导发督办单",
+      "overdue workdays before the leader in charge gets a 督办单", low=0),
+    F("escalation.admin_after", "integer", 5, "逾期几个工作日后列入挂牌督办",
+      "overdue workdays before the task is listed as 挂牌督办", low=0),
+    F("bulletin.send_at", "time", "09:30", "工作通报发送时间（每旬、月、季的第一个工作日）",
+      "bulletin time (first workday of each 旬, month and quarter)", target="bulletin_at"),
+    F("summary.send_at", "time", "17:30", "每日小结发送时间", "daily summary time",
+      target="summary_at"),
+    F("scoring.base", "number", 100, "考核起始分", "score each unit starts from", low=0, high=100),
+    F("scoring.overdue_per_workday", "number", 1.0, "逾期任务每个工作日扣分",
+      "points off per overdue task and workday", low=0, high=100),
+    F("scoring.missed_report", "number", 2.0, "每次应报未报扣分",
+      "points off per reminder not answered in its period", low=0, high=100),
+    F("scoring.closed_on_time", "number", 2.0, "每项按时办结加分",
+      "points added per task closed on time", low=0, high=100),
+)
+del F
+
+# The fields of each section ("" = the top level), in the table's order: the order in which
+# a config is checked, so the first mistake in this order is the one reported.
+_SECTIONS: dict[str, tuple[ConfigField, ...]] = {}
+for _f in FIELDS:
+    _SECTIONS[_f.section] = (*_SECTIONS.get(_f.section, ()), _f)
+del _f
+_TOP_KEYS: tuple[str, ...] = tuple(
+    name for section, group in _SECTIONS.items()
+    for name in ([f.name for f in group] if not section else [section])
+)
+_DEFAULTS: dict[str, Any] = {f.key: f.read(f.default) for f in FIELDS}
+
+
+def field_default(key: str) -> Any:
+    """The default of ``key`` ("escalation.leader_after") as :class:`Config` holds it."""
+    return _DEFAULTS[key]
+
+
+# --------------------------------------------------------------------------- dataclasses
+#
+# The public shape of the configuration; every default comes from FIELDS.
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = field(default=field_default("telegram.token"), repr=False)
+    base_url: str = field_default("telegram.base_url")
+    base_file_url: str = field_default("telegram.base_file_url")
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    dir: Path = field(default=field_default("storage.dir"))
+    keep_backups: int = field_default("storage.keep_backups")
+    snapshot_every: int = field_default("storage.snapshot_every")
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    admins: frozenset[int] = field_default("access.admins")
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admins
+
+
+@dataclass(frozen=True)
+class ChatsConfig:
+    admin_group: int | None = field_default("chats.admin_group")
+    work_group: int | None = field_default("chats.work_group")
+
+
+@dataclass(frozen=True)
+class RhythmConfig:
+    send_at: time = field(default=field_default("rhythm.send_at"))
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    extra_holidays: frozenset[date] = field_default("calendar.extra_holidays")
+    extra_workdays: frozenset[date] = field_default("calendar.extra_workdays")
+
+
+@dataclass(frozen=True)
+class WarningConfig:
+    """预警 thresholds (the traffic light of a task)."""
+
+    near_deadline_workdays: int = field_default("warning.near_deadline_workdays")
+    near_deadline_progress: int = field_default("warning.near_deadline_progress")
+    behind_schedule_margin: int = field_default("warning.behind_schedule_margin")
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """[import]: the year for deadlines written without one (12月31日); None = this year."""
+
+    year: int | None = field_default("import.year")
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    """督办 up the chain: the 责任领导 after `leader_after` overdue workdays, 挂牌督办 in the
+    admin group after `admin_after`."""
+
+    leader_after: int = field_default("escalation.leader_after")
+    admin_after: int = field_default("escalation.admin_after")
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """考核: points per unit and period, capped at 0–100."""
+
+    base: float = field_default("scoring.base")
+    overdue_per_workday: float = field_default("scoring.overdue_per_workday")
+    missed_report: float = field_default("scoring.missed_report")
+    closed_on_time: float = field_default("scoring.closed_on_time")
+
+
+@dataclass(frozen=True)
+class Config:
+    # Immutable values from the table; field() only keeps ruff's RUF009 quiet about the calls.
+    timezone: ZoneInfo = field(default=field_default("timezone"))
+    timezone_name: str = field_default("timezone").key
+    language: Language = field(default=field_default("language"))
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    chats: ChatsConfig = field(default_factory=ChatsConfig)
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    warning: WarningConfig = field(default_factory=WarningConfig)
+    imports: ImportConfig = field(default_factory=ImportConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    bulletin_at: time = field(default=field_default("bulletin.send_at"))
+    summary_at: time = field(default=field_default("summary.send_at"))
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    source: Path | None = None
+
+    def redacted_summary(self) -> list[str]:
+        """Human-readable lines for the ``check`` command. Never shows the token."""
+        token = self.telegram.token
+        if token:
+            token_line = f"已设置 / set (…{len(token)} chars, hidden)"
+        else:
+            token_line = "未设置 / not set"
+        admins = len(self.access.admins)
+        base_url = self.telegram.base_url or "默认 / default (api.telegram.org)"
+        return [
+            f"配置文件 / Config file: {self.source if self.source else '(none)'}",
+            f"时区 / Time zone: {self.timezone_name}",
+            f"语言 / Language: {self.language}",
+            f"数据目录 / Store dir: {self.storage.dir}",
+            f"备份保留 / Backups kept: {self.storage.keep_backups} 天 / days",
+            f"快照间隔 / Snapshot every: {self.storage.snapshot_every} 次提交 / commits",
+            f"管理员 / Admins: {admins} 人 / user(s)",
+            f"管理群 / Admin group: {_chat_text(self.chats.admin_group)}",
+            f"工作群 / Work group: {_chat_text(self.chats.work_group)}",
+            f"每日发送时间 / Send at: {self.rhythm.send_at.strftime('%H:%M')}",
+            f"额外假日 / Extra holidays: {len(self.calendar.extra_holidays)}",
+            f"额外调休工作日 / Extra workdays: {len(self.calendar.extra_workdays)}",
+            f"Bot API 服务器 / Bot API server: {_redact(base_url, token)}",
+            f"令牌 / Token: {token_line}",
+        ]
+
+
+def _chat_text(chat_id: int | None) -> str:
+    return "未设置 / none" if chat_id is None else str(chat_id)
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, _MASK) if secret else text
+
+
 # --------------------------------------------------------------------------- parsing
 
 
 def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    table = _check_table(name, data.get(name, {}))
-    _check_unknown(name, table, _SECTION_KEYS[name])
+    group = _SECTIONS[name]
+    table = _check_table(name, data.get(name, {}), secret=any(f.secret for f in group))
+    _check_unknown(name, table, tuple(f.name for f in group))
     return table
+
+
+def _check_calendar(values: Mapping[str, Any]) -> None:
+    both = sorted(values["calendar.extra_holidays"] & values["calendar.extra_workdays"])
+    if both:
+        day = both[0].isoformat()
+        raise ConfigError(
+            "calendar.extra_workdays",
+            f'日期 "{day}" 同时出现在 extra_holidays 和 extra_workdays 中，只能选一个',
+            f'date "{day}" is in both extra_holidays and extra_workdays; choose one',
+        )
+
+
+# Checks across the fields of a section, run once the section is read.
+_SECTION_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {"calendar": _check_calendar}
 
 
 def parse_config(
@@ -625,90 +762,22 @@ def _build(
     data: Mapping[str, Any], *, source: Path | None, env_token: str, require_token: bool
 ) -> Config:
     _check_unknown(None, data, _TOP_KEYS)
+    values: dict[str, Any] = {}
+    for section, group in _SECTIONS.items():
+        table = _section(data, section) if section else data
+        for f in group:
+            values[f.key] = f.read(table.get(f.name, f.default))
+        if section in _SECTION_CHECKS:
+            _SECTION_CHECKS[section](values)
 
-    tz, tz_name = _parse_timezone(data.get("timezone", DEFAULT_TIMEZONE))
-    language = _parse_language(data.get("language", DEFAULT_LANGUAGE))
-
-    tg = _section(data, "telegram")
-    token = _get_str(tg, "telegram", "token", "", secret=True)
     if env_token:
-        token = env_token
-    telegram = TelegramConfig(
-        token=token,
-        base_url=_parse_url(tg, "base_url", "http://127.0.0.1:8081/bot"),
-        base_file_url=_parse_url(tg, "base_file_url", "http://127.0.0.1:8081/file/bot"),
-    )
-
-    st = _section(data, "storage")
-    dir_text = _get_str(st, "storage", "dir", DEFAULT_STORAGE_DIR)
-    if not dir_text:
-        raise ConfigError(
-            "storage.dir",
-            f'应为数据目录路径，例如 "{DEFAULT_STORAGE_DIR}"，不能为空',
-            f'expected a data directory path such as "{DEFAULT_STORAGE_DIR}", got an empty string',
-        )
-    store_dir = Path(dir_text).expanduser()
+        values["telegram.token"] = env_token
+    store_dir: Path = values["storage.dir"]
     if not store_dir.is_absolute() and source is not None:
-        store_dir = source.parent / store_dir
-    storage = StorageConfig(
-        dir=store_dir,
-        keep_backups=_get_int(st, "storage", "keep_backups", DEFAULT_KEEP_BACKUPS, minimum=1),
-        snapshot_every=_get_int(st, "storage", "snapshot_every", DEFAULT_SNAPSHOT_EVERY, minimum=1),
-    )
-
-    access = AccessConfig(admins=_parse_admins(_section(data, "access")))
-
-    ch = _section(data, "chats")
-    chats = ChatsConfig(
-        admin_group=_parse_chat(ch, "admin_group"), work_group=_parse_chat(ch, "work_group")
-    )
-
-    rh = _section(data, "rhythm")
-    rhythm = RhythmConfig(send_at=_parse_send_at(rh.get("send_at", "09:00")))
-
-    cal = _section(data, "calendar")
-    holidays = _parse_date_list(cal, "extra_holidays")
-    workdays = _parse_date_list(cal, "extra_workdays")
-    both = sorted(holidays & workdays)
-    if both:
-        day = both[0].isoformat()
-        raise ConfigError(
-            "calendar.extra_workdays",
-            f'日期 "{day}" 同时出现在 extra_holidays 和 extra_workdays 中，只能选一个',
-            f'date "{day}" is in both extra_holidays and extra_workdays; choose one',
-        )
-    calendar = CalendarConfig(extra_holidays=holidays, extra_workdays=workdays)
-
-    wa = _section(data, "warning")
-    warning = WarningConfig(
-        near_deadline_workdays=_get_int(wa, "warning", "near_deadline_workdays", 3, minimum=0),
-        near_deadline_progress=_get_percent(wa, "near_deadline_progress", 80),
-        behind_schedule_margin=_get_percent(wa, "behind_schedule_margin", 20),
-    )
-
-    im = _section(data, "import")
-    year = _get_int(im, "import", "year", 0, minimum=0)
-    if year and not 2000 <= year <= 2100:
-        raise ConfigError("import.year", f"应为 2000–2100 之间的年份，或 0 表示今年，实际为 {year}",
-                          f"expected a year from 2000 to 2100, or 0 for this year, got {year}")
-    imports = ImportConfig(year=year or None)
-
-    es = _section(data, "escalation")
-    escalation = EscalationConfig(
-        leader_after=_get_int(es, "escalation", "leader_after", 3, minimum=0),
-        admin_after=_get_int(es, "escalation", "admin_after", 5, minimum=0),
-    )
-    bulletin_at = _parse_send_at(_section(data, "bulletin").get("send_at", "09:30"),
-                                 "bulletin.send_at")
-    summary_at = _parse_send_at(_section(data, "summary").get("send_at", "17:30"),
-                                "summary.send_at")
-    sc = _section(data, "scoring")
-    scoring = ScoringConfig(**{name: _get_number(sc, name, default) for name, default in (
-        ("base", 100.0), ("overdue_per_workday", 1.0), ("missed_report", 2.0),
-        ("closed_on_time", 2.0))})
+        values["storage.dir"] = source.parent / store_dir
 
     # Checked last, so that other mistakes in the file are reported first.
-    if require_token and not token:
+    if require_token and not values["telegram.token"]:
         raise ConfigError(
             "telegram.token",
             "缺少机器人令牌：请在 Telegram 中向 @BotFather 申请令牌，"
@@ -716,25 +785,24 @@ def _build(
             "the bot token is missing: get a token from @BotFather in Telegram and put it "
             f"in [telegram] token or the {ENV_TOKEN} environment variable",
         )
+    return _assemble(values, source)
 
-    return Config(
-        timezone=tz,
-        timezone_name=tz_name,
-        language=language,
-        telegram=telegram,
-        storage=storage,
-        access=access,
-        chats=chats,
-        rhythm=rhythm,
-        calendar=calendar,
-        warning=warning,
-        imports=imports,
-        escalation=escalation,
-        bulletin_at=bulletin_at,
-        summary_at=summary_at,
-        scoring=scoring,
-        source=source,
-    )
+
+def _assemble(values: Mapping[str, Any], source: Path | None) -> Config:
+    """Config from read values, each placed at its field's ``attr``."""
+    top: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for f in FIELDS:
+        group, _, attr = f.attr.rpartition(".")
+        (groups.setdefault(group, {}) if group else top)[attr] = values[f.key]
+    for spec in fields(Config):
+        if spec.name in groups and is_dataclass(spec.default_factory):
+            top[spec.name] = cast(Callable[..., Any], spec.default_factory)(
+                **groups.pop(spec.name))
+    if groups:  # a target naming no group of Config: a mistake in FIELDS
+        raise AssertionError(f"FIELDS targets unknown Config groups: {sorted(groups)}")
+    top["timezone_name"] = top["timezone"].key
+    return Config(**top, source=source)
 
 
 # --------------------------------------------------------------------------- loading

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from bot.config import field_default
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, outbox_key
@@ -86,8 +87,8 @@ class RhythmDispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         concurrency: int = CONCURRENCY,
-        leader_after: int = 3,
-        admin_after: int = 5,
+        leader_after: int = field_default("escalation.leader_after"),
+        admin_after: int = field_default("escalation.admin_after"),
         admin_chats: Callable[[], list[int]] = list,
     ) -> None:
         self.repo = repo
