@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config.toml
 PORT ?= 8080
 
-.PHONY: run test lint check bench clean
+.PHONY: run test lint typecheck check bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -28,7 +28,12 @@ check: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot jobs tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Static types alone (settings in pyproject.toml: strict for bot/domain).
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
 
 # Benchmarks (not part of `make test`): prints a table and writes bench/RESULTS.md.
 bench: $(VENV)/.installed-test

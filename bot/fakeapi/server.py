@@ -134,11 +134,12 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[JSONDict, dict[str
         raise ValueError("malformed multipart body")
     params: JSONDict = {}
     files: dict[str, FileTuple] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""  # decode=True gives bytes (or None)
         if part.get_param("filename", header="content-disposition") is not None:
             filename = part.get_filename() or ""
             mime = part.get_content_type() if part.get("content-type") else None
