@@ -12,13 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from bot.config import field_default
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
+from bot.domain.ledger import Ledger
 from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, outbox_key
 from bot.domain.ports import (
-    Change,
     DeliveryFailed,
     LedgerRepository,
     PersistenceError,
@@ -31,6 +32,7 @@ from bot.messages import Messages
 from jobs.pacing import Pacer, interleave
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OUTBOX_KEEP_DAYS = 40
 RETRY_DELAYS = (1.0, 3.0, 9.0)  # network trouble: back off, then give up until the next run
@@ -90,8 +92,10 @@ class RhythmDispatcher:
         leader_after: int = field_default("escalation.leader_after"),
         admin_after: int = field_default("escalation.admin_after"),
         admin_chats: Callable[[], list[int]] = list,
+        ledger: Ledger | None = None,
     ) -> None:
-        self.repo = repo
+        self.repo = repo  # reads; every write goes through the ledger
+        self.ledger = ledger or Ledger(repo, clock)
         self.calendar = calendar
         self.clock = clock
         self.sender = sender
@@ -124,7 +128,7 @@ class RhythmDispatcher:
         due = self._due(day, report)
         items, unbound_entries = self._collect(due, day, report)
         if unbound_entries:
-            self._commit(Change(outbox=unbound_entries))
+            self._record(self.ledger.record_deliveries, unbound_entries)
         await self._send_all(items, day, report)
         # 层层压实: leaders after N overdue workdays (at once when an owner cannot be
         # reached), then the 挂牌督办 list for the admins.
@@ -233,9 +237,9 @@ class RhythmDispatcher:
         except (Unreachable, DeliveryFailed) as err:
             log.warning("挂牌督办 list to %s not sent: %s", chat_id, err)
             return
-        self._commit(Change(outbox=[OutboxEntry(
-            day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT, self.clock.now(),
-            message_id=message_id, chat_id=chat_id)]))
+        listing = OutboxEntry(day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT,
+                              self.clock.now(), message_id=message_id, chat_id=chat_id)
+        self._record(self.ledger.record_delivery, listing)
 
     def _collect(self, due: list[tuple[Task, ReminderKind]], day: date,
                  report: DispatchReport) -> tuple[list[_Item], list[OutboxEntry]]:
@@ -308,33 +312,25 @@ class RhythmDispatcher:
                 if attempt >= len(self._retry_delays):
                     log.warning("reminder %s to %s not sent: %s", task.id, item.person.name, err)
                     report.failed += 1
-                    self._commit(Change(outbox=[self._entry(item, day, DeliveryStatus.FAILED)]))
+                    self._record(self.ledger.record_delivery,
+                                 self._entry(item, day, DeliveryStatus.FAILED))
                     return
                 await self._sleep(self._retry_delays[attempt])
                 attempt += 1
-        change = Change(outbox=[self._entry(item, day, DeliveryStatus.SENT, message_id)])
         if item.escalation:
             report.escalated += 1
-        current = self.repo.get_task(task.id)
-        if not item.escalation and current is not None and (
-                current.reminded_on, current.reminded_kind) != (day, item.kind.value):
-            # 预警: "no report since the last reminder's period began" starts from here.
-            change.tasks.append(current.with_changes(reminded_on=day,
-                                                     reminded_kind=item.kind.value))
-        person = self.repo.get_person(item.person.name)
-        if person is not None and person.unreachable_since is not None:
-            change.people.append(person.with_changes(unreachable_since=None))
-        self._commit(change)
+        # A reminder (not a 督办单) also sets the task's last reminder, from which 预警 counts.
+        self._record(lambda sent: self.ledger.record_sent(sent, reminder=not item.escalation),
+                     self._entry(item, day, DeliveryStatus.SENT, message_id))
         report.sent += 1
 
     def _mark_unreachable(self, item: _Item, day: date, report: DispatchReport) -> None:
         report.unreachable.append(item.person.name)
-        change = Change(outbox=[self._entry(item, day, DeliveryStatus.UNREACHABLE)])
         person = self.repo.get_person(item.person.name)
         if person is not None and person.unreachable_since is None:
-            change.people.append(person.with_changes(unreachable_since=self.clock.now()))
             report.newly_unreachable.append(person.name)
-        self._commit(change)
+        self._record(self.ledger.mark_unreachable,
+                     self._entry(item, day, DeliveryStatus.UNREACHABLE))
 
     def _entry(self, item: _Item, day: date, status: DeliveryStatus,
                message_id: int | None = None) -> OutboxEntry:
@@ -342,14 +338,13 @@ class RhythmDispatcher:
                            self.clock.now(), message_id=message_id, chat_id=item.chat_id)
 
     def _forget_old_entries(self, day: date) -> None:
-        cutoff = (day - timedelta(days=OUTBOX_KEEP_DAYS)).isoformat()
-        old = [key for key in self.repo.outbox_keys() if key[:10] < cutoff]
-        if old:
-            self._commit(Change(outbox_drop=old))
+        self._record(self.ledger.forget_deliveries_before,
+                     day - timedelta(days=OUTBOX_KEEP_DAYS))
 
-    def _commit(self, change: Change) -> None:
+    def _record(self, write: Callable[[T], object], what: T) -> None:
+        """One ledger write; a failed one is logged, never raised (the run goes on)."""
         try:
-            self.repo.commit(change)
+            write(what)
         except PersistenceError:
             # The message went out but its record did not: a later run may send it again.
             log.error("could not record a reminder in the outbox")

@@ -24,9 +24,10 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from bot.alerts import notify_admins
 from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
+from bot.domain.ledger import CALENDAR_WARNED
 from bot.domain.model import DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
-from bot.domain.ports import Change, DeliveryFailed, PersistenceError, Unreachable
+from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
 from bot.services import Services
 from jobs.summary import daily_summary
 
@@ -40,7 +41,6 @@ CALENDAR_JOB = "calendar-warning"
 CALENDAR_CATCH_UP_JOB = f"{CALENDAR_JOB}-catch-up"
 SNAPSHOT_JOB = "store-snapshot"
 SNAPSHOT_CHECK_SECONDS = 5  # how often SnapshotPolicy is asked (bot/runtime.py)
-CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
 CALENDAR_WARN_EVERY_DAYS = 7
 MISFIRE_GRACE_SECONDS = 6 * 3600
 # APScheduler drops a run more than 1 s late by default; we want late runs, once, one at a time.
@@ -146,7 +146,7 @@ async def calendar_warning_job(services: Services) -> None:
     if text is None or not due_for_calendar_warning(services, today):
         return
     try:
-        services.ledger.repo.commit(Change(counters={CALENDAR_WARNED: today.toordinal()}))
+        services.ledger.note_calendar_warning(today)
     except PersistenceError:
         log.error("could not record the calendar warning; not sending it now")
         return
@@ -194,13 +194,10 @@ async def publish_bulletin(services: Services, period: Period, today: date) -> N
         except (Unreachable, DeliveryFailed) as err:
             log.warning("bulletin %s to %s not sent: %s", period.code(), chat_id, err)
             continue
-        change = Change(outbox=[OutboxEntry(today, task_key, str(chat_id), "bulletin",
-                                            DeliveryStatus.SENT, services.clock.now(),
-                                            message_id=message_id, chat_id=chat_id)])
-        if repo.bulletin_ranks(period.code()) is None:
-            change.bulletin_ranks[period.code()] = bulletin.ranks
+        entry = OutboxEntry(today, task_key, str(chat_id), "bulletin", DeliveryStatus.SENT,
+                            services.clock.now(), message_id=message_id, chat_id=chat_id)
         try:
-            repo.commit(change)
+            services.ledger.record_bulletin(period.code(), bulletin.ranks, entry)
         except PersistenceError:
             log.error("bulletin %s sent but not recorded", period.code())
 

@@ -1,4 +1,8 @@
-"""The ledger service: every change to tasks, people and invites goes through here.
+"""The ledger service: every change to the store goes through here.
+
+Tasks, people and invites, and the bot's own records: the outbox of messages sent, bulletin
+ranks, what the sender learnt about chats. Nothing outside `bot/domain/` and `bot/adapters/`
+commits to the repository (a test scans for it); reads may go to the repository directly.
 
 Each public method validates first, builds one `Change`, commits it (durable when the call
 returns) and only then returns what the caller may confirm to the user.
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -66,6 +70,9 @@ MAX_NAME = 30
 TASK_COUNTER = "task"
 REPORT_COUNTER, DIFFICULTY_COUNTER, EXTENSION_COUNTER = "report", "difficulty", "extension"
 REBIND_COUNTER = "rebind"
+CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
+CHAT_MOVED = "chat_moved:"  # counter chat_moved:<old id> = the new id
+CHAT_UNREACHABLE = "chat_unreachable:"  # chat_unreachable:<id> = since (Unix time), 0 = fine
 # Task fields a report may change; kept in the report so that 撤回 can put them back.
 _RESTORABLE = ("status", "progress", "latest_note", "last_report_at", "last_report",
                "submitted_by", "submission")
@@ -857,6 +864,89 @@ class Ledger:
                                        decided_by_id=admin_id, decided_at=self.clock.now())
         self.repo.commit(Change(rebinds=[decided]))
         return decided
+
+    # ---- the bot's own records: outbox, bulletins, chats -----------------------------------
+    # What the jobs and the sender keep about messages they sent. Each call is one durable
+    # change; a PersistenceError leaves the store as it was (the message may then go again).
+
+    def record_delivery(self, entry: OutboxEntry) -> None:
+        """One message's outcome in the outbox, as given (a 挂牌督办 list sent, a reminder
+        that failed after its retries)."""
+        self.repo.commit(Change(outbox=[entry]))
+
+    def record_deliveries(self, entries: Sequence[OutboxEntry]) -> None:
+        """Several outcomes in one change (today's reminders to people not bound yet).
+        Nothing is committed when there are none."""
+        if entries:
+            self.repo.commit(Change(outbox=list(entries)))
+
+    def record_sent(self, entry: OutboxEntry, *, reminder: bool) -> None:
+        """A message the recipient's chat accepted (`entry`, status SENT), with what it tells:
+        the recipient can be reached again (an unreachable mark goes) and, for a rhythm
+        `reminder`, the task was last reminded on `entry.day` with `entry.kind` (预警 counts
+        "no report since the last reminder's period began" from there)."""
+        change = Change(outbox=[entry])
+        task = self.repo.get_task(entry.task_id)
+        if reminder and task is not None and (
+                task.reminded_on, task.reminded_kind) != (entry.day, entry.kind):
+            change.tasks.append(task.with_changes(reminded_on=entry.day,
+                                                  reminded_kind=entry.kind))
+        person = self.repo.get_person(entry.person)
+        if person is not None and person.unreachable_since is not None:
+            change.people.append(person.with_changes(unreachable_since=None))
+        self.repo.commit(change)
+
+    def mark_unreachable(self, entry: OutboxEntry) -> None:
+        """A message that cannot be delivered (blocked, never started): its entry (status
+        UNREACHABLE) and, unless already marked, since when its recipient is unreachable."""
+        change = Change(outbox=[entry])
+        person = self.repo.get_person(entry.person)
+        if person is not None and person.unreachable_since is None:
+            change.people.append(person.with_changes(unreachable_since=self.clock.now()))
+        self.repo.commit(change)
+
+    def forget_deliveries_before(self, day: date) -> int:
+        """Drop the outbox entries of days before `day` (the 核账 posts kept by
+        `record_posts` with them); returns how many. Nothing is committed when none."""
+        cutoff = day.isoformat()
+        old = [key for key in self.repo.outbox_keys() if key[:10] < cutoff]
+        if old:
+            self.repo.commit(Change(outbox_drop=old))
+        return len(old)
+
+    def record_bulletin(self, period_code: str, ranks: Mapping[str, int],
+                        entry: OutboxEntry) -> None:
+        """A 工作通报 of `period_code` sent to one chat (`entry`), and the period's unit ranks
+        the first time it goes out (the next period's 进位/退位 compare with them; sends to
+        other chats, or on another day, keep the ranks first recorded)."""
+        change = Change(outbox=[entry])
+        if self.repo.bulletin_ranks(period_code) is None:
+            change.bulletin_ranks[period_code] = dict(ranks)
+        self.repo.commit(change)
+
+    def note_calendar_warning(self, day: date) -> None:
+        """Admins are told on `day` that 调休 data is missing (the warning repeats weekly,
+        counted from here: CALENDAR_WARNED)."""
+        self.repo.commit(Change(counters={CALENDAR_WARNED: day.toordinal()}))
+
+    def note_chat_moved(self, old: int, new: int) -> None:
+        """A group became a supergroup: messages to `old` go to `new` from now on."""
+        self.repo.commit(Change(counters={f"{CHAT_MOVED}{old}": new}))
+
+    def note_chat_unreachable(self, chat_id: int) -> None:
+        """The chat cannot be reached (the bot was removed, the group closed), from now."""
+        since = int(self.clock.now().timestamp())
+        self.repo.commit(Change(counters={f"{CHAT_UNREACHABLE}{chat_id}": since}))
+
+    def note_chat_reachable(self, chat_id: int) -> None:
+        """A message reached the chat again: its unreachable mark goes."""
+        self.repo.commit(Change(counters={f"{CHAT_UNREACHABLE}{chat_id}": 0}))
+
+    def seed_people(self, people: Sequence[Person]) -> None:
+        """People put in as given, in one change, without invites or history: the sandbox's
+        demo accounts (bot/sandbox/demo.py). In chat, accounts are bound through invites."""
+        if people:
+            self.repo.commit(Change(people=list(people)))
 
     # ---- helpers -------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask
 from bot.domain.model import Frequency, Person, Role
-from bot.domain.ports import Change
 
 ADMIN_ID = 1001
 ADMIN_NAME = "督查室王主任"
@@ -87,5 +86,5 @@ def seed_demo(ledger: Ledger, calendar: WorkCalendar, now: datetime) -> bool:
     for name, user_id in LEADERS:
         person = ledger.repo.get_person(name) or Person(name=name, role=Role.LEADER)
         people.append(person.with_changes(role=Role.LEADER, user_id=user_id, bound_at=now))
-    ledger.repo.commit(Change(people=people))
+    ledger.seed_people(people)
     return True

@@ -21,23 +21,27 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from bot.domain.clock import Clock
-from bot.domain.ports import Buttons, Change, DeliveryFailed, LedgerRepository, Sender, Unreachable
+from bot.domain.ledger import CHAT_MOVED as MOVED
+from bot.domain.ledger import CHAT_UNREACHABLE as UNREACHABLE
+from bot.domain.ledger import Ledger
+from bot.domain.ports import Buttons, DeliveryFailed, LedgerRepository, Sender, Unreachable
 from bot.tg.html_split import CAPTION_LIMIT, clip, split_html
 
 log = logging.getLogger(__name__)
 
-MOVED = "chat_moved:"  # counter chat_moved:<old id> = the new id
-UNREACHABLE = "chat_unreachable:"  # counter chat_unreachable:<id> = since (Unix time), 0 = fine
 _GONE = ("chat not found", "bot was kicked", "not a member", "have no rights to send",
          "chat_write_forbidden", "group chat was deactivated")
 
 
 class ChatWatch:
-    """What the bot learnt about its groups, kept in the store (counters)."""
+    """What the bot learnt about its groups, kept in the store (counters), written through
+    the ledger."""
 
-    def __init__(self, repo: LedgerRepository, clock: Clock) -> None:
-        self.repo = repo
+    def __init__(self, repo: LedgerRepository, clock: Clock,
+                 ledger: Ledger | None = None) -> None:
+        self.repo = repo  # reads
         self.clock = clock
+        self.ledger = ledger or Ledger(repo, clock)
 
     def resolve(self, chat_id: int) -> int:
         """The chat's current id, following stored moves (a group became a supergroup)."""
@@ -53,7 +57,7 @@ class ChatWatch:
         if old == new or self.repo.counter(f"{MOVED}{old}") == new:
             return
         log.warning("chat %s moved to %s (upgraded to a supergroup); using the new id", old, new)
-        self.repo.commit(Change(counters={f"{MOVED}{old}": new}))
+        self.ledger.note_chat_moved(old, new)
 
     def unreachable_since(self, chat_id: int) -> datetime | None:
         since = self.repo.counter(f"{UNREACHABLE}{self.resolve(chat_id)}")
@@ -62,13 +66,12 @@ class ChatWatch:
     def unreachable(self, chat_id: int) -> None:
         if chat_id < 0 and not self.repo.counter(f"{UNREACHABLE}{chat_id}"):
             log.warning("group %s cannot be reached", chat_id)
-            self.repo.commit(Change(counters={
-                f"{UNREACHABLE}{chat_id}": int(self.clock.now().timestamp())}))
+            self.ledger.note_chat_unreachable(chat_id)
 
     def delivered(self, chat_id: int) -> None:
         if chat_id < 0 and self.repo.counter(f"{UNREACHABLE}{chat_id}"):
             log.info("group %s can be reached again", chat_id)
-            self.repo.commit(Change(counters={f"{UNREACHABLE}{chat_id}": 0}))
+            self.ledger.note_chat_reachable(chat_id)
 
 
 class TelegramSender(Sender):
