@@ -378,6 +378,7 @@ class Ledger:
         change = Change(tasks=[updated], history=[entry])
         if to not in LIVE_STATES:
             self._close_difficulties(change, task.id, to, who=who, now=now)
+            self._close_requests(change, task.id, who=who, now=now)
         self.repo.commit(change)
         return updated
 
@@ -523,7 +524,8 @@ class Ledger:
         # The state the report left the task in must still be there: once an admin verified,
         # cancelled or sent it back, 撤回 would undo their decision too.
         left_in = status_after(report, task.status)
-        if task.last_report != report.id or task.status is not left_in:
+        if task.last_report != report.id or task.status is not left_in \
+                or self._decided_since(report):
             raise UndoRefused(reason="superseded", report_id=report_id, task_id=task.id)
         restored = task.with_changes(**_restore(report.before))
         change = Change(tasks=[restored],
@@ -543,6 +545,17 @@ class Ledger:
                         request.with_changes(status=ExtensionStatus.WITHDRAWN))
         self.repo.commit(change)
         return restored
+
+    def _decided_since(self, report: Report) -> bool:
+        """Whether someone acted on what the report asked for: its 延期申请 approved or
+        refused, its 困难 taken on or solved. 撤回 would then undo their decision too."""
+        if report.extension_id and any(
+                request.id == report.extension_id and request.status is not ExtensionStatus.PENDING
+                for request in self.repo.extensions_of(report.task_id)):
+            return True
+        return bool(report.difficulty_id) and any(
+            item.id == report.difficulty_id and (not item.open or bool(item.coordinator))
+            for item in self.repo.difficulties_of(report.task_id))
 
     # ---- 核账 / 销账 / 退回 / 重新打开 -------------------------------------------------------
 
@@ -568,8 +581,17 @@ class Ledger:
         entry = HistoryEntry(task.id, now, who, "verified", task.status, TaskStatus.CLOSED)
         change = Change(tasks=[closed], history=[entry])
         self._close_difficulties(change, task.id, TaskStatus.CLOSED, who=who, now=now)
+        self._close_requests(change, task.id, who=who, now=now)
         self.repo.commit(change)
         return closed
+
+    def _close_requests(self, change: Change, task_id: str, *, who: str, now: datetime) -> None:
+        """销账 / 撤销: a 延期申请 still waiting goes with the task (withdrawn, by whoever closed
+        it), so reopening the task does not bring back a request from before."""
+        for request in self.repo.extensions_of(task_id):
+            if request.status is ExtensionStatus.PENDING:
+                change.extensions.append(request.with_changes(
+                    status=ExtensionStatus.WITHDRAWN, decided_by=who, decided_at=now))
 
     def _close_difficulties(self, change: Change, task_id: str, to: TaskStatus, *, who: str,
                             now: datetime) -> None:
@@ -697,9 +719,14 @@ class Ledger:
         return updated
 
     def pending_extension(self, task_id: str) -> ExtensionRequest | None:
-        pending = [e for e in self.repo.extensions_of(task_id)
-                   if e.status is ExtensionStatus.PENDING]
-        return max(pending, key=lambda e: e.requested_at) if pending else None
+        """The request waiting for a decision: the newest one, if it is still pending. A newer
+        request replaces an older one, which never comes back (even when the newer one is
+        decided); of two made at the same instant the later-numbered one is newer."""
+        requests = list(self.repo.extensions_of(task_id))
+        if not requests:
+            return None
+        newest = max(requests, key=lambda e: (e.requested_at, e.id))
+        return newest if newest.status is ExtensionStatus.PENDING else None
 
     def extend(self, task_id: str, new_deadline: date | None, *, who: str,
                request_id: str | None = None) -> Task:

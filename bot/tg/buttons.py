@@ -285,10 +285,13 @@ def _extension_decided(services: Services, task: Task, request_id: str) -> str |
     waits: approved, refused, withdrawn, replaced by a newer one, or its task closed. None
     while it waits, or when the task has no such request (the ledger then says why)."""
     msgs = services.messages
-    request = next((e for e in services.ledger.repo.extensions_of(task.id)
-                    if e.id == request_id), None)
+    requests = list(services.ledger.repo.extensions_of(task.id))
+    request = next((e for e in requests if e.id == request_id), None)
     if request is None:
         return None
+    if request.status is ExtensionStatus.WITHDRAWN and request.decided_by and not task.live:
+        # Went with its task (销账 / 撤销), not withdrawn by the official.
+        return msgs.t("decided_task_state", id=task.id, status=msgs.status(task.status))
     if request.status is ExtensionStatus.APPROVED:
         return msgs.t("decided_extension_approved", who=msgs.who(request.decided_by),
                       deadline=msgs.full_date(request.new_deadline))
@@ -298,9 +301,8 @@ def _extension_decided(services: Services, task: Task, request_id: str) -> str |
         return msgs.t("decided_extension_withdrawn")
     if not task.live:
         return msgs.t("decided_task_state", id=task.id, status=msgs.status(task.status))
-    pending = services.ledger.pending_extension(task.id)
-    if pending is not None and pending.id != request.id:
-        return msgs.t("decided_extension_replaced")
+    if any((e.requested_at, e.id) > (request.requested_at, request.id) for e in requests):
+        return msgs.t("decided_extension_replaced")  # a newer request replaced it
     return None
 
 

@@ -147,10 +147,6 @@ def test_a_newer_request_supersedes_the_older_ones_button(
     assert ledger.task(task.id).deadline == JAN31
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a request replaced by a newer one stays PENDING; once the newer one is approved "
-    "the older one is 'pending' again and its old 批准 button (or /extend without a date) "
-    "moves the deadline back from 2027-01-31 to 2027-01-15"))
 def test_a_replaced_request_does_not_come_back_after_the_newer_one_is_decided(
         ledger: Ledger, clock: FixedClock, task: Task, report: Report) -> None:
     older = request(report, task, JAN15)
@@ -163,11 +159,6 @@ def test_a_replaced_request_does_not_come_back_after_the_newer_one_is_decided(
     assert ledger.task(task.id).deadline == JAN31
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug (low impact): pending_extension takes max() by requested_at, which keeps the FIRST "
-    "of equal times, so of two requests stamped alike (a FixedClock in tests, a clock coarser "
-    "than the gap) the older one is current and the newer one's 批准 button is 'superseded'; "
-    "the ids (E0001 < E0002) would break the tie"))
 def test_the_newer_of_two_requests_made_at_the_same_time_is_current(
         ledger: Ledger, task: Task, report: Report) -> None:
     request(report, task, JAN15)
@@ -175,10 +166,6 @@ def test_the_newer_of_two_requests_made_at_the_same_time_is_current(
     assert ledger.pending_extension(task.id) == newer
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug?: a 延期申请 left pending when its task was 销账 is pending again after 重新打开 "
-    "(困难 are closed with the task, extension requests are not), so a request from before "
-    "the closing can be approved with its old button"))
 def test_a_request_left_when_the_task_closed_does_not_revive_on_reopen(
         ledger: Ledger, task: Task, report: Report) -> None:
     request(report, task)

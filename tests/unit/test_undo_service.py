@@ -171,10 +171,6 @@ def test_undo_of_a_progress_report_is_refused_once_superseded(
     assert ledger.task(task.id) == after
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: 撤回 of a 延期申请 an admin already approved is accepted ('任务恢复原状') but the "
-    "deadline stays extended and the request stays approved; undo_report checks only the "
-    "task's last report and state, not whether the request was decided"))
 def test_undo_of_an_extension_request_is_refused_once_approved(
         ledger: Ledger, repo: FakeRepository, task: Task, report: Report) -> None:
     outcome = report(task.id, extension(date(2027, 1, 15)))
@@ -185,9 +181,6 @@ def test_undo_of_an_extension_request_is_refused_once_approved(
     assert err.value.params["reason"] == "superseded"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: 撤回 of a 困难 the leader already solved is accepted and marks the solved item "
-    "withdrawn, so its message says '报送人已撤回这条困难' instead of who solved it"))
 def test_undo_of_a_difficulty_is_refused_once_solved(
         ledger: Ledger, repo: FakeRepository, task: Task, report: Report) -> None:
     outcome = report(task.id, difficulty("征地补偿资金缺口200万"))
