@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 
 from bot.domain.model import (
@@ -58,7 +59,7 @@ class FakeRepository(LedgerRepository):
         return self._invites.get(code)
 
     def history(self, task_id: str) -> Sequence[HistoryEntry]:
-        return [h for h in self._history if h.task_id == task_id]
+        return copy.deepcopy([h for h in self._history if h.task_id == task_id])
 
     def counter(self, name: str) -> int:
         return self._counters.get(name, 0)
@@ -70,16 +71,22 @@ class FakeRepository(LedgerRepository):
         return list(self._outbox)
 
     def get_report(self, report_id: str) -> Report | None:
-        return self._reports.get(report_id)
+        return copy.deepcopy(self._reports.get(report_id))
 
     def bulletin_ranks(self, period_code: str) -> dict[str, int] | None:
-        return self._bulletins.get(period_code)
+        return copy.deepcopy(self._bulletins.get(period_code))
 
     def reports(self) -> Iterable[Report]:
-        return list(self._reports.values())
+        return copy.deepcopy(list(self._reports.values()))
 
     def report_from(self, source: str) -> Report | None:
-        return next((r for r in self._reports.values() if r.source == source), None)
+        if not source:  # as the store: only reports made from a message are indexed
+            return None
+        return copy.deepcopy(next((r for r in self._reports.values() if r.source == source),
+                                  None))
+
+    def get_difficulty(self, difficulty_id: str) -> Difficulty | None:
+        return self._difficulties.get(difficulty_id)
 
     def difficulties_of(self, task_id: str) -> Sequence[Difficulty]:
         return [d for d in self._difficulties.values() if d.task_id == task_id]
@@ -101,6 +108,8 @@ class FakeRepository(LedgerRepository):
             self.fail_next_commit = False
             raise PersistenceError("disk full")
         self.commits += 1
+        change = copy.deepcopy(change)  # as the store: later changes to the caller's objects
+        # do not reach what was committed
         self._tasks.update({t.id: t for t in change.tasks})
         self._people.update({p.name: p for p in change.people})
         self._units.update({u.name: u for u in change.units})

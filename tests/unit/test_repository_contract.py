@@ -522,10 +522,6 @@ def test_a_failed_commit_changes_nothing(
 
 def test_no_report_is_made_from_no_message(
         backend: Backend, request: pytest.FixtureRequest) -> None:
-    differs_on(request, backend, "fake", (
-        "fake differs: report_from('') returns the first report stored without a source (one "
-        "made without a message); the store indexes non-empty sources only and says "
-        "None. The ledger guards with `if source`, callers outside it may not"))
     backend.repo.commit(sample().change())  # R000003 has no source
     check_views(backend, lambda repo: _expect_no_report(repo))
 
@@ -536,10 +532,6 @@ def _expect_no_report(repo: LedgerRepository) -> None:
 
 def test_a_difficulty_is_found_by_id_whatever_its_task(
         backend: Backend, request: pytest.FixtureRequest) -> None:
-    differs_on(request, backend, "fake", (
-        "fake differs: FakeRepository does not override get_difficulty, and the port's "
-        "default scans difficulties_of(task) over tasks(), so a 困难 whose task is not in "
-        "the repository is not found; the store looks it up by id"))
     item = sample().difficulties[0]
     backend.repo.commit(Change(difficulties=[item]))  # its task T0001 is not committed
     check_views(backend, lambda repo: _expect_difficulty(repo, item))
@@ -552,11 +544,6 @@ def _expect_difficulty(repo: LedgerRepository, item: Difficulty) -> None:
 
 def test_what_was_committed_does_not_change_with_the_callers_objects(
         backend: Backend, request: pytest.FixtureRequest) -> None:
-    differs_on(request, backend, "fake", (
-        "fake differs: FakeRepository keeps and returns the committed objects themselves, so "
-        "a caller mutating a dict inside them (Report.before, HistoryEntry.changes, bulletin "
-        "ranks) after commit, or in what a read returned, changes the fake's state; the "
-        "store encodes on commit and decodes on every read"))
     s = sample()
     change = s.change()
     backend.repo.commit(change)
