@@ -23,16 +23,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bench.bench_store import BASE_DAY, template_store
-from bench.common import TZ, Row, make_officials, make_tasks, median_ms, timed
+from bench.common import TZ, Row, make_officials, make_tasks, median_ms, services_on, timed
 from bot.adapters.docstore import DocStore
-from bot.adapters.holidays import default_calendar
-from bot.adapters.repository import StoreRepository
 from bot.adapters.spreadsheet import read_table, write_xlsx
 from bot.domain.clock import FixedClock
-from bot.domain.ledger import Ledger
 from bot.domain.ledger_file import find_header, parse_rows
 from bot.domain.model import TaskStatus
-from bot.domain.warning import LightBoard
 from bot.ledger_io import (
     EXPORT_HEADER,
     export_ledger,
@@ -95,7 +91,7 @@ def bench_import(rows: list[Row]) -> None:
         for n in range(IMPORT_RUNS):
             store = DocStore.open(Path(tmp) / f"store{n}")
             try:
-                ledger = Ledger(StoreRepository(store), _clock())
+                ledger = services_on(store, _clock()).ledger
                 seconds, result = timed(lambda ledger=ledger: import_ledger_file(
                     ledger, "2026年重点工作台账.xlsx", data, who="bench", year=YEAR,
                     dry_run=False, allow_any_date=True))  # ~500 deadlines before "today"
@@ -114,8 +110,7 @@ def bench_import(rows: list[Row]) -> None:
         parse_s, (parsed, _) = timed(lambda: parse_rows(table, header, year=YEAR))
         store = DocStore.open(Path(tmp) / "stages")
         try:
-            repo = StoreRepository(store)
-            ledger = Ledger(repo, _clock())
+            ledger = services_on(store, _clock()).ledger
             plan_s, _ = timed(lambda: ledger.import_rows(parsed, who="bench", dry_run=True))
             write_s, _ = timed(lambda: ledger.import_rows(parsed, who="bench"))
         finally:
@@ -138,11 +133,9 @@ def bench_export(rows: list[Row]) -> None:
     template, data = template_store()
     store = DocStore.open(template, writable=False)
     try:
-        repo = StoreRepository(store)
-        calendar = default_calendar()
+        services = services_on(store, _clock())
+        ledger, lights, calendar = services.ledger, services.lights, services.calendar
         calendar.is_workday(BASE_DAY)
-        lights = LightBoard(repo, calendar)
-        ledger = Ledger(repo, _clock())
         sizes: list[int] = []
 
         def export() -> None:

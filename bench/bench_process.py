@@ -36,11 +36,10 @@ from bench.bench_e2e import (
     write_config,
 )
 from bench.bench_store import BASE_DAY, LedgerData, copy_store, store_bytes, template_store
-from bench.common import TOKEN, TZ, Row, timed
+from bench.common import TOKEN, TZ, Row, services_on, timed
 from bot.adapters.docstore import DocStore
 from bot.adapters.repository import StoreRepository
 from bot.domain.clock import FixedClock
-from bot.domain.ledger import Ledger
 from bot.domain.replies import read_reply
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
 
@@ -58,10 +57,10 @@ def with_journal(template: Path, data: LedgerData, target: Path, lines: int) -> 
         store = DocStore.open(copy_store(template, Path(tmp) / "data"),
                               snapshot_every=lines * 10)
         try:
-            repo = StoreRepository(store)
             clock = FixedClock(datetime.combine(BASE_DAY, datetime.min.time(), TZ)
                                .replace(hour=10))
-            ledger = Ledger(repo, clock)
+            ledger = services_on(store, clock).ledger
+            repo = ledger.repo
             rng = random.Random(9)
             user_of = {p.name: p.user_id or 0 for p in data.officials}
             ids = [t.id for t in data.tasks]
@@ -92,7 +91,7 @@ def in_process_load(directory: Path) -> tuple[float, float]:
 
 def import_seconds() -> float:
     """Wall time of a fresh interpreter importing the bot's modules (what `run` needs)."""
-    code = "import bot.runtime, bot.tg.app, bot.cli"
+    code = "import bot.bootstrap, bot.tg.app, bot.cli"
     start = time.monotonic()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
                    cwd=Path(__file__).resolve().parent.parent)
@@ -162,7 +161,7 @@ def run() -> list[Row]:
             load, decode = in_process_load(prepared)
             rows.append(Row("  in this process: DocStore.open (load + replay) / "
                             "StoreRepository decode", f"{load:.2f} s / {decode:.2f} s"))
-        rows.append(Row("  in a fresh interpreter: import bot.runtime, bot.tg.app, bot.cli",
+        rows.append(Row("  in a fresh interpreter: import bot.bootstrap, bot.tg.app, bot.cli",
                         f"{import_seconds():.2f} s"))
     except Exception as err:  # report what we have, never hide the failure
         rows.append(Row("process: run", f"{type(err).__name__}: {err}", "completes", False))

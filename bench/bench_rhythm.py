@@ -4,7 +4,7 @@
    also the first workday of its 旬, so 旬 and month reminders fall due) and on an ordinary
    workday (2026-12-02). Median of PLAN_RUNS warm runs; the calendar is built once and its
    one-off cost (resolving a year) is reported separately.
-2. The fan-out through the real path: DocStore in a temp dir → build_services →
+2. The fan-out through the real path: DocStore in a temp dir → bootstrap →
    build_application (HTTPXRequest + AIORateLimiter) → HTTP → FakeBotApiServer on 127.0.0.1
    enforcing Telegram's flood limits (30 msg/s overall, 1 msg/s per private chat, 20/min per
    group) → the real RhythmDispatcher with the real Pacer and real asyncio.sleep. Exactly
@@ -42,6 +42,7 @@ from bench.common import (
 from bot.adapters.docstore import DocStore
 from bot.adapters.holidays import default_calendar
 from bot.adapters.repository import StoreRepository
+from bot.bootstrap import bootstrap
 from bot.config import Config, StorageConfig, TelegramConfig
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import FixedClock
@@ -50,7 +51,6 @@ from bot.domain.model import Person, Task, TaskStatus, Unit
 from bot.domain.ports import Change, Sender
 from bot.domain.rhythm import plan, reminder_kind
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
-from bot.runtime import build_services
 from bot.tg.app import build_application
 from jobs.dispatch import DispatchReport, RhythmDispatcher
 from jobs.pacing import Pacer, interleave
@@ -404,7 +404,7 @@ async def run_fanout(result: FanoutResult, reminders: int = FANOUT_REMINDERS) ->
                 storage=StorageConfig(dir=Path(tmp) / "data"))
             clock = FixedClock(datetime.combine(FANOUT_DAY, datetime.min.time(), TZ)
                                .replace(hour=9))
-            services = build_services(config, store, clock=clock)
+            services = bootstrap(config, store=store, clock=clock)
             app = build_application(services)
             await app.initialize()
             try:

@@ -39,11 +39,11 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import JSONStorage
 
-from bench.common import TZ, Row, make_officials, make_tasks, percentile, unit_name
+from bench.common import TZ, Row, make_officials, make_tasks, percentile, services_on, unit_name
 from bot.adapters.docstore import DocStore
 from bot.adapters.repository import StoreRepository
 from bot.domain.clock import FixedClock
-from bot.domain.ledger import REPORT_COUNTER, TASK_COUNTER, Ledger
+from bot.domain.ledger import REPORT_COUNTER, TASK_COUNTER
 from bot.domain.model import (
     DeliveryStatus,
     HistoryEntry,
@@ -245,9 +245,9 @@ class Ours:
 
     def __init__(self, directory: Path, data: LedgerData, rng: random.Random) -> None:
         self.store = DocStore.open(directory)
-        self.repo = StoreRepository(self.store)
         clock = FixedClock(datetime.combine(BASE_DAY, datetime.min.time(), TZ).replace(hour=10))
-        self.ledger = Ledger(self.repo, clock)
+        self.ledger = services_on(self.store, clock).ledger
+        self.repo = self.ledger.repo
         self.reading = read_reply("进度60%", today=BASE_DAY)
         self.user_of = {p.name: p.user_id or 0 for p in data.officials}
         self.task_ids = [t.id for t in data.tasks]

@@ -14,14 +14,29 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.model import Frequency, Person, Role, Task, TaskStatus
 
+if TYPE_CHECKING:
+    from bot.adapters.docstore import DocStore
+    from bot.domain.clock import Clock
+    from bot.services import Services
+
 TZ = ZoneInfo("Asia/Shanghai")
 TOKEN = "123456:BENCH-token"
 PACKAGES = ("python-telegram-bot", "tinydb", "apscheduler")
+
+
+def services_on(store: DocStore, clock: Clock) -> Services:
+    """The bot's services over a bench's store, built as the bot builds them (bot/bootstrap.py),
+    with the config's defaults."""
+    from bot.bootstrap import bootstrap
+    from bot.config import Config, StorageConfig
+
+    return bootstrap(Config(storage=StorageConfig(dir=Path(store.directory))), store=store,
+                     clock=clock)
 
 
 @dataclass(frozen=True)

@@ -116,26 +116,26 @@ def _config_exists(path: Path | None) -> bool:
 
 def run(config: Config) -> int:
     from bot.adapters.docstore import StoreError
-    from bot.runtime import build_services, open_store, setup_logging
+    from bot.bootstrap import bootstrap
+    from bot.runtime import setup_logging
     from bot.tg.app import build_application, build_intake
     from bot.tg.runner import run_polling
 
     setup_logging(config.telegram.token)
     try:
-        store = open_store(config, writable=True)
+        services = bootstrap(config)  # a store it opened is closed again when it fails
     except StoreError as err:
         print(str(err), file=sys.stderr)
         _print_backup_hint(config)
         return EXIT_STORE
+    except DOCUMENT_ERRORS as err:
+        return _damaged_documents(config, err)
     try:
-        services = build_services(config, store)
         app = build_application(services)
         intake = build_intake(app, services)
-    except DOCUMENT_ERRORS as err:
-        store.close()
-        return _damaged_documents(config, err)
     except BaseException:
-        store.close()
+        if services.close is not None:
+            services.close()
         raise
     run_polling(app, intake)
     return 0
@@ -143,7 +143,7 @@ def run(config: Config) -> int:
 
 def check(config: Config) -> int:
     from bot.adapters.docstore import StoreError
-    from bot.adapters.repository import StoreRepository
+    from bot.bootstrap import bootstrap
     from bot.runtime import open_store
 
     print("配置 / config: OK" + (f" ({config.source})" if config.source else ""))
@@ -157,7 +157,7 @@ def check(config: Config) -> int:
         return EXIT_STORE
     try:
         try:
-            repo = StoreRepository(store)
+            repo = bootstrap(config, store=store).ledger.repo
         except DOCUMENT_ERRORS as err:
             return _damaged_documents(config, err)
         states = Counter(t.status.value for t in repo.tasks())
@@ -234,9 +234,9 @@ def plan_command(config: Config, start_text: str, end_text: str, *, as_json: boo
     import json
 
     from bot.adapters.docstore import StoreError
-    from bot.adapters.repository import StoreRepository
+    from bot.bootstrap import bootstrap
     from bot.domain.rhythm import plan
-    from bot.runtime import build_calendar, open_store
+    from bot.runtime import open_store
 
     try:
         start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
@@ -256,7 +256,8 @@ def plan_command(config: Config, start_text: str, end_text: str, *, as_json: boo
         print(str(err), file=sys.stderr)
         return EXIT_STORE
     try:
-        planned = plan(StoreRepository(store).tasks(), start, end, build_calendar(config))
+        services = bootstrap(config, store=store)
+        planned = plan(services.ledger.repo.tasks(), start, end, services.calendar)
     finally:
         store.close()
     out = sys.stdout
@@ -285,8 +286,8 @@ def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date:
 
     from bot.adapters.docstore import StoreError
     from bot.adapters.spreadsheet import MAX_BYTES, PARSE_SECONDS, SheetError
+    from bot.bootstrap import bootstrap
     from bot.domain.clock import SystemClock
-    from bot.domain.ledger import Ledger
     from bot.ledger_io import ImportResult, apply_import, read_ledger_file
     from bot.messages import Messages
     from bot.runtime import open_store
@@ -317,9 +318,7 @@ def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date:
         print(str(err), file=sys.stderr)
         return EXIT_STORE
     try:
-        from bot.adapters.repository import StoreRepository
-
-        ledger = Ledger(StoreRepository(store), clock)
+        ledger = bootstrap(config, store=store, clock=clock).ledger
         apply_import(ledger, result, who=f"命令行 {getpass.getuser()}", dry_run=dry_run,
                      allow_any_date=allow_any_date)
     finally:
@@ -330,15 +329,10 @@ def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date:
 
 def export_command(config: Config, path: Path) -> int:
     """Write the ledger to .xlsx or .csv; read-only, so it works while the bot runs."""
-    from datetime import datetime
-
     from bot.adapters.docstore import StoreError
-    from bot.adapters.repository import StoreRepository
-    from bot.domain.clock import SystemClock
-    from bot.domain.ledger import Ledger
-    from bot.domain.warning import LightBoard, WarningRules
+    from bot.bootstrap import bootstrap
     from bot.ledger_io import export_ledger
-    from bot.runtime import build_calendar, open_store
+    from bot.runtime import open_store
 
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in {"xlsx", "csv"}:
@@ -351,12 +345,9 @@ def export_command(config: Config, path: Path) -> int:
         print(str(err), file=sys.stderr)
         return EXIT_STORE
     try:
-        repo = StoreRepository(store)
-        calendar = build_calendar(config)
-        lights = LightBoard(repo, calendar, WarningRules(**vars(config.warning)))
-        today = datetime.now(config.timezone).date()
-        data = export_ledger(Ledger(repo, SystemClock(config.timezone)), lights, calendar,
-                             today, fmt=fmt)
+        services = bootstrap(config, store=store)
+        data = export_ledger(services.ledger, services.lights, services.calendar,
+                             services.clock.today(), fmt=fmt)
     finally:
         store.close()
     tmp = path.with_name(path.name + ".part")
@@ -376,11 +367,11 @@ def _strip_html(text: str) -> str:
 def score_command(config: Config, period_code: str, path: Path) -> int:
     """Per-unit scores for a period, with every deduction itemised (read-only)."""
     from bot.adapters.docstore import StoreError
-    from bot.adapters.repository import StoreRepository
     from bot.adapters.spreadsheet import write_sheets
+    from bot.bootstrap import bootstrap
     from bot.bulletins import BULLETIN_KINDS, make_bulletin, score_sheets
     from bot.domain.periods import Period
-    from bot.runtime import build_calendar, open_store
+    from bot.runtime import open_store
 
     try:
         period = Period.parse(period_code)
@@ -400,7 +391,8 @@ def score_command(config: Config, period_code: str, path: Path) -> int:
         print(str(err), file=sys.stderr)
         return EXIT_STORE
     try:
-        bulletin = make_bulletin(StoreRepository(store), build_calendar(config), config, period)
+        services = bootstrap(config, store=store)
+        bulletin = make_bulletin(services.ledger.repo, services.calendar, config, period)
     finally:
         store.close()
     tmp = path.with_name(path.name + ".part")

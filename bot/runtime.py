@@ -1,4 +1,5 @@
-"""Builds the services from a config: store, repository, ledger, messages, clock."""
+"""The runtime's pieces the composition root (bot/bootstrap.py) puts together: opening the
+store, the work calendar, the snapshot policy, and logging."""
 
 from __future__ import annotations
 
@@ -11,33 +12,14 @@ from pathlib import Path
 from bot.adapters.backups import make_daily_backup
 from bot.adapters.docstore import DocStore
 from bot.adapters.holidays import default_calendar
-from bot.adapters.repository import StoreRepository
 from bot.config import Config
 from bot.domain.calendar import WorkCalendar
-from bot.domain.clock import Clock, SystemClock
-from bot.domain.ledger import Ledger
-from bot.domain.warning import LightBoard, WarningRules
-from bot.messages import Messages
-from bot.services import Services
+from bot.domain.clock import Clock
 
 
 def open_store(config: Config, *, writable: bool) -> DocStore:
     return DocStore.open(Path(config.storage.dir), writable=writable,
                          snapshot_every=config.storage.snapshot_every)
-
-
-def build_services(config: Config, store: DocStore, *, clock: Clock | None = None) -> Services:
-    repo = StoreRepository(store)
-    clock = clock or SystemClock(config.timezone)
-    ledger = Ledger(repo, clock)
-
-    calendar = build_calendar(config)
-    rules = WarningRules(**vars(config.warning))
-    messages = Messages(config.language, today=clock.today)  # dates show other years' year
-    return Services(config=config, ledger=ledger, messages=messages,
-                    clock=clock, calendar=calendar, lights=LightBoard(repo, calendar, rules),
-                    snapshot=SnapshotPolicy(store, clock, config.storage.keep_backups),
-                    close=store.close)
 
 
 class SnapshotPolicy:

@@ -1,15 +1,16 @@
 """The service container: everything handlers and scheduled jobs may use, channel-neutral.
 
-Built once by the composition root (bot/runtime.py `build_services`); the Telegram adapter
-fills in its ports (`sender`, `watch`) and the dispatcher once the bot exists
-(bot/tg/app.py). Nothing here knows Telegram: the scheduled jobs (jobs/) run on it alone.
+Built once by the composition root (bot/bootstrap.py `bootstrap`), the rhythm dispatcher and
+the scheduled jobs' hooks included; the Telegram adapter connects its ports (`sender`,
+`watch`) once the bot exists (bot/tg/app.py). Nothing here knows Telegram: the scheduled jobs
+(jobs/) run on it alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,6 +26,7 @@ from bot.messages import Messages
 
 if TYPE_CHECKING:
     from bot.adapters.inbox import StoreInbox
+    from bot.bootstrap import ScheduledJobs
     from jobs.dispatch import RhythmDispatcher
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ class ChatWatchPort(Protocol):
 
 @dataclass
 class Services:
-    """Everything a handler or a job may use, built once by the composition root."""
+    """Everything a handler or a job may use, built once by the composition root
+    (bot/bootstrap.py, which also sets `dispatcher` and `jobs`)."""
 
     config: Config
     ledger: Ledger
@@ -53,14 +56,22 @@ class Services:
     clock: Clock
     calendar: WorkCalendar
     lights: LightBoard
-    snapshot: Callable[[], Any] | None = None  # async callable: make a store snapshot
+    snapshot: Callable[[], Awaitable[None]] | None = None  # make a store snapshot when due
     close: Callable[[], None] | None = None  # release the store on shutdown
-    dispatcher: RhythmDispatcher | None = None  # jobs/dispatch.py, built once the bot exists
     inbox: StoreInbox | None = None  # incoming updates (bot/adapters/inbox.py)
     sender: Sender | None = None  # the one way out (bot/tg/notifier.py TelegramSender)
     watch: ChatWatchPort | None = None  # moved and unreachable groups
-    extra: dict[str, Any] = field(default_factory=dict)
-    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # When (time.monotonic) admins were last told that the store cannot write (a full disk).
+    store_alert_at: float | None = None
+    dispatcher: RhythmDispatcher = field(init=False, repr=False)  # jobs/dispatch.py
+    jobs: ScheduledJobs = field(init=False, repr=False)  # the scheduler hooks
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def connect(self, sender: Sender, watch: ChatWatchPort | None = None) -> None:
+        """The channel's ports, once it exists (bot/tg/app.py): handlers, alerts, jobs and
+        the rhythm dispatcher all send through `sender`."""
+        self.sender, self.watch = sender, watch
+        self.dispatcher.sender = sender
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.access.admins
@@ -91,7 +102,7 @@ class Services:
             return [group]
         return sorted(self.config.access.admins)
 
-    def background(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    def background(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[None]:
         """Run long work (a dispatch, an import, a bulletin) outside the update's lane: the
         chat is free at once and the work reports back itself. Its commits are not the
         update's (the receipt is cleared)."""
@@ -118,7 +129,5 @@ class Services:
         return self.ledger.person_for_user(user_id) if user_id is not None else None
 
     def rhythm(self) -> RhythmDispatcher:
-        """The dispatcher; it exists once the composition root has built the sender."""
-        if self.dispatcher is None:
-            raise RuntimeError("the dispatcher is built with the sender (bot/tg/app.py)")
+        """The rhythm dispatcher (it sends once a channel is connected)."""
         return self.dispatcher

@@ -9,13 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.adapters.docstore import DocStore
+from bot.bootstrap import bootstrap
 from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
 from bot.domain.clock import FixedClock
 from bot.fakeapi import FakeBotApi, FakeRequest
-from bot.runtime import build_services
-from bot.tg.app import build_application, build_dispatcher, build_intake, register_commands
+from bot.tg.app import build_application, build_intake, register_commands
 from bot.tg.intake import StrangerBudget
-from bot.tg.notifier import TelegramSender
 from bot.tg.ratelimit import ChatRateLimiter
 from jobs.pacing import Pacer
 
@@ -57,16 +56,16 @@ class Harness:
         admins = self.config.access.admins
         self.clock = FixedClock(now)
         self.store = DocStore.open(data_dir)
-        self.services = build_services(self.config, self.store, clock=self.clock)
-        # The real rate limiter and dispatcher, paced on fake time so tests never wait.
+        # The real services, rate limiter and dispatcher, paced on fake time so tests never
+        # wait.
         self.time = FakeTime()
+        self.services = bootstrap(
+            self.config, store=self.store, clock=self.clock,
+            pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
+            sleep=self.time.sleep)
         self.app = build_application(self.services, request=FakeRequest(self.api),
                                      rate_limiter=ChatRateLimiter(monotonic=self.time.monotonic,
                                                                   sleep=self.time.sleep))
-        self.services.dispatcher = build_dispatcher(
-            self.services, TelegramSender(self.app.bot),
-            pacer_factory=lambda: Pacer(monotonic=self.time.monotonic, sleep=self.time.sleep),
-            sleep=self.time.sleep)
         # The real intake (durable inbox, one lane a chat), fed by `pump` instead of polling.
         self.intake = build_intake(self.app, self.services,
                                    budget=StrangerBudget(monotonic=self.time.monotonic))

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from bot.adapters.docstore import DocStore
+from bot.bootstrap import bootstrap
 from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.periods import PeriodKind, period_of
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
-from bot.runtime import build_services, setup_logging
+from bot.runtime import setup_logging
 from bot.sandbox import demo
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
 from bot.services import Services
@@ -158,9 +158,7 @@ def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
     # One line on the terminal (where to click); the bot's own log goes to a file.
     config.storage.dir.mkdir(parents=True, exist_ok=True)
     setup_logging(SANDBOX_TOKEN, log_file=config.storage.dir / "sandbox.log")
-    store = DocStore.open(config.storage.dir, writable=True,
-                          snapshot_every=config.storage.snapshot_every)
-    services = build_services(config, store, clock=clock)
+    services = bootstrap(config, clock=clock)
     start_in_working_hours(clock, services.calendar, config.rhythm.send_at)
     demo.seed_demo(services.ledger, services.calendar, clock.now())
     api.add_user(demo.ADMIN_ID, demo.ADMIN_NAME)

@@ -1,4 +1,5 @@
-"""Composition root for the running bot: builds the Application and registers every handler."""
+"""The Telegram adapter: builds the Application on the services bot/bootstrap.py built, connects
+its sender, and registers every handler."""
 
 from __future__ import annotations
 
@@ -23,24 +24,18 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.adapters.inbox import StoreInbox
-from bot.adapters.repository import StoreRepository
-from bot.domain.ports import Sender
 from bot.tg import buttons, callbacks
 from bot.tg import handlers as h
 from bot.tg import ledger_files as lf
 from bot.tg import reporting as r
 from bot.tg import supervision as sv
-from bot.tg.context import LuoshiContext, Services, attach_services
+from bot.tg.context import LuoshiContext, Services, attach_services, services_of
 from bot.tg.intake import Intake, StrangerBudget
 from bot.tg.notifier import ChatWatch, TelegramSender
 from bot.tg.ratelimit import ChatRateLimiter
-from jobs.dispatch import RhythmDispatcher
-from jobs.schedule import MISFIRE_GRACE_SECONDS, start_scheduler, stop_scheduler
+from jobs.schedule import MISFIRE_GRACE_SECONDS
 
 log = logging.getLogger(__name__)
-
-SCHEDULER_KEY = "luoshi.scheduler"  # the jobs' scheduler (jobs/schedule.py), in bot_data
 
 OFFICIAL_COMMANDS = {
     "zh": [("tasks", "我负责的任务"), ("task", "任务详情：/task 编号"), ("help", "使用说明")],
@@ -104,13 +99,8 @@ def build_application(
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     attach_services(app, services)
-    watch = ChatWatch(services.ledger.repo, services.clock)
-    sender = TelegramSender(app.bot, watch)
-    services.watch, services.sender = watch, sender
-    repo = services.ledger.repo
-    if services.inbox is None and isinstance(repo, StoreRepository):
-        services.inbox = StoreInbox(repo.store, services.clock)
-    services.dispatcher = build_dispatcher(services, sender)
+    watch = ChatWatch(services.ledger.repo, services.clock, services.ledger)
+    services.connect(TelegramSender(app.bot, watch), watch)
     _configure_scheduler(app)
     register_handlers(app)
     return app
@@ -124,15 +114,6 @@ def build_intake(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
     return Intake(app, services.inbox, is_known=services.is_known, budget=budget,
                   allowed_updates=allowed_updates(),
                   reanswer=lambda update: r.reanswer(app, update))
-
-
-def build_dispatcher(services: Services, sender: Sender, **kwargs: Any) -> RhythmDispatcher:
-    escalation = services.config.escalation
-    return RhythmDispatcher(services.ledger.repo, services.calendar, services.clock, sender,
-                            services.messages, lights=services.lights,
-                            leader_after=escalation.leader_after,
-                            admin_after=escalation.admin_after,
-                            admin_chats=services.admin_chats, **kwargs)
 
 
 def _configure_scheduler(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -223,11 +204,11 @@ def _add_dialogue(text_answer: Any, cancel_words: Any) -> ConversationHandler[An
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    services: Services = app.bot_data["luoshi.services"]
+    services = services_of(app)
     await register_commands(app, services)
     # The scheduled jobs and the store's snapshots, rebuilt from the ledger; they run (and a
     # late start catches up) once the bot has started, after the inbox's replay (start_jobs).
-    app.bot_data[SCHEDULER_KEY] = start_scheduler(services, paused=True)
+    services.jobs.start(paused=True)
     log.info("Luoshi started as @%s", app.bot.username)
 
 
@@ -249,23 +230,18 @@ async def register_commands(app: Application[Any, Any, Any, Any, Any, Any],
 
 def start_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Let the scheduled jobs run (bot/tg/runner.py, once the Application has started)."""
-    scheduler = app.bot_data.get(SCHEDULER_KEY)
-    if scheduler is not None:
-        scheduler.resume()
+    services_of(app).jobs.resume()
 
 
 async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Before the bot shuts down: no new job runs, and a running one (a dispatch) finishes."""
-    scheduler = app.bot_data.get(SCHEDULER_KEY)
-    if scheduler is not None:
-        await stop_scheduler(scheduler)
+    await services_of(app).jobs.stop()
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    services: Services = app.bot_data["luoshi.services"]
-    scheduler = app.bot_data.pop(SCHEDULER_KEY, None)
-    if scheduler is not None:  # never started the bot (post_stop did not run): stop it now
-        await stop_scheduler(scheduler, wait=False)
+    services = services_of(app)
+    # If the bot never started, post_stop did not run: the jobs stop here (idempotent).
+    await services.jobs.stop(wait=False)
     if services.close is not None:
         services.close()
 

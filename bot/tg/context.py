@@ -15,7 +15,7 @@ from bot.services import Services
 from bot.tg.notifier import ChatWatch, TelegramSender
 
 __all__ = ["SERVICES_KEY", "LuoshiContext", "Services", "attach_services", "chat_watch",
-           "telegram_sender"]
+           "services_of", "telegram_sender"]
 
 SERVICES_KEY = "luoshi.services"
 
@@ -40,8 +40,7 @@ class LuoshiContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
                                     dict[Any, Any]]):
     @property
     def services(self) -> Services:
-        services: Services = self.application.bot_data[SERVICES_KEY]
-        return services
+        return services_of(self.application)
 
     @property
     def dialogue(self) -> dict[Any, Any]:
@@ -55,3 +54,12 @@ class LuoshiContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 
 def attach_services(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     app.bot_data[SERVICES_KEY] = services
+
+
+def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The services `attach_services` put on the Application (the one place they are read
+    from bot_data)."""
+    services = app.bot_data.get(SERVICES_KEY)
+    if not isinstance(services, Services):
+        raise RuntimeError("the Application has no services (bot/tg/app.py build_application)")
+    return services

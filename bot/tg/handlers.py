@@ -87,10 +87,10 @@ async def alert_store_failure(context: LuoshiContext) -> None:
     disk. Officials were already asked to resend; nothing was half-written."""
     services = context.services
     now = time.monotonic()
-    last = services.extra.get("store_alert_at")
+    last = services.store_alert_at
     if last is not None and now - last < STORE_ALERT_EVERY:
         return
-    services.extra["store_alert_at"] = now
+    services.store_alert_at = now
     await notify_admins(services, services.messages.t("store_failure_alert"))
 
 

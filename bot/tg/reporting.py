@@ -29,7 +29,7 @@ from bot.domain.ports import Buttons, DeliveryFailed, Unreachable
 from bot.domain.replies import Reading, ReplyKind, is_acknowledgement, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
 from bot.tg import callbacks
-from bot.tg.context import LuoshiContext, Services, telegram_sender
+from bot.tg.context import LuoshiContext, Services, services_of, telegram_sender
 from bot.tg.handlers import (
     actor,
     admin_only,
@@ -91,9 +91,7 @@ async def reanswer(app: Any, update: Update) -> None:
     """A report applied just before a crash, never answered: answer it now (the intake calls
     this at start-up instead of handling the update again). Other updates' answers cannot be
     rebuilt without applying them again; they stay unanswered (logged)."""
-    from bot.tg.context import SERVICES_KEY
-
-    services: Services = app.bot_data[SERVICES_KEY]
+    services = services_of(app)
     if update.callback_query is not None:
         source = source_of_button(update.callback_query)
     elif update.effective_message is not None:
