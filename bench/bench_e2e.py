@@ -10,8 +10,8 @@ records), then one on bench_store's realistic 10,000-task store (100,000 history
 stores are built before the bot starts. Every official is bound (person doc with user_id),
 known to the fake (`add_user`) and has started the chat (`start_chat`); the reminders are bot
 messages put into the chats through the fake's sendMessage (the text of a real 催办). The fake
-enforces no flood limit (no `rate_limit`), but the bot has PTB's AIORateLimiter (30 msg/s
-overall, a leaky bucket of 30): once more than ~30 confirmations per second are asked for,
+enforces no flood limit (no `rate_limit`), but the bot has its ChatRateLimiter (29 msg/s
+overall in any second): once more than ~30 confirmations per second are asked for,
 each one waits ~33 ms for a slot there, whatever the bot's own speed. Hence phase 1.
 
 1. paced: one official, PACED_REPLIES replies one after the other, none closer than 50 ms
@@ -65,11 +65,11 @@ CONCURRENT_OFFICIALS = 50
 CONCURRENT_REPLIES = 20
 BURSTS = 20  # rounds of "50 officials reply at once"
 BURST_PAUSE = 2.0  # s between bursts: the send limiter's bucket drains
-SEND_RATE = 30.0  # msg/s: Telegram's limit, PTB's AIORateLimiter default
+SEND_RATE = 30.0  # msg/s: Telegram's limit (ChatRateLimiter allows 29 in any second)
 SEND_BURST = 30  # the limiter's bucket: that many may leave at once
 WARMUP_REPLIES = 10
 PACED_REPLIES = 100
-PACED_INTERVAL = 0.05  # s: 20 replies/s, below the 30 msg/s of PTB's AIORateLimiter
+PACED_INTERVAL = 0.05  # s: 20 replies/s, below the bot's overall send limit
 STREAM_RATE = 20.0  # replies per second, open loop, below that limiter too
 STREAM_SNAPSHOTS = 2  # run the stream until this many snapshots completed …
 STREAM_MAX_SECONDS = 185.0  # … but never longer than this after the bot started
@@ -388,9 +388,9 @@ def bursts(api: FakeBotApi, inst: Instruments, officials: Sequence[Official],
     send limiter's bucket drain. Returns the replies, each reply's latency beyond the floor
     Telegram's 30 msg/s puts under it, and the wall time.
 
-    The floor: PTB's AIORateLimiter (a leaky bucket of SEND_BURST at SEND_RATE/s, as Telegram
-    allows) lets the first SEND_BURST confirmations of a burst out at once; the j-th after
-    them cannot leave before j / SEND_RATE s, however fast the bot is."""
+    The floor: the bot's overall send limit (ChatRateLimiter: about SEND_RATE a second, as
+    Telegram allows) lets the first confirmations of a burst out at once; the j-th after them
+    cannot leave before about j / SEND_RATE s, however fast the bot is."""
     out = Replies()
     beyond: list[float] = []
     start_all = time.monotonic()
@@ -644,7 +644,7 @@ def run_phases(side: Side) -> Phases:
     phases = Phases()
     api, inst, first = side.api, side.inst, side.officials[0]
     sequential(api, inst, first, WARMUP_REPLIES, interval=PACED_INTERVAL)
-    time.sleep(1.5)  # PTB's AIORateLimiter bucket drains
+    time.sleep(1.5)  # the send limiter's window empties
     begin = time.monotonic()
     start = time.monotonic()
     replies = sequential(api, inst, first, PACED_REPLIES, interval=PACED_INTERVAL)

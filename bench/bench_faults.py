@@ -7,8 +7,8 @@
    * "at once": right after the burst was queued at the fake (before any answer);
    * "random delay": after a seeded 0–600 ms;
    * "mid-burst": once a seeded number (1–25) of the burst's 已记录 answers were sent;
-   * "stalled": the first answers get a 429 with retry_after=60 (python-telegram-bot's
-     AIORateLimiter then holds every send), the intake keeps fetching and storing; killed once
+   * "stalled": the first answers get a 429 with retry_after=60 (ChatRateLimiter then holds
+     that chat's sends), the intake keeps fetching and storing; killed once
      the fake has no unconfirmed update left (all 30 fetched and stored, none answered).
    Counted over all trials (goal 0 each): lost (a reply neither stored nor answered after the
    restart), applied twice (a reply's text in two reports), confirmed-then-lost (answered

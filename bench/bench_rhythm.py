@@ -5,7 +5,7 @@
    workday (2026-12-02). Median of PLAN_RUNS warm runs; the calendar is built once and its
    one-off cost (resolving a year) is reported separately.
 2. The fan-out through the real path: DocStore in a temp dir → bootstrap →
-   build_application (HTTPXRequest + AIORateLimiter) → HTTP → FakeBotApiServer on 127.0.0.1
+   build_application (HTTPXRequest + ChatRateLimiter) → HTTP → FakeBotApiServer on 127.0.0.1
    enforcing Telegram's flood limits (30 msg/s overall, 1 msg/s per private chat, 20/min per
    group) → the real RhythmDispatcher with the real Pacer and real asyncio.sleep. Exactly
    FANOUT_REMINDERS (task, person) reminders are due across OFFICIALS officials.

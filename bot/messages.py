@@ -930,7 +930,7 @@ class Messages:
 
     def __init__(self, language: str = "zh", *,
                  today: Callable[[], Date] | None = None) -> None:
-        """`today` gives the county's date (bot/runtime.py passes `clock.today`): a date in
+        """`today` gives the county's date (bot/bootstrap.py passes `clock.today`): a date in
         another year is shown with its year. Without it the machine's date is used."""
         self.language = language if language in CATALOGS else "zh"
         self.catalog = CATALOGS[self.language]
