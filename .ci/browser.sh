@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Debian's chromium and chromium-driver for the sandbox page's browser test
-# (tests/test_sandbox_browser.py drives /usr/bin/chromium through /usr/bin/chromedriver).
+# (tests/browser/test_sandbox_browser.py drives /usr/bin/chromium through /usr/bin/chromedriver).
 #
 # Idempotent and quiet: does nothing when both are present. Without apt (not a Debian-like
 # machine) or without root it prints a warning and exits 0; the browser test then skips with a

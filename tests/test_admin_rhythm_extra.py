@@ -13,7 +13,7 @@ from bot import cli
 from bot.domain.ledger import NewTask
 from bot.domain.model import Frequency
 from jobs.schedule import CATCH_UP_JOB, start_scheduler, stop_scheduler
-from tests.harness import ADMIN, TOKEN, TZ, Harness
+from tests.support.harness import ADMIN, TOKEN, TZ, Harness
 
 ZHANG, LI, WANG = 2001, 2002, 2003
 DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # Tue: first workday of December

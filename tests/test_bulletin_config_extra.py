@@ -25,7 +25,7 @@ from bot.domain.ledger import NewTask
 from bot.domain.replies import Reading, ReplyKind
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from jobs.schedule import BULLETIN_JOB, SUMMARY_JOB, bulletin_job, start_scheduler, stop_scheduler
-from tests.harness import ADMIN, TOKEN, TZ, Harness
+from tests.support.harness import ADMIN, TOKEN, TZ, Harness
 
 GROUP, WORK = -100900, -100901
 ZHANG, LI, LEADER = 2001, 2002, 2900

@@ -23,7 +23,7 @@ from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask
 from bot.domain.model import TaskStatus
 from bot.domain.replies import Reading, ReplyKind
-from tests.harness import ADMIN, TOKEN, TZ, Harness
+from tests.support.harness import ADMIN, TOKEN, TZ, Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 ZHANG, LI = 2001, 2002

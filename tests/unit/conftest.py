@@ -19,7 +19,7 @@ from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask, ReportOutcome
 from bot.domain.model import Person, Task
 from bot.domain.replies import Reading, ReplyKind
-from tests.fakes import FakeRepository
+from tests.support.fakes import FakeRepository
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # a Tuesday, a workday

@@ -21,7 +21,7 @@ from bot.domain.errors import (
 )
 from bot.domain.ledger import SUBMISSION_WITHDRAWN, Ledger, ReportOutcome
 from bot.domain.model import Task, TaskStatus
-from tests.fakes import FakeRepository
+from tests.support.fakes import FakeRepository
 from tests.unit.conftest import (
     ADMIN,
     ADMIN2,

@@ -1,6 +1,6 @@
 """One contract for the LedgerRepository port (bot/domain/ports.py), run over both
-implementations: the FakeRepository the service tests use (tests/fakes.py) and the real store
-(StoreRepository over a DocStore in a tmp dir).
+implementations: the FakeRepository the service tests use (tests/support/fakes.py) and the real
+store (StoreRepository over a DocStore in a tmp dir).
 
 A change is committed, then read back through every query method of the port; for the store
 also from a copy of its files as a crash would leave them (the journal replayed), read-only
@@ -44,7 +44,7 @@ from bot.domain.model import (
     Unit,
 )
 from bot.domain.ports import Change, LedgerRepository, PersistenceError
-from tests.fakes import FakeRepository
+from tests.support.fakes import FakeRepository
 from tests.unit.conftest import TZ
 
 # Microseconds on purpose: what is stored must come back to the microsecond.

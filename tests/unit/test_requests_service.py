@@ -18,7 +18,7 @@ from bot.domain.errors import (
 )
 from bot.domain.ledger import Ledger, ReportOutcome
 from bot.domain.model import ExtensionRequest, ExtensionStatus, Task, TaskStatus
-from tests.fakes import FakeRepository
+from tests.support.fakes import FakeRepository
 from tests.unit.conftest import (
     ADMIN,
     ADMIN2,

@@ -12,7 +12,7 @@ from bot.domain.clock import FixedClock
 from bot.domain.errors import UndoRefused
 from bot.domain.ledger import UNDO_WINDOW, Ledger, ReportOutcome
 from bot.domain.model import ExtensionStatus, Task, TaskStatus
-from tests.fakes import FakeRepository
+from tests.support.fakes import FakeRepository
 from tests.unit.conftest import (
     ADMIN,
     LEADER,

@@ -1,0 +1,390 @@
+"""Scheduled dispatch: what officials receive, once, in order; restarts, 403s, 429s, timeouts."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import subprocess
+import sys
+from collections import Counter
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain.ledger import NewTask
+from bot.domain.model import DeliveryStatus, Frequency
+from bot.domain.ports import Change
+from bot.domain.rhythm import ReminderKind
+from jobs.pacing import Pacer, interleave
+from jobs.schedule import (
+    CALENDAR_JOB,
+    CATCH_UP_JOB,
+    DISPATCH_JOB,
+    build_scheduler,
+    calendar_warning_job,
+    catch_up_due,
+    install_jobs,
+    scheduled_dispatch,
+    start_scheduler,
+    stop_scheduler,
+    summary_job,
+)
+from tests.support.harness import ADMIN, TZ, FakeTime, Harness
+
+ZHANG, LI, WANG = 2001, 2002, 2003
+DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # Tue: first workday of December
+
+
+def add(bot: Harness, title: str, owners: tuple[str, ...], deadline: date | None,
+        frequency: Frequency | None = None, leader: str = "") -> str:
+    return bot.ledger.add_task(NewTask(title=title, lead_unit="县发改局", owners=owners,
+                                       deadline=deadline, frequency=frequency, leader=leader),
+                               who="admin").id
+
+
+@pytest.fixture
+async def bot(tmp_path: Path):
+    async with Harness(tmp_path / "data", now=DEC1) as harness:
+        harness.bind("张三", ZHANG)
+        harness.bind("李四", LI)
+        yield harness
+
+
+def texts_to(bot: Harness, chat: int) -> list[str]:
+    return [m["text"] for m in bot.api.messages_to(chat)]
+
+
+async def test_each_owner_gets_one_message_per_task_most_urgent_first(bot: Harness) -> None:
+    xun = add(bot, "世忻铁路复线保德段征地", ("张三", "李四"), date(2026, 12, 31))
+    overdue = add(bot, "中医院迁建项目一期工程", ("张三",), date(2026, 11, 24),
+                  leader="陈副县长")
+    add(bot, "明年任务", ("张三",), date(2027, 5, 1))  # later quarter: not today
+    report = await bot.services.dispatcher.run()
+    assert (report.due, report.sent, report.sent_before) == (3, 3, 0)
+    zhang = texts_to(bot, ZHANG)
+    assert len(zhang) == 2
+    assert zhang[0].startswith("🔴【督办】") and overdue in zhang[0]
+    assert "已逾期 5 个工作日" in zhang[0] and "责任领导：陈副县长" in zhang[0]
+    assert "【旬调度】" in zhang[1] and xun in zhang[1]
+    assert "12月31日（周四）" in zhang[1] and "还剩 30 天" in zhang[1]
+    assert "以旬保月" in zhang[1] and "12月上旬" in zhang[1]
+    assert "直接回复本消息" in zhang[1]
+    assert len(texts_to(bot, LI)) == 1
+    assert all(len(t.splitlines()) <= 8 for t in zhang)
+
+
+async def test_a_daily_reminder_names_the_xun_it_secures(bot: Harness) -> None:
+    """以日保旬: the deadline within this 旬 (due on the 8th), and a 每日 task due next year."""
+    soon = add(bot, "供暖管网抢修", ("张三",), date(2026, 12, 8))
+    later = add(bot, "安全生产日巡查", ("李四",), None, frequency=Frequency.DAILY)
+    bot.clock.set(DEC1.replace(day=2))
+    await bot.services.dispatcher.run()
+    [zhang] = texts_to(bot, ZHANG)
+    [li] = texts_to(bot, LI)
+    for text, tid in ((zhang, soon), (li, later)):
+        assert "【日调度】" in text and tid in text
+        assert "以日保旬（本旬：12月上旬" in text
+        assert "12月2日）" not in text  # not the day's own label
+
+
+async def test_second_run_sends_nothing_again(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三", "李四"), date(2026, 12, 5))
+    first = await bot.services.dispatcher.run()
+    again = await bot.services.dispatcher.run()
+    assert first.sent == 2
+    assert (again.sent, again.sent_before) == (0, 2)
+    assert len(bot.api.sent) == 2
+
+
+async def test_dispatch_command_reports_and_is_idempotent(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三", "王五"), date(2026, 12, 5))
+    text = await bot.answer(ADMIN, "/dispatch")
+    assert "应发 2 条" in text and "本次发送 1 条" in text and "未绑定" in text and "王五" in text
+    text = await bot.answer(ADMIN, "/dispatch")
+    assert "本次发送 0 条" in text and "此前已发 1 条" in text
+    assert len(texts_to(bot, ZHANG)) == 1
+    assert "仅限督查室" in await bot.answer(ZHANG, "/dispatch")
+
+
+async def test_rest_day_sends_nothing(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三",), date(2026, 11, 1))
+    bot.clock.set(datetime(2026, 12, 5, 9, 0, tzinfo=TZ))  # Saturday
+    assert "休息日" in await bot.answer(ADMIN, "/dispatch")
+    assert texts_to(bot, ZHANG) == []
+
+
+async def test_burden_limit_skips_reported_tasks_but_never_overdue(bot: Harness) -> None:
+    xun = add(bot, "任务甲", ("张三",), date(2026, 12, 31))
+    late = add(bot, "任务乙", ("张三",), date(2026, 11, 30))
+    repo = bot.ledger.repo
+    reported = datetime(2026, 12, 1, 8, 0, tzinfo=TZ)
+    repo.commit(Change(tasks=[repo.get_task(xun).with_changes(last_report_at=reported),
+                              repo.get_task(late).with_changes(last_report_at=reported)]))
+    report = await bot.services.dispatcher.run()
+    assert report.skipped_reported == 1 and report.sent == 1
+    [only] = texts_to(bot, ZHANG)
+    assert late in only and "督办" in only
+    assert "最近进展（12月1日）" in only
+
+
+async def test_restart_mid_fan_out_sends_the_rest_exactly_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with Harness(data, now=DEC1) as bot:
+        for i in range(6):
+            bot.bind(f"官员{i}", 2100 + i)
+        ids = [add(bot, f"任务{i}", (f"官员{i}",), date(2026, 12, 31)) for i in range(6)]
+
+        class Crash(BaseException):
+            pass
+
+        sent = 0
+        real_send = bot.services.dispatcher.sender.send
+
+        async def dying_send(chat_id: int, text: str, buttons: Any = None) -> int:
+            nonlocal sent
+            if sent == 3:
+                raise Crash  # the process dies here
+            sent += 1
+            return await real_send(chat_id, text, buttons)
+
+        bot.services.dispatcher.sender.send = dying_send  # type: ignore[method-assign]
+        with pytest.raises(Crash):
+            await bot.services.dispatcher.run()
+        first_api = bot.api
+    async with Harness(data, now=DEC1.replace(hour=10), api=first_api) as bot:
+        report = await bot.services.dispatcher.run()
+        assert report.sent_before == 3 and report.sent == 3
+    per_task = Counter(tid for m in first_api.sent for tid in ids if tid in m["text"])
+    assert per_task == dict.fromkeys(ids, 1)
+
+
+async def test_unreachable_official_is_marked_and_the_rest_still_sent(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三",), date(2026, 12, 5))
+    add(bot, "任务乙", ("李四",), date(2026, 12, 5))
+    bot.api.block(ZHANG)
+    await scheduled_dispatch(bot.services)
+    assert len(texts_to(bot, LI)) == 1
+    person = bot.ledger.repo.get_person("张三")
+    assert person is not None and person.unreachable_since is not None
+    # Admins are told once, in the daily summary.
+    bot.clock.set(DEC1.replace(hour=17, minute=30))
+    await summary_job(bot.services)
+    [summary] = texts_to(bot, ADMIN)
+    assert "新发现无法收到提醒的责任人：张三" in summary
+    bot.clock.set(DEC1.replace(day=2))
+    await scheduled_dispatch(bot.services)
+    bot.clock.set(DEC1.replace(day=2, hour=17, minute=30))
+    await summary_job(bot.services)
+    assert "张三" not in texts_to(bot, ADMIN)[-1]
+    # Once they unblock, the next reminder reaches them and the flag clears.
+    bot.api.unblock(ZHANG)
+    bot.clock.set(DEC1.replace(day=3))
+    await bot.services.dispatcher.run()
+    assert len(texts_to(bot, ZHANG)) == 1
+    assert bot.ledger.repo.get_person("张三").unreachable_since is None  # type: ignore[union-attr]
+
+
+async def test_429_is_waited_out_and_sent_once(bot: Harness, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    add(bot, "任务甲", ("张三",), date(2026, 12, 5))
+    bot.api.fail_next("sendMessage", 429, retry_after=7)
+    report = await bot.services.dispatcher.run()
+    assert report.sent == 1 and report.failed == 0
+    # The rate limiter waited retry_after (on the harness's fake time) before retrying.
+    assert any(w >= 7 for w in bot.time.sleeps), bot.time.sleeps
+    assert len(texts_to(bot, ZHANG)) == 1
+
+
+async def test_server_errors_are_retried_with_backoff(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三",), date(2026, 12, 5))
+    bot.api.fail_next("sendMessage", 500, "Internal Server Error", count=2)
+    report = await bot.services.dispatcher.run()
+    assert report.sent == 1 and bot.time.sleeps.count(1.0) >= 1
+    assert len(texts_to(bot, ZHANG)) == 1
+
+
+async def test_lasting_failure_is_retried_by_the_next_run(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三",), date(2026, 12, 5))
+    add(bot, "任务乙", ("李四",), date(2026, 12, 5))
+    bot.api.drop_connection_next("sendMessage", count=8)  # every try of both, with retries
+    report = await bot.services.dispatcher.run()
+    assert report.sent == 0 and report.failed == 2
+    assert bot.time.sleeps.count(9.0) == 2  # backed off 1 s, 3 s, 9 s before giving up
+    statuses = Counter(bot.ledger.repo.outbox_get(k).status  # type: ignore[union-attr]
+                       for k in bot.ledger.repo.outbox_keys())
+    assert statuses == {DeliveryStatus.FAILED: 2}
+    again = await bot.services.dispatcher.run()
+    assert again.sent == 2 and again.failed == 0
+    assert len(texts_to(bot, ZHANG)) == 1 and len(texts_to(bot, LI)) == 1
+
+
+async def test_unbound_owner_is_recorded_and_sent_once_bound(bot: Harness) -> None:
+    add(bot, "任务甲", ("王五",), date(2026, 12, 5))
+    report = await bot.services.dispatcher.run()
+    assert report.unbound == ["王五"] and report.sent == 0
+    bot.bind("王五", WANG)
+    again = await bot.services.dispatcher.run()
+    assert again.sent == 1 and len(texts_to(bot, WANG)) == 1
+
+
+async def test_plan_command_summarises_coming_workdays(bot: Harness) -> None:
+    add(bot, "任务甲", ("张三", "李四"), date(2026, 12, 31))
+    add(bot, "任务乙", ("张三",), date(2026, 12, 3))
+    text = await bot.answer(ADMIN, "/plan 5")
+    assert "12月1日（周二）：共 3 条（日调度 1、旬调度 2）" in text
+    assert "12月2日（周三）：共 1 条" in text
+    assert "12月5日" not in text  # Saturday
+    assert "用法：/plan" in await bot.answer(ADMIN, "/plan 九十")
+    assert "用法：/plan" in await bot.answer(ADMIN, "/plan 100")
+
+
+async def test_jobs_are_installed_once_with_fixed_names(bot: Harness) -> None:
+    scheduler = start_scheduler(bot.services, paused=True)  # installs them once
+    try:
+        install_jobs(scheduler, bot.services)  # a second time: replaced, not doubled
+        jobs = [j for j in scheduler.get_jobs() if j.id == DISPATCH_JOB]
+        assert len(jobs) == 1
+        trigger_time = jobs[0].next_run_time
+        assert trigger_time is not None
+        assert trigger_time.astimezone(TZ).time() == time(9, 0)
+        assert jobs[0].misfire_grace_time >= 3600 and jobs[0].coalesce is True
+        assert len([j for j in scheduler.get_jobs() if j.id == CALENDAR_JOB]) == 1
+    finally:
+        await stop_scheduler(scheduler, wait=False)
+
+
+async def test_catch_up_only_after_send_time_on_workdays(bot: Harness) -> None:
+    bot.clock.set(datetime(2026, 12, 1, 8, 59, tzinfo=TZ))
+    assert not catch_up_due(bot.services)
+    bot.clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    assert catch_up_due(bot.services)
+    bot.clock.set(datetime(2026, 12, 5, 11, 0, tzinfo=TZ))  # Saturday
+    assert not catch_up_due(bot.services)
+    bot.clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=TZ))
+    scheduler = start_scheduler(bot.services, paused=True)
+    try:
+        install_jobs(scheduler, bot.services)
+        assert [j.id for j in scheduler.get_jobs() if j.id == CATCH_UP_JOB] == [CATCH_UP_JOB]
+    finally:
+        await stop_scheduler(scheduler, wait=False)
+
+
+async def test_catch_up_runs_on_the_scheduler_once_it_is_resumed(bot: Harness) -> None:
+    """Installed paused at post_init, the catch-up runs once the bot has started (after the
+    inbox's replay), through APScheduler itself, with nothing but the services."""
+    add(bot, "任务甲", ("张三",), date(2026, 12, 5))
+    bot.clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=TZ))
+    scheduler = start_scheduler(bot.services, paused=True)
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert texts_to(bot, ZHANG) == []  # paused: nothing yet
+        scheduler.resume()
+        for _ in range(200):
+            if texts_to(bot, ZHANG):
+                break
+            await asyncio.sleep(0.01)
+        assert len(texts_to(bot, ZHANG)) == 1
+    finally:
+        await stop_scheduler(scheduler)
+    assert not scheduler.running
+
+
+async def test_stopping_the_scheduler_lets_a_running_job_finish() -> None:
+    """As python-telegram-bot's JobQueue did at shutdown: a dispatch under way is not cut."""
+    scheduler = build_scheduler(TZ)
+    scheduler.start()
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def long_job() -> None:
+        started.set()
+        await asyncio.sleep(0.05)
+        finished.set()
+
+    scheduler.add_job(long_job, id="long")
+    await asyncio.wait_for(started.wait(), 5)
+    await stop_scheduler(scheduler)
+    assert finished.is_set() and not scheduler.running
+
+
+def test_jobs_never_import_telegram() -> None:
+    """jobs/ is channel-neutral: no telegram and no Telegram adapter (bot.tg), directly or
+    through what it imports, so the engine runs without a Telegram Application."""
+    jobs = Path(__file__).resolve().parent.parent.parent / "jobs"
+    offenders = []
+    for path in jobs.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {name}" for name in names
+                          if name.split(".")[0] == "telegram" or name.startswith("bot.tg")]
+    assert offenders == []
+    modules = ", ".join(f"jobs.{path.stem}" for path in sorted(jobs.glob("*.py"))
+                        if path.stem != "__init__")
+    probe = (f"import sys, {modules}\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'"
+             " or m.startswith('bot.tg')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=jobs.parent, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
+async def test_calendar_warning_reaches_admins_once_a_week(bot: Harness) -> None:
+    bot.clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=TZ))
+    await calendar_warning_job(bot.services)
+    await calendar_warning_job(bot.services)
+    warnings = [t for t in texts_to(bot, ADMIN) if "2027" in t]
+    assert len(warnings) == 1 and "chinese-calendar" in warnings[0]
+    bot.clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=TZ))
+    await calendar_warning_job(bot.services)
+    assert len([t for t in texts_to(bot, ADMIN) if "2027" in t]) == 2
+    # Before 1 November of a covered year: silence.
+    bot.clock.set(datetime(2026, 10, 30, 9, 0, tzinfo=TZ))
+    before = len(texts_to(bot, ADMIN))
+    await calendar_warning_job(bot.services)
+    assert len(texts_to(bot, ADMIN)) == before
+
+
+def test_pacer_spaces_messages_per_chat_and_overall() -> None:
+    now = [0.0]
+    pacer = Pacer(per_second=10, private_interval=1.0, group_interval=3.0,
+                  monotonic=lambda: now[0])
+    slots = []
+    for chat in (1, 2, 1, -5, -5, 3):
+        slots.append(round(pacer.reserve(chat), 3))
+    assert slots == [0.0, 0.1, 1.0, 1.1, 4.1, 4.2]
+
+
+async def test_a_chat_that_is_not_ready_does_not_hold_up_the_others() -> None:
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, private_interval=1.0, monotonic=clock.monotonic,
+                  sleep=clock.sleep)
+    items = [(1, "a"), (1, "b"), (2, "c"), (3, "d"), (1, "e")]
+    seen = []
+    async for _chat, name in pacer.paced(items, lambda i: i[0], lambda i: 0):
+        seen.append((name, round(clock.now, 2)))
+    assert seen == [("a", 0.0), ("c", 0.1), ("d", 0.2), ("b", 1.0), ("e", 2.0)]
+
+
+async def test_more_urgent_items_go_first_when_ready() -> None:
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, monotonic=clock.monotonic, sleep=clock.sleep)
+    items = [(1, 1), (2, 0), (3, 1)]
+    order = [chat async for chat, _ in pacer.paced(items, lambda i: i[0], lambda i: i[1])]
+    assert order == [2, 1, 3]
+
+
+def test_interleave_puts_every_chat_first_message_before_any_second() -> None:
+    items = [("a", 1), ("b", 1), ("c", 2), ("d", 3), ("e", 2)]
+    assert [i[0] for i in interleave(items, lambda i: i[1])] == ["a", "c", "d", "b", "e"]
+
+
+def test_reminder_kinds_are_the_spec_names() -> None:
+    assert [k.value for k in ReminderKind] == ["overdue", "daily", "xun", "monthly", "quarterly"]
+

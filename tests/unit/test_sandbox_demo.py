@@ -1,0 +1,31 @@
+"""The sandbox's demo ledger: something to see in every panel from the first minute."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.adapters.holidays import default_calendar
+from bot.bulletins import make_bulletin
+from bot.config import Config
+from bot.domain.clock import FixedClock
+from bot.domain.ledger import Ledger
+from bot.domain.periods import PeriodKind, period_of
+from bot.sandbox import demo
+from tests.support.fakes import FakeRepository
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_the_demo_has_a_past_xun_and_month_to_report_on() -> None:
+    repo = FakeRepository()
+    calendar = default_calendar()
+    ledger = Ledger(repo, FixedClock(NOW))
+    assert demo.seed_demo(ledger, calendar, NOW)
+    assert not demo.seed_demo(ledger, calendar, NOW)  # only into an empty ledger
+    for kind in (PeriodKind.XUN, PeriodKind.MONTH):
+        previous = period_of(kind, NOW.date()).previous()
+        bulletin = make_bulletin(repo, calendar, Config(), previous)
+        assert len(bulletin.units) >= 5, kind  # ranked units, so a chart too
+    assert all(t.created_at < NOW for t in repo.tasks())
+    assert {p.name for p in repo.people() if p.user_id} >= {n for n, _u, _i in demo.OFFICIALS}
