@@ -1,28 +1,33 @@
-"""工作通报 and 考核 through the bot: the scheduled bulletin, /report, /score, the CLI."""
+"""工作通报 and 考核 through the bot: the scheduled bulletin (to the admin group and the work
+group, once a period), 进位/退位 across two published bulletins, /report and /score. The `score`
+command line is in tests/process/test_cli.py."""
 
 from __future__ import annotations
 
-import io
-import subprocess
-import sys
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from bot.adapters.chart import find_cjk_font
+from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
 from bot.domain.ledger import NewTask
 from bot.domain.replies import Reading, ReplyKind
 from jobs.schedule import bulletin_job
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.chat.conftest import OpenBot
+from tests.conftest import ADMIN, LI, TZ, ZHANG
+from tests.support.harness import TOKEN, Harness
 
 GROUP, WORK = -100800, -100801
-ZHANG, LI = 2001, 2002
 
 
-def at(month: int, day: int, hour: int = 9) -> datetime:
-    return datetime(2026, month, day, hour, 0, tzinfo=TZ)
+def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
+def texts(bot: Harness, chat: int) -> list[str]:
+    return [m.get("text", "") for m in bot.api.messages_to(chat)]
 
 
 async def seed(bot: Harness) -> None:
@@ -41,11 +46,8 @@ async def seed(bot: Harness) -> None:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", admin_group=GROUP) as harness:
-        harness.api.add_group(GROUP, "县政府督查室")
-        harness.bind("张三", ZHANG)
-        harness.bind("李四", LI)
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(admin_group=GROUP, bound=(ZHANG, LI)) as harness:
         await seed(harness)
         yield harness
 
@@ -91,28 +93,96 @@ async def test_report_and_score_on_demand(bot: Harness) -> None:
     assert "仅限督查室" in await bot.answer(ZHANG, "/score")
 
 
-def test_score_cli_writes_itemised_workbook(tmp_path: Path) -> None:
-    import asyncio
+# --------------------------------------------------------------------------- work group
 
-    async def build() -> None:
-        async with Harness(tmp_path / "data") as harness:
-            await seed(harness)
 
-    asyncio.run(build())
-    config = tmp_path / "config.toml"
-    config.write_text('[storage]\ndir = "data"\n', encoding="utf-8")
-    out = tmp_path / "scores.xlsx"
-    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "score",
-                             "--period", "2026-11", str(out)], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
-    book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
-    units = list(book["单位得分"].iter_rows(values_only=True))
-    assert units[0][:3] == ("名次", "单位", "得分")
-    assert [row[1] for row in units[1:]] == ["县教育局", "县卫健局"]
-    items = list(book["扣分明细"].iter_rows(values_only=True))
-    assert any(row[1] == "T0002" and row[2] == "逾期工作日" for row in items[1:])
-    bad = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "score",
-                          "--period", "2026-13", str(out)], capture_output=True, text=True,
-                         timeout=60)
-    assert bad.returncode == 2 and "2026-Q4" in bad.stderr
+@pytest.fixture
+async def work_bot(tmp_path: Path, open_bot: OpenBot) -> AsyncIterator[Harness]:
+    config = Config(telegram=TelegramConfig(token=TOKEN),
+                    access=AccessConfig(admins=frozenset({ADMIN})),
+                    chats=ChatsConfig(admin_group=GROUP, work_group=WORK),
+                    storage=StorageConfig(dir=tmp_path / "data"))
+    async with open_bot(config=config, now=at(11, 2), bound=(ZHANG,)) as harness:
+        harness.api.add_group(WORK, "县重点工作推进群")
+        yield harness
+
+
+async def test_scheduled_bulletin_reaches_the_work_group_too(work_bot: Harness
+                                                             ) -> None:
+    bot = work_bot
+    bot.ledger.add_task(NewTask("中医院迁建项目一期工程", "县卫健局", ("张三",),
+                                date(2026, 11, 24)), who="admin")
+    bot.clock.set(at(12, 1, 9, 30))  # Tue 1 Dec: first workday of the month and of 上旬
+    await bulletin_job(bot.services)
+    for chat in (GROUP, WORK):
+        month = [t for t in texts(bot, chat) if "工作通报" in t and "（11月1日—11月30日）" in t]
+        assert len(month) == 1, chat
+        assert "1. 县卫健局" in month[0]
+        assert "县卫健局：T0001 中医院迁建项目一期工程（逾期 4 个工作日，张三）" in month[0]
+        assert any("11月下旬（11月21日—11月30日）" in t for t in texts(bot, chat))
+    # Groups are set: the admins' private chats are not flooded with it.
+    assert not any("工作通报" in t for t in texts(bot, ADMIN))
+    # Once per period and chat: a second run (a restart) sends nothing again to either group.
+    before = {chat: len(bot.api.messages_to(chat)) for chat in (GROUP, WORK)}
+    await bulletin_job(bot.services)
+    assert {chat: len(bot.api.messages_to(chat)) for chat in (GROUP, WORK)} == before
+
+
+# --------------------------------------------------------------------------- 进位/退位
+
+
+@pytest.fixture
+async def unseeded_bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=at(11, 2), admin_group=GROUP, bound=(ZHANG, LI)) as harness:
+        yield harness
+
+
+def _unit_line(text: str, unit: str) -> str:
+    return next(line for line in text.splitlines() if f". {unit} " in line)
+
+
+def _silent_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.startswith("📵 未报送：")), "")
+
+
+async def test_rank_change_between_two_published_xun_bulletins(unseeded_bot: Harness) -> None:
+    """中旬: 县教育局 reports every day, 县卫健局 is overdue and silent. 下旬: 县卫健局 closes its
+    task on the first day, 县教育局 goes overdue and silent. The 下旬 bulletin shows the swap."""
+    bot = unseeded_bot
+    ledger = bot.ledger
+    school = ledger.add_task(NewTask("职业中学新校区", "县教育局", ("李四",),
+                                     date(2026, 11, 20)), who="admin")
+    hospital = ledger.add_task(NewTask("中医院迁建项目一期工程", "县卫健局", ("张三",),
+                                       date(2026, 11, 13)), who="admin")
+    # 中旬 (11–20 Nov): 李四 reports on every workday, 张三 never does.
+    for day in (11, 12, 13, 16, 17, 18, 19, 20):
+        bot.clock.set(at(11, day, 10))
+        ledger.submit_report(school.id, Reading(ReplyKind.PROGRESS, progress=5 * day,
+                                                text=f"进度{5 * day}%"), who="李四", user_id=LI)
+    # Mon 23 Nov, first workday of 下旬: the job publishes the 中旬 bulletin.
+    bot.clock.set(at(11, 23, 9, 30))
+    await bulletin_job(bot.services)
+    [middle] = [t for t in texts(bot, GROUP) if "11月中旬" in t and "工作通报" in t]
+    assert "1. 县教育局" in middle and "2. 县卫健局" in middle
+    # No 上旬 bulletin was published: the change is against 上旬's ranking computed now, when
+    # both units had reported nothing (shared 1st place).
+    assert _unit_line(middle, "县教育局").startswith("1. 县教育局 100 分 —")
+    assert "↓1 退位" in _unit_line(middle, "县卫健局")
+    assert "张三" in _silent_line(middle) and "李四" not in _silent_line(middle)
+    assert bot.ledger.repo.bulletin_ranks("2026-11-2") == {"县教育局": 1, "县卫健局": 2}
+    # The same morning 张三 reports done and the office closes the task.
+    bot.clock.set(at(11, 23, 10))
+    ledger.submit_report(hospital.id, Reading(ReplyKind.COMPLETION, progress=100,
+                                              text="已完成"), who="张三", user_id=ZHANG)
+    ledger.verify(hospital.id, who="督查室")
+    # 李四 falls silent; his task is overdue from 23 Nov. Tue 1 Dec: the 下旬 bulletin.
+    bot.clock.set(at(12, 1, 9, 30))
+    await bulletin_job(bot.services)
+    [late] = [t for t in texts(bot, GROUP) if "11月下旬（11月21日—11月30日）" in t]
+    hospital_line, school_line = _unit_line(late, "县卫健局"), _unit_line(late, "县教育局")
+    assert hospital_line.startswith("1. 县卫健局") and "↑1 进位" in hospital_line
+    assert school_line.startswith("2. 县教育局") and "↓1 退位" in school_line
+    assert "县教育局：T0001 职业中学新校区（逾期 6 个工作日，李四）" in late
+    silent = _silent_line(late)
+    assert silent.startswith("📵 未报送：李四 ") and "张三" not in silent
+    assert bot.ledger.repo.bulletin_ranks("2026-11-3") == {"县卫健局": 1, "县教育局": 2}

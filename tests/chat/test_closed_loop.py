@@ -5,6 +5,7 @@ task's state; Chinese texts show no English words, no Telegram ids, no doubled f
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,11 @@ from bot.domain.ports import Change
 from bot.domain.replies import Reading, ReplyKind
 from bot.messages import ZH, Messages
 from jobs.schedule import summary_job
+from tests.chat.conftest import OpenBot, buttons
+from tests.conftest import ADMIN, DEC1, LEADER, NEW_PHONE, OTHER_ADMIN, TZ, ZHANG
 from tests.support.fakes import FakeRepository
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.support.harness import Harness
 
-ZHANG, LEADER, OTHER_ADMIN, NEW_PHONE = 2001, 2900, 1002, 2777
-DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 WANG, LI = "督查室王主任", "督查室李科长"  # the two admins' Telegram names (not in the ledger)
 
 
@@ -147,13 +148,11 @@ def test_difficulty_documents_stay_backward_compatible(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=DEC1,
-                       admins=frozenset({ADMIN, OTHER_ADMIN})) as harness:
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=DEC1, admins=frozenset({ADMIN, OTHER_ADMIN}),
+                        bound=(ZHANG, LEADER)) as harness:
         harness.api.add_user(ADMIN, WANG)
         harness.api.add_user(OTHER_ADMIN, LI)
-        harness.bind("张三", ZHANG)
-        harness.bind("陈副县长", LEADER)
         yield harness
 
 
@@ -165,11 +164,6 @@ def add(bot: Harness, deadline: date = date(2026, 12, 31)) -> str:
 
 def last_to(bot: Harness, chat: int, marker: str = "") -> dict[str, Any]:
     return [m for m in bot.api.messages_to(chat) if marker in m.get("text", "")][-1]
-
-
-def buttons(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def press(bot: Harness, user: int, message: dict[str, Any], data: str) -> str:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.domain.ledger import NewTask
 from bot.domain.model import TaskStatus
-from tests.support.harness import ADMIN, Harness
+from tests.chat.conftest import OpenBot
+from tests.conftest import ADMIN, DEC1, LI, STRANGER, WANG, ZHANG
+from tests.support.harness import Harness
 
-OFFICIAL = 2001
-STRANGER = 3001
+OFFICIAL = ZHANG  # 张三, not bound unless a test binds them
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data") as harness:
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(bound=()) as harness:
         harness.api.add_user(OFFICIAL, "张三")
         harness.api.add_user(STRANGER, "路人")
         yield harness
@@ -249,3 +251,44 @@ async def test_redelivered_update_is_not_applied_twice(bot: Harness) -> None:
     assert await bot.intake.accept([raw]) == 0  # recognised: not handled again
     await bot.intake.idle()
     assert [t.id for t in bot.ledger.repo.tasks()] == ["T0001"]
+
+
+# ---- /people: names, units and binding state ------------------------------------------------
+
+
+@pytest.fixture
+async def staffed_bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    """张三 (县发改局) and 李四 (县教育局) bound."""
+    async with open_bot(now=DEC1, bound=(ZHANG, LI),
+                        units={ZHANG: "县发改局", LI: "县教育局"}) as harness:
+        yield harness
+
+
+async def test_people_lists_names_units_and_binding_state(staffed_bot: Harness) -> None:
+    bot = staffed_bot
+    invite = await bot.answer(ADMIN, "/invite 王五 县财政局")
+    code = re.search(r"start=([\w-]+)", invite)
+    assert code, invite
+    bot.ledger.add_task(NewTask(title="农村公路养护", lead_unit="县交通局", owners=("赵六",),
+                                deadline=date(2026, 12, 31)), who="admin")  # never invited
+
+    text = await bot.answer(ADMIN, "/people")
+    assert "人员（4 人，已绑定 2 人）" in text
+    assert "张三（县发改局）✅ 已绑定" in text
+    assert "李四（县教育局）✅ 已绑定" in text
+    assert "王五（县财政局）⏳ 未绑定" in text
+    assert "赵六（县交通局）⏳ 未绑定" in text
+
+    # Once 王五 opens the invite link, /people shows them bound.
+    bot.api.add_user(WANG, "王五")
+    assert "绑定成功" in await bot.answer(WANG, f"/start {code.group(1)}")
+    text = await bot.answer(ADMIN, "/people")
+    assert "人员（4 人，已绑定 3 人）" in text
+    assert "王五（县财政局）✅ 已绑定" in text
+    assert "赵六（县交通局）⏳ 未绑定" in text
+
+
+async def test_people_is_refused_to_officials(staffed_bot: Harness) -> None:
+    bot = staffed_bot
+    text = await bot.answer(ZHANG, "/people")
+    assert "仅限督查室" in text and "李四" not in text

@@ -4,6 +4,7 @@ strangers on a budget, and ids that jump backwards still answered."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,19 +14,18 @@ import pytest
 from bot.adapters.inbox import APPLIED, DONE, INBOX, RECEIVED, receipt_key
 from bot.domain.ledger import NewTask
 from bot.tg.intake import STRANGER_BUDGET
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.chat.conftest import OpenBot
+from tests.conftest import ADMIN, LI, STRANGER, TZ, ZHANG
+from tests.support.harness import Harness
 
-ZHANG, LI, STRANGER = 2001, 2002, 6666
 GROUP = -100800
 DEC1 = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=DEC1, admin_group=GROUP) as harness:
-        harness.api.add_group(GROUP, "督查室工作群")
-        harness.bind("张三", ZHANG)
-        harness.bind("李四", LI)
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=DEC1, admin_group=GROUP, group_title="督查室工作群",
+                        bound=(ZHANG, LI)) as harness:
         yield harness
 
 

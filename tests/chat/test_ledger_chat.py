@@ -1,10 +1,12 @@
-"""台账 files through chat and the command line: preview, confirm, errors, export, round trip."""
+"""台账 files through chat and the command line in this process: preview, confirm, errors,
+export, round trip, [import] year. `python -m bot import|export` as its own process is in
+tests/process/test_cli.py."""
 
 from __future__ import annotations
 
+import csv
 import io
-import subprocess
-import sys
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,13 @@ from typing import Any
 import openpyxl
 import pytest
 
+from bot.config import load_config
 from bot.domain.model import TaskStatus
 from bot.domain.text import normalize_task_id
 from bot.ledger_io import export_ledger, import_ledger_file
-from tests.support.harness import ADMIN, TZ, Harness
-
-ZHANG = 2001
-DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+from tests.chat.conftest import OpenBot, write_config
+from tests.conftest import ADMIN, DEC1, TZ, ZHANG
+from tests.support.harness import Harness
 
 
 def workbook(rows: list[list[Any]], *, title: str = "2026年县政府重点工作任务台账") -> bytes:
@@ -42,8 +44,8 @@ GOOD = [
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=DEC1) as harness:
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=DEC1, bound=()) as harness:
         yield harness
 
 
@@ -153,51 +155,6 @@ async def test_reimport_of_an_edited_file_updates_and_keeps_history(bot: Harness
     last = bot.ledger.repo.history("T0101")[-1]
     assert last.changes["deadline"] == ["2026-12-31", "2027-01-31"]
     assert task.status is TaskStatus.OPEN
-
-
-def test_export_and_import_on_the_command_line(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text('[storage]\ndir = "data"\n', encoding="utf-8")
-    source = tmp_path / "台账.xlsx"
-    source.write_bytes(workbook(GOOD))
-    run = [sys.executable, "-m", "bot", "--config", str(config)]
-    dry = subprocess.run([*run, "import", str(source), "--dry-run"], capture_output=True,
-                         text=True, timeout=60)
-    assert dry.returncode == 0, dry.stderr
-    assert "新增 3 项" in dry.stdout
-    done = subprocess.run([*run, "import", str(source)], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0 and "已导入" in done.stdout
-    again = subprocess.run([*run, "import", str(source)], capture_output=True, text=True,
-                           timeout=60)
-    assert "无变化 3 项" in again.stdout
-    out = tmp_path / "out.csv"
-    exported = subprocess.run([*run, "export", str(out)], capture_output=True, text=True,
-                              timeout=60)
-    assert exported.returncode == 0, exported.stderr
-    text = out.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0].startswith("编号,任务,目标") and "T0101" in text
-    bad = tmp_path / "bad.xlsx"
-    bad.write_bytes(b"%PDF-1.4")
-    failed = subprocess.run([*run, "import", str(bad)], capture_output=True, text=True,
-                            timeout=60)
-    assert failed.returncode == 1 and "无法识别" in failed.stdout
-
-
-def test_cli_import_is_refused_while_the_store_is_in_use(tmp_path: Path) -> None:
-    from bot.adapters.docstore import DocStore
-
-    config = tmp_path / "config.toml"
-    config.write_text('[storage]\ndir = "data"\n', encoding="utf-8")
-    source = tmp_path / "台账.xlsx"
-    source.write_bytes(workbook(GOOD))
-    holder = DocStore.open(tmp_path / "data")  # the running bot
-    try:
-        result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "import",
-                                 str(source)], capture_output=True, text=True, timeout=60)
-    finally:
-        holder.close()
-    assert result.returncode == 3 and "stop" in result.stderr.lower()
 
 
 def test_export_of_ten_thousand_is_not_a_timed_test_but_works(tmp_path: Path) -> None:
@@ -397,3 +354,70 @@ def test_cli_import_refuses_past_deadlines_unless_allowed(
     assert main(["--config", str(config), "import", str(source), "--allow-any-date"]) == 0
     assert "新增 1 项" in capsys.readouterr().out
     assert main(["--config", str(config), "import", str(source), "--time-limit", "0"]) == 2
+
+
+# ---- [import] year, from config.toml ----------------------------------------------------------
+
+CSV_HEADER = ["任务", "牵头单位", "责任人", "完成时限"]
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+async def test_import_year_from_config_fills_deadlines_without_a_year(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "[import]\nyear = 2028\n"), env={})
+    assert config.imports.year == 2028
+    data = csv_bytes([["世忻铁路复线保德段征地", "县自然资源局", "张三", "12月31日"],
+                      ["职业中学新校区建设", "县教育局", "赵六", "12月底"],
+                      ["吉港冠宇水泥技改", "县工信局", "王五", "2027年3月31日"]])
+    async with Harness.from_config(config, now=DEC1) as bot:
+        preview = await send_file(bot, "台账.csv", data)
+        assert "新增 3 项" in preview["text"]
+        bot.api.press_button(ADMIN, preview, "IMP ok")
+        await bot.pump()
+        assert "已导入" in bot.api.messages_to(ADMIN)[-1]["text"]
+        deadlines = {t.title: t.deadline for t in bot.ledger.repo.tasks()}
+    assert deadlines == {"世忻铁路复线保德段征地": date(2028, 12, 31),
+                         "职业中学新校区建设": date(2028, 12, 31),
+                         "吉港冠宇水泥技改": date(2027, 3, 31)}  # a written year is kept
+
+
+async def test_without_import_year_the_current_year_is_used(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, "[import]\nyear = 0\n"), env={})
+    data = csv_bytes([["世忻铁路复线保德段征地", "县自然资源局", "张三", "12月底"]])
+    async with Harness.from_config(config, now=DEC1) as bot:
+        preview = await send_file(bot, "台账.csv", data)
+        bot.api.press_button(ADMIN, preview, "IMP ok")
+        await bot.pump()
+        assert [t.deadline for t in bot.ledger.repo.tasks()] == [date(2026, 12, 31)]
+
+
+# ---- many bad rows ------------------------------------------------------------------------------
+
+
+async def test_import_with_23_bad_rows_lists_20_then_counts_the_rest(tmp_path: Path) -> None:
+    good = [["世忻铁路复线保德段征地", "县自然资源局", "张三", "2026-12-31"],
+            ["职业中学新校区建设", "县教育局", "赵六", "2027-03-31"]]
+    bad = [[f"任务{i}", "县发改局", "钱七", f"尽快{i}"] for i in range(1, 24)]
+    async with Harness(tmp_path / "data", now=DEC1) as bot:
+        before = len(bot.api.sent)
+        bot.api.send_document(ADMIN, "台账.csv", csv_bytes(good + bad), caption="/import")
+        await bot.pump()
+        answers = [m for m in bot.api.sent[before:] if m["chat"]["id"] == ADMIN]
+        text = "\n".join(m["text"] for m in answers)
+        assert "有 23 处错误" in text and "未导入任何内容" in text
+        # Sheet rows: 1 header, 2–3 good, 4–26 bad; the first 20 errors are rows 4–23.
+        error_lines = [line for line in text.splitlines() if line.startswith("第 ")]
+        assert len(error_lines) == 20
+        assert error_lines[0].startswith("第 4 行") and "尽快1" in error_lines[0]
+        assert error_lines[-1].startswith("第 23 行") and "尽快20" in error_lines[-1]
+        for row in (24, 25, 26):
+            assert f"第 {row} 行" not in text
+        assert "另有 3 处错误" in text
+        assert not any(m.get("reply_markup") for m in answers)  # nothing to confirm
+        assert list(bot.ledger.repo.tasks()) == []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,19 +11,14 @@ import pytest
 
 from bot.domain.ledger import NewTask
 from bot.domain.model import TaskStatus
-from tests.support.harness import ADMIN, TZ, Harness
-
-ZHANG, LI, LEADER, OTHER_ADMIN = 2001, 2002, 2900, 1002
-DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+from tests.chat.conftest import OpenBot, buttons
+from tests.conftest import ADMIN, DEC1, LEADER, LI, OTHER_ADMIN, ZHANG
+from tests.support.harness import Harness
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=DEC1,
-                       admins=frozenset({ADMIN, OTHER_ADMIN})) as harness:
-        harness.bind("张三", ZHANG)
-        harness.bind("李四", LI)
-        harness.bind("陈副县长", LEADER)
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=DEC1, admins=frozenset({ADMIN, OTHER_ADMIN})) as harness:
         yield harness
 
 
@@ -39,11 +35,6 @@ async def reminder_for(bot: Harness, chat: int) -> dict[str, Any]:
 
 def last_to(bot: Harness, chat: int) -> dict[str, Any]:
     return bot.api.messages_to(chat)[-1]
-
-
-def buttons(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def press(bot: Harness, user: int, message: dict[str, Any], data: str,
@@ -228,7 +219,7 @@ async def test_extension_request_approved_by_button_keeps_the_original(bot: Harn
 async def test_an_old_button_never_decides_a_newer_request(tmp_path: Path) -> None:
     """Each admin has a copy of a request; one decides it, the official asks again; the other
     admin's old buttons must not approve or verify the new one."""
-    other = 1002
+    other = OTHER_ADMIN
     async with Harness(tmp_path / "two", now=DEC1, admins=frozenset({ADMIN, other})) as bot:
         bot.bind("张三", ZHANG)
         tid = add(bot)
@@ -350,3 +341,63 @@ async def test_closed_task_takes_no_reports(bot: Harness) -> None:
     await bot.answer(ZHANG, "已完成", reply_to=reminder)
     await bot.answer(OTHER_ADMIN, f"/verify {tid}")
     assert "不再接收报送" in await bot.answer(ZHANG, "进度90%", reply_to=reminder)
+
+
+# ---- answering inside the work group, to the task's message ----------------------------------
+
+WORK_GROUP = -100600
+
+
+def texts_since(bot: Harness, before: int, chat: int) -> str:
+    return "\n".join(m.get("text", "") for m in bot.api.sent[before:] if m["chat"]["id"] == chat)
+
+
+@pytest.fixture
+async def group_bot(open_bot: OpenBot) -> AsyncIterator[tuple[Harness, str, dict[str, Any]]]:
+    """张三's task posted by the admin in the work group: (bot, task id, the bot's message)."""
+    async with open_bot(now=DEC1, bound=(ZHANG, LI)) as bot:
+        bot.api.add_group(WORK_GROUP, "重点工作推进群")
+        tid = bot.ledger.add_task(NewTask(title="世忻铁路复线保德段征地", lead_unit="县自然资源局",
+                                          owners=("张三",), deadline=date(2026, 12, 31)),
+                                  who="admin").id
+        assert tid in await bot.answer(ADMIN, f"/task {tid}", chat_id=WORK_GROUP)
+        yield bot, tid, bot.api.messages_to(WORK_GROUP)[-1]
+
+
+async def test_owner_replies_in_a_group_to_the_task_message_and_it_is_recorded(
+        group_bot: tuple[Harness, str, dict[str, Any]]) -> None:
+    bot, tid, task_message = group_bot
+    before = len(bot.api.sent)
+    bot.api.send_text(ZHANG, "进度60%，正在清表", chat_id=WORK_GROUP,
+                      reply_to=task_message)
+    await bot.pump()
+    confirmation = [m for m in bot.api.sent[before:] if m["chat"]["id"] == WORK_GROUP]
+    assert len(confirmation) == 1
+    assert f"已记录 {tid}：进度 60%" in confirmation[0]["text"]
+    assert "撤回" in str(confirmation[0].get("reply_markup"))
+    # The confirmation quotes the official's message in the busy group.
+    quoted = confirmation[0].get("reply_to_message") or {}
+    assert quoted.get("text") == "进度60%，正在清表"
+    task = bot.ledger.task(tid)
+    assert (task.progress, task.latest_note, task.last_report_at) == (
+        60, "进度60%，正在清表", DEC1)
+
+    # 交账 in the group: confirmed there, and the admins get the submission to verify.
+    before = len(bot.api.sent)
+    bot.api.send_text(ZHANG, "已全部完成", chat_id=WORK_GROUP, reply_to=task_message)
+    await bot.pump()
+    assert "已交账" in texts_since(bot, before, WORK_GROUP)
+    assert "【交账】" in texts_since(bot, before, ADMIN)
+    assert bot.ledger.task(tid).status is TaskStatus.SUBMITTED
+
+
+async def test_in_a_group_others_cannot_report_and_plain_messages_are_not_reports(
+        group_bot: tuple[Harness, str, dict[str, Any]]) -> None:
+    bot, tid, task_message = group_bot
+    # Someone who is not the task's 责任人 is told so, in the group; nothing changes.
+    refused = await bot.answer(LI, "进度90%", chat_id=WORK_GROUP, reply_to=task_message)
+    assert f"{tid} 不是您负责的任务" in refused
+    # Group chatter that replies to nobody is not a report, and the bot stays quiet.
+    assert await bot.say(ZHANG, "进度80%，今天开会讨论", chat_id=WORK_GROUP) == []
+    task = bot.ledger.task(tid)
+    assert (task.progress, task.last_report_at, task.latest_note) == (0, None, "")

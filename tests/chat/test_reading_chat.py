@@ -3,26 +3,24 @@ as an official and the admins see them in chat."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.ledger import NewTask
 from bot.domain.model import ExtensionStatus, TaskStatus
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.chat.conftest import OpenBot, buttons
+from tests.conftest import ADMIN, LEADER, LI, TZ, ZHANG
+from tests.support.harness import Harness
 
-ZHANG, LI, LEADER = 2001, 2002, 2900
 DEC10 = datetime(2026, 12, 10, 9, 0, tzinfo=TZ)
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=DEC10) as harness:
-        harness.bind("张三", ZHANG)
-        harness.bind("李四", LI)
-        harness.bind("陈副县长", LEADER)
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=DEC10) as harness:
         yield harness
 
 
@@ -30,11 +28,6 @@ def add(bot: Harness, owners: tuple[str, ...] = ("张三",)) -> str:
     return bot.ledger.add_task(NewTask(title="中医院迁建", lead_unit="县卫健局", owners=owners,
                                        deadline=date(2026, 12, 31), leader="陈副县长"),
                                who="admin").id
-
-
-def buttons(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 def with_marker(bot: Harness, chat: int, marker: str) -> list[dict[str, Any]]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.ledger import NewTask
 from jobs.schedule import summary_job
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.chat.conftest import OpenBot
+from tests.conftest import ADMIN, LEADER, LI, TZ, ZHANG
+from tests.support.harness import Harness
 
-ZHANG, LI, LEADER = 2001, 2002, 2900
 GROUP = -100700
 # 2026-11-20 (Fri) deadline: Mon 23 = 1 overdue workday, Wed 25 = 3, Fri 27 = 5.
 DEADLINE = date(2026, 11, 20)
@@ -23,12 +24,8 @@ def at(day: int, hour: int = 9) -> datetime:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=at(23), admin_group=GROUP) as harness:
-        harness.api.add_group(GROUP, "县政府督查室")
-        harness.bind("张三", ZHANG)
-        harness.bind("李四", LI)
-        harness.bind("陈副县长", LEADER)
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=at(23), admin_group=GROUP) as harness:
         yield harness
 
 

@@ -4,8 +4,8 @@ year and unusual ones are confirmed; roles and identity as issue 11 asks."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,21 +13,18 @@ import pytest
 from bot.domain.ledger import NewTask
 from bot.domain.model import TaskStatus
 from jobs.schedule import summary_job
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.chat.conftest import OpenBot, buttons
+from tests.conftest import ADMIN, LEADER, NEW_PHONE, OTHER_ADMIN, TZ, ZHANG
+from tests.support.harness import Harness
 
-ZHANG, LI, LEADER, OTHER_ADMIN, NEW_PHONE = 2001, 2002, 2900, 1002, 2777
 GROUP, SUPERGROUP = -500, -100900
 DEC1 = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async with Harness(tmp_path / "data", now=DEC1, admin_group=GROUP,
-                       admins=frozenset({ADMIN, OTHER_ADMIN})) as harness:
-        harness.api.add_group(GROUP, "督查室工作群")
-        harness.bind("张三", ZHANG)
-        harness.bind("李四", LI)
-        harness.bind("陈副县长", LEADER)
+async def bot(open_bot: OpenBot) -> AsyncIterator[Harness]:
+    async with open_bot(now=DEC1, admin_group=GROUP, group_title="督查室工作群",
+                        admins=frozenset({ADMIN, OTHER_ADMIN})) as harness:
         yield harness
 
 
@@ -44,11 +41,6 @@ def texts(bot: Harness, chat: int) -> list[str]:
 
 def last(bot: Harness, chat: int) -> dict[str, Any]:
     return bot.api.messages_to(chat)[-1]
-
-
-def buttons(message: dict[str, Any]) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def press(bot: Harness, user: int, message: dict[str, Any], data: str) -> None:

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
+from tests.conftest import ADMIN, ZHANG
+
+pytestmark = pytest.mark.slow
 
 TOKEN = "987654:E2E-secret-token"
-ADMIN = 1001
-OFFICIAL = 2001
-ROOT = Path(__file__).resolve().parent.parent.parent
+OFFICIAL = ZHANG  # 张三
 
 
 @pytest.fixture

@@ -31,11 +31,12 @@ from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask
 from bot.domain.ports import Change
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
+from tests.conftest import ADMIN, TZ
+from tests.conftest import OTHER_ADMIN as ADMIN2
 from tests.process.test_e2e import TOKEN, BotProcess, _env
-from tests.support.harness import TZ
 
-ADMIN = 1001
-ADMIN2 = 1002
+pytestmark = pytest.mark.slow
+
 OFFICIALS = [(f"干部{i}", 2200 + i) for i in range(5)]  # task T000{i+1} each
 OLD_GROUP = -4_012_345_678  # a basic group's id ...
 NEW_GROUP = -1_002_012_345_678  # ... and the id of the supergroup it became

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.docstore import DocStore
 from bot.adapters.repository import StoreRepository
 from bot.domain.model import Task, TaskStatus
@@ -13,6 +15,8 @@ from bot.fakeapi import FakeBotApiServer
 from tests.process.test_e2e import ADMIN, OFFICIAL, BotProcess, ask, server, write_config
 
 __all__ = ["server"]  # the fixture, shared with test_e2e
+
+pytestmark = pytest.mark.slow
 
 
 def stored(tmp_path: Path, task_id: str) -> Task:

@@ -28,8 +28,11 @@ from bot.domain.model import Person
 from bot.domain.ports import Change
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from bot.ledger_io import import_ledger_file
+from tests.conftest import ADMIN, TZ, ZHANG
 from tests.process.test_e2e import TOKEN, BotProcess, write_config
-from tests.support.harness import ADMIN, TZ, Harness
+from tests.support.harness import Harness
+
+pytestmark = pytest.mark.slow
 
 OFFICIALS = [(f"官员{i}", 2100 + i) for i in range(5)]
 
@@ -135,7 +138,7 @@ def test_truncated_journal_line_in_the_middle_refuses_to_start(tmp_path: Path) -
 async def test_disk_full_is_not_confirmed_and_admins_are_told(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with Harness(tmp_path / "data") as bot:
-        bot.bind("张三", 2001)
+        bot.bind("张三", ZHANG)
         task = bot.ledger.add_task(NewTask("任务甲", "县发改局", ("张三",), None), who="a")
         before = (tmp_path / "data").stat()
 
@@ -143,12 +146,12 @@ async def test_disk_full_is_not_confirmed_and_admins_are_told(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
         monkeypatch.setattr(os, "fsync", full)
-        text = await bot.answer(2001, "进度50%")
+        text = await bot.answer(ZHANG, "进度50%")
         monkeypatch.undo()
         assert "未能保存" in text and "重新发送" in text and "已记录" not in text
         assert "磁盘" in bot.api.messages_to(ADMIN)[-1]["text"]
         assert bot.ledger.task(task.id).progress == 0
-        assert "进度 50%" in await bot.answer(2001, "进度50%")
+        assert "进度 50%" in await bot.answer(ZHANG, "进度50%")
         assert (tmp_path / "data").stat().st_ino == before.st_ino
     store = DocStore.open(tmp_path / "data", writable=False)
     assert StoreRepository(store).get_task(task.id).progress == 50  # type: ignore[union-attr]
@@ -157,18 +160,18 @@ async def test_disk_full_is_not_confirmed_and_admins_are_told(
 
 async def test_telegram_errors_never_lose_a_report(tmp_path: Path) -> None:
     async with Harness(tmp_path / "data") as bot:
-        bot.bind("张三", 2001)
+        bot.bind("张三", ZHANG)
         task = bot.ledger.add_task(NewTask("任务甲", "县发改局", ("张三",), None), who="a")
         bot.api.fail_next("sendMessage", 500, "Internal Server Error")
-        await bot.say(2001, "进度10%")  # the confirmation fails to go out
+        await bot.say(ZHANG, "进度10%")  # the confirmation fails to go out
         bot.api.drop_connection_next("sendMessage", after_processing=True)
-        await bot.say(2001, "进度20%")  # delivered, but the answer is lost
+        await bot.say(ZHANG, "进度20%")  # delivered, but the answer is lost
         bot.api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
-        await bot.say(2001, "进度30%")
+        await bot.say(ZHANG, "进度30%")
         assert bot.ledger.task(task.id).progress == 30
         texts = [r.text for r in bot.ledger.repo.reports()]
         assert texts == ["进度10%", "进度20%", "进度30%"]
-        assert "进度 40%" in await bot.answer(2001, "进度40%")
+        assert "进度 40%" in await bot.answer(ZHANG, "进度40%")
 
 
 # ---- fuzzing: outside input never crashes and never changes data -----------------------------

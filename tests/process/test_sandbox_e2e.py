@@ -1,11 +1,13 @@
 """The real sandbox: `make run` without a token → one line, the page, the real bot behind it.
 
-Driven over the page's own HTTP API, and in Debian's chromium through the page itself."""
+Driven over the page's own HTTP API, and in Debian's chromium through the page itself. With a
+token, `run --or-sandbox` runs the bot and never the sandbox."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,8 +19,13 @@ from typing import Any
 
 import pytest
 
+from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from bot.sandbox import demo
 from tests.browser.test_sandbox_browser import ARTIFACTS, Page, driver  # noqa: F401 - a fixture
+from tests.conftest import ADMIN
+from tests.support.harness import TOKEN
+
+pytestmark = pytest.mark.slow
 
 OFFICIAL = 2001  # 张伟, 世忻铁路复线保德段征地拆迁 (overdue in the demo ledger)
 
@@ -131,6 +138,60 @@ def test_sandbox_never_runs_with_a_real_token(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "sandbox"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "sandbox never runs" in result.stderr
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotApiServer]:
+    api = FakeBotApi(token=TOKEN, bot_username="luoshi_or_sandbox_bot")
+    api.add_user(ADMIN, "王主任")
+    with FakeBotApiServer(api) as srv:
+        srv.start()
+        yield srv
+
+
+def test_run_or_sandbox_with_a_token_runs_the_bot_not_the_sandbox(
+        tmp_path: Path, server: FakeBotApiServer) -> None:
+    api = server.api
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[telegram]
+token = "{TOKEN}"
+base_url = "{server.base_url}"
+base_file_url = "{server.base_file_url}"
+[storage]
+dir = "data"
+[access]
+admins = [{ADMIN}]
+""", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "BOT_CONFIG"}}
+    log = tmp_path / "bot.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(config), "run", "--or-sandbox",
+             "--port", "0"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            # The bot polls the configured server: it registered its menu and asks for updates.
+            try:
+                api.wait_until(lambda: bool(api.calls_of("setMyCommands"))
+                               and bool(api.calls_of("getUpdates")), timeout=30)
+            except TimeoutError:
+                pytest.fail("the bot never polled the configured server:\n"
+                            + log.read_text(encoding="utf-8", errors="replace"))
+            assert proc.poll() is None, log.read_text(encoding="utf-8", errors="replace")
+            # And it answers there, as the bot (not a sandbox with its own token).
+            api.start_chat(ADMIN)
+            start = len(api.sent)
+            api.send_text(ADMIN, "/tasks")
+            api.wait_for(lambda m: m["chat"]["id"] == ADMIN, timeout=15, start=start)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert "落实沙盒已启动" not in output
+    assert not (tmp_path / "data-sandbox").exists()
+    assert (tmp_path / "data").is_dir()
 
 
 def test_the_page_with_the_real_bot(driver: Any, sandbox: Sandbox) -> None:  # noqa: F811

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.adapters.backups import backup_root, list_backups
 from bot.adapters.docstore import DocStore
 from bot.domain.clock import FixedClock
 from bot.runtime import SnapshotPolicy
-
-TZ = ZoneInfo("Asia/Shanghai")
+from tests.conftest import TZ
 
 
 class Seconds:

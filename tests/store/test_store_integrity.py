@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
-import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -227,20 +225,6 @@ def test_history_longer_than_the_snapshot_covers_is_fine(tmp_path: Path) -> None
         assert history.read_bytes().startswith(covered)
     with DocStore.open(tmp_path, writable=False) as store:
         assert state(store) == expected
-
-
-def test_history_deleted_check_exits_3_naming_it_and_the_newest_good_backup(
-        tmp_path: Path) -> None:
-    data = backed_up_store(tmp_path)
-    (data / "history.jsonl").unlink()
-    config = write_config(tmp_path)
-    for command in ("check", "run"):
-        result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), command],
-                                capture_output=True, text=True, timeout=60)
-        assert result.returncode == 3, result.stderr
-        assert "history.jsonl" in result.stderr and "missing" in result.stderr
-        assert f"python -m bot restore {DAY.isoformat()}" in result.stderr
-        assert "Traceback" not in result.stderr
 
 
 def test_history_cut_short_check_exits_3_then_restore_works(

@@ -6,7 +6,6 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.adapters.docstore import DocStore
 from bot.bootstrap import bootstrap
@@ -17,11 +16,10 @@ from bot.tg.app import build_application, build_intake, register_commands
 from bot.tg.intake import StrangerBudget
 from bot.tg.ratelimit import ChatRateLimiter
 from jobs.pacing import Pacer
+from tests.conftest import ADMIN, NOV27
 
 TOKEN = "123456:TEST-token-secret"
-TZ = ZoneInfo("Asia/Shanghai")
-ADMIN = 1001
-START = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
+START = NOV27  # unless `now` says otherwise
 
 
 class FakeTime:

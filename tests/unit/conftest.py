@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from itertools import count
-from zoneinfo import ZoneInfo
 
 import pytest
 
+import tests.conftest as people
 from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask, ReportOutcome
 from bot.domain.model import Person, Task
+from bot.domain.ports import LedgerRepository
 from bot.domain.replies import Reading, ReplyKind
+from tests.conftest import DEC1, NOV27
 from tests.support.fakes import FakeRepository
 
-TZ = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # a Tuesday, a workday
+START = DEC1  # a Tuesday, a workday
 DEADLINE = date(2026, 12, 31)
 
 
@@ -35,11 +36,20 @@ class Actor:
     user_id: int
 
 
-ZHANG = Actor("张三", 2001)  # 责任人 of the default task
-LI = Actor("李四", 2002)  # a second 责任人 (co-owner) or a stranger to the task
-LEADER = Actor("陈副县长", 2900)  # 责任领导 of the default task
-ADMIN = Actor("admin:1001", 1001)  # 督查室
-ADMIN2 = Actor("admin:1002", 1002)  # another admin
+ZHANG = Actor(people.NAMES[people.ZHANG], people.ZHANG)  # 责任人 of the default task
+LI = Actor(people.NAMES[people.LI], people.LI)  # a second 责任人 (co-owner) or a stranger to it
+LEADER = Actor(people.NAMES[people.LEADER], people.LEADER)  # 责任领导 of the default task
+ADMIN = Actor(f"admin:{people.ADMIN}", people.ADMIN)  # 督查室
+ADMIN2 = Actor(f"admin:{people.OTHER_ADMIN}", people.OTHER_ADMIN)  # another admin
+
+
+def make_ledger(repo: LedgerRepository | None = None,
+                clock: FixedClock | None = None) -> Ledger:
+    """A ledger on `repo` (a new FakeRepository unless given), at 27 November 09:00 unless
+    `clock` says otherwise, whose invite codes are code1, code2, …"""
+    codes = (f"code{i}" for i in count(1))
+    return Ledger(repo or FakeRepository(), clock or FixedClock(NOV27),
+                  new_code=lambda: next(codes))
 
 
 # ---- replies, as the reader would give them ------------------------------------------------

@@ -47,15 +47,14 @@ Reminders by the rhythm (a 交账 date stops them; none before creation):
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from bot.adapters.holidays import default_calendar
 from bot.domain.bulletin import Bulletin, OverdueItem, Totals, UnitLine, build_bulletin, rank_units
 from bot.domain.model import Frequency, Report, Task, TaskStatus
 from bot.domain.periods import Period
 from bot.domain.scoring import Deduction, ScoringRules, UnitScore, score_units
+from tests.conftest import TZ
 
-TZ = ZoneInfo("Asia/Shanghai")
 CAL = default_calendar()
 
 EDU, TRA, WAT, HEA, FIN = "县教育局", "县交通局", "县水利局", "县卫健委", "县财政局"

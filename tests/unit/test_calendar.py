@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -29,8 +28,7 @@ from bot.domain.periods import (
     xun_of,
     year_of,
 )
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import ROOT
 
 
 def d(text: str) -> date:

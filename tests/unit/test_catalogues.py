@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import Path
 
 from bot.domain.rhythm import ReminderKind
 from bot.messages import CATALOGS, EN, ZH
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import ROOT
 
 
 def placeholders(text: str) -> set[str]:

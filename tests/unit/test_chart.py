@@ -19,6 +19,7 @@ import pytest
 
 from bot.adapters import chart
 from bot.adapters.chart import ChartRow, find_cjk_font, render_chart
+from tests.conftest import ROOT
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEST_STRING = "县教育局按时完成率"
@@ -208,7 +209,7 @@ def test_module_import_does_not_load_matplotlib() -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parent.parent.parent,
+        cwd=ROOT,
     )
     assert result.stdout.strip() == "False"
 

@@ -14,9 +14,9 @@ from bot.config import (
     parse_config,
     resolve_config_path,
 )
+from tests.conftest import ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-EXAMPLE = REPO_ROOT / "config.example.toml"
+EXAMPLE = ROOT / "config.example.toml"
 TOKEN = "123456789:AAFakeTokenValue_ForTests-XYZ"
 ENV = {"BOT_TOKEN": TOKEN}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import tomllib
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ from bot.config import (
     parse_config,
 )
 from jobs.dispatch import RhythmDispatcher
+from tests.conftest import ROOT
 
-EXAMPLE = Path(__file__).resolve().parent.parent.parent / "config.example.toml"
+EXAMPLE = ROOT / "config.example.toml"
 BY_KEY = {f.key: f for f in FIELDS}
 
 

@@ -3,9 +3,7 @@ dates, typos in years are refused and far or past deadlines are asked about."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,10 +19,10 @@ from bot.domain.text import (
     years_later,
 )
 from bot.messages import Messages
-from tests.support.fakes import FakeRepository
+from tests.conftest import NOV27 as NOW
+from tests.conftest import TZ
+from tests.unit.conftest import make_ledger
 
-TZ = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
 TODAY = NOW.date()
 
 
@@ -38,8 +36,7 @@ def en() -> Messages:
 
 @pytest.fixture
 def ledger() -> Ledger:
-    codes = (f"code{i}" for i in itertools.count(1))
-    return Ledger(FakeRepository(), FixedClock(NOW), new_code=lambda: next(codes))
+    return make_ledger(clock=FixedClock(NOW))
 
 
 def rail(deadline: date | None = date(2026, 12, 31)) -> NewTask:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import ast
-import itertools
-from datetime import date, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import pytest
 
@@ -25,10 +22,9 @@ from bot.domain.ledger import Ledger, NewTask
 from bot.domain.model import Role, Task, TaskStatus
 from bot.domain.ports import Change, PersistenceError
 from bot.domain.text import normalize_task_id, parse_deadline, split_names
-from tests.support.fakes import FakeRepository
-
-TZ = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
+from tests.conftest import NOV27 as NOW
+from tests.conftest import ROOT
+from tests.unit.conftest import make_ledger
 
 
 @pytest.fixture
@@ -38,8 +34,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def ledger(clock: FixedClock) -> Ledger:
-    codes = (f"code{i}" for i in itertools.count(1))
-    return Ledger(FakeRepository(), clock, new_code=lambda: next(codes))
+    return make_ledger(clock=clock)
 
 
 def rail(**changes: object) -> NewTask:
@@ -215,7 +210,7 @@ def test_normalize_task_id(text: str, expected: str | None) -> None:
 def test_domain_imports_only_the_standard_library() -> None:
     """The domain stays free of telegram, tinydb and apscheduler."""
     forbidden = {"telegram", "tinydb", "apscheduler", "httpx", "chinese_calendar"}
-    domain = Path(__file__).resolve().parent.parent.parent / "bot" / "domain"
+    domain = ROOT / "bot" / "domain"
     offenders = []
     for path in domain.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

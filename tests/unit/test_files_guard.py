@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -36,9 +35,9 @@ from bot.domain.ledger_file import EXPORT_COLUMNS, export_row, find_header, pars
 from bot.domain.model import Task
 from bot.ledger_io import read_ledger_file
 from bot.messages import Messages
+from tests.conftest import TZ
 
 MB = 1024 * 1024
-TZ = ZoneInfo("Asia/Shanghai")
 LEDGER = [["任务", "牵头单位", "责任人", "完成时限"], ["老旧小区改造", "县住建局", "张三", "长期"]]
 
 

@@ -4,10 +4,8 @@ task ids of any length."""
 
 from __future__ import annotations
 
-import itertools
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,23 +25,14 @@ from bot.domain.errors import (
 from bot.domain.ledger import Ledger, NewTask, ReportRole
 from bot.domain.ledger_file import ParsedRow
 from bot.domain.model import RebindStatus, Role, TaskStatus
-from bot.domain.ports import LedgerRepository
 from bot.domain.replies import Reading, ReplyKind
 from bot.domain.text import normalize_name, normalize_task_id, split_names
 from bot.messages import Messages
-from tests.support.fakes import FakeRepository
+from tests.conftest import NOV27 as NOW
+from tests.unit.conftest import make_ledger
 
-TZ = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
 TODAY = NOW.date()
 ZW = "\u200b"  # zero-width space
-
-
-def make_ledger(repo: LedgerRepository | None = None,
-                clock: FixedClock | None = None) -> Ledger:
-    codes = (f"code{i}" for i in itertools.count(1))
-    return Ledger(repo or FakeRepository(), clock or FixedClock(NOW),
-                  new_code=lambda: next(codes))
 
 
 @pytest.fixture

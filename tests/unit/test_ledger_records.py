@@ -4,9 +4,8 @@ warning, demo accounts), against the fake repository; and that no other module c
 from __future__ import annotations
 
 import ast
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,12 +19,11 @@ from bot.domain.ledger import (
 )
 from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Role
 from bot.domain.ports import PersistenceError
+from tests.conftest import DEC1 as NOW
+from tests.conftest import ROOT
 from tests.support.fakes import FakeRepository
 
-TZ = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 TODAY = NOW.date()
-ROOT = Path(__file__).resolve().parent.parent.parent
 WRITERS = (ROOT / "bot" / "domain", ROOT / "bot" / "adapters")
 
 

@@ -4,10 +4,8 @@ and `python -m bot read`."""
 from __future__ import annotations
 
 import io
-import itertools
 import json
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,9 +18,9 @@ from bot.domain.errors import UndoRefused
 from bot.domain.ledger import Ledger, NewTask
 from bot.domain.model import TaskStatus
 from bot.domain.replies import ReplyKind, read_reply
-from tests.support.fakes import FakeRepository
+from tests.conftest import TZ
+from tests.unit.conftest import make_ledger
 
-TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 10)
 DEADLINE = date(2026, 12, 31)
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -173,8 +171,7 @@ def test_a_negated_completion_clause_never_yields_done(before: str, negation: st
 @pytest.fixture
 def ledger() -> Ledger:
     clock = FixedClock(datetime(2026, 12, 10, 9, 0, tzinfo=TZ))
-    codes = (f"code{i}" for i in itertools.count(1))
-    ledger = Ledger(FakeRepository(), clock, new_code=lambda: next(codes))
+    ledger = make_ledger(clock=clock)
     ledger.add_task(NewTask(title="中医院迁建", lead_unit="县卫健局", owners=("张三",),
                             deadline=DEADLINE, leader="李县长"), who="王主任")
     return ledger

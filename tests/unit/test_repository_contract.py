@@ -44,8 +44,8 @@ from bot.domain.model import (
     Unit,
 )
 from bot.domain.ports import Change, LedgerRepository, PersistenceError
+from tests.conftest import TZ
 from tests.support.fakes import FakeRepository
-from tests.unit.conftest import TZ
 
 # Microseconds on purpose: what is stored must come back to the microsecond.
 T0 = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=TZ)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,8 +12,8 @@ from bot.adapters.holidays import ChineseCalendarSource, default_calendar
 from bot.domain.calendar import WorkCalendar
 from bot.domain.model import Frequency, Task, TaskStatus
 from bot.domain.rhythm import ReminderKind, already_reported, plan, reminder_kind
+from tests.conftest import TZ
 
-TZ = ZoneInfo("Asia/Shanghai")
 CAL = default_calendar()
 
 OV, D, X, M, Q = (ReminderKind.OVERDUE, ReminderKind.DAILY, ReminderKind.XUN,

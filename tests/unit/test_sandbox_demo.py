@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.adapters.holidays import default_calendar
 from bot.bulletins import make_bulletin
@@ -12,9 +11,10 @@ from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger
 from bot.domain.periods import PeriodKind, period_of
 from bot.sandbox import demo
+from tests.conftest import TZ
 from tests.support.fakes import FakeRepository
 
-NOW = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TZ)
 
 
 def test_the_demo_has_a_past_xun_and_month_to_report_on() -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.adapters.holidays import default_calendar
 from bot.domain.model import Task, TaskStatus
 from bot.domain.warning import Light, WarningRules, expected_progress, light
+from tests.conftest import TZ
 
-TZ = ZoneInfo("Asia/Shanghai")
 CAL = default_calendar()
 TODAY = date(2026, 12, 1)  # Tuesday
 

@@ -1,0 +1,54 @@
+"""The chat level: python-telegram-bot driven through the fake Bot API by the Harness (real
+store in tmp_path, fixed clock, fake time for pacing). `open_bot` opens one with the usual
+people of tests/conftest.py bound to their accounts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ADMIN, LEADER, LI, NAMES, ZHANG
+from tests.support.harness import TOKEN, Harness
+
+OpenBot = Callable[..., AbstractAsyncContextManager[Harness]]
+
+
+@pytest.fixture
+def open_bot(tmp_path: Path) -> OpenBot:
+    """`async with open_bot(now=..., admin_group=..., admins=...) as bot`: a Harness on
+    tmp_path/data (the keywords are the Harness's), its admin group created (titled
+    `group_title`), and the people in `bound` (user ids, named by NAMES) bound to their
+    accounts, each in their unit from `units` if given."""
+
+    @asynccontextmanager
+    async def open_(*, bound: Iterable[int] = (ZHANG, LI, LEADER),
+                    units: Mapping[int, str] | None = None, group_title: str = "县政府督查室",
+                    **options: Any) -> AsyncIterator[Harness]:
+        async with Harness(tmp_path / "data", **options) as harness:
+            group = harness.config.chats.admin_group
+            if group is not None:
+                harness.api.add_group(group, group_title)
+            for user_id in bound:
+                harness.bind(NAMES[user_id], user_id, (units or {}).get(user_id, ""))
+            yield harness
+
+    return open_
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    """The callback data of a message's inline buttons, row by row."""
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    """A config.toml like an operator writes it: data next to the file, one admin, and
+    `extra` (TOML) at the end."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[telegram]\ntoken = "{TOKEN}"\n[storage]\ndir = "data"\n'
+                    f"[access]\nadmins = [{ADMIN}]\n{extra}", encoding="utf-8")
+    return path
