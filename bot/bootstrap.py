@@ -8,8 +8,8 @@ sender that is not Telegram.
 
 Channel-neutral, like the services: the Telegram adapter wires its Application, handlers and
 sender onto what this returns (bot/tg/app.py `build_application`). Used by the command line
-(bot/cli.py), the sandbox (bot/sandbox/runtime.py), the tests' harness (tests/harness.py) and
-the benchmarks.
+(bot/cli.py), the sandbox (bot/sandbox/runtime.py), the tests' harness
+(tests/support/harness.py) and the benchmarks.
 """
 
 from __future__ import annotations

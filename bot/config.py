@@ -10,7 +10,7 @@ error messages, in ``repr(config)`` or in :meth:`Config.redacted_summary`.
 Every key is declared once, in :data:`FIELDS` (key, kind, default, allowed range or
 choices, description): the valid keys of each section, the order in which keys are
 checked, the defaults of the :class:`Config` dataclasses and the values loaded all come
-from it. ``tests/test_config_fields.py`` holds ``config.example.toml`` to it.
+from it. ``tests/unit/test_config_fields.py`` holds ``config.example.toml`` to it.
 """
 
 from __future__ import annotations
