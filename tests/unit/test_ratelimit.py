@@ -87,9 +87,28 @@ async def test_a_penalised_group_does_not_hold_a_private_chat() -> None:
     assert log[-1][1] >= 30.0
 
 
-async def test_one_chat_keeps_its_order_and_pace() -> None:
+async def test_a_private_chat_is_answered_at_once_and_in_order() -> None:
     time = FakeTime()
     rl = limiter(time)
+    log: list[tuple[int, float]] = []
+    await time.run(*(send(rl, time, log, OFFICIAL) for _ in range(10)))
+    assert [t for _chat, t in log] == [0.0] * 10
+
+
+async def test_a_429_holds_a_private_chat_alone_and_keeps_its_order() -> None:
+    time = FakeTime()
+    rl = limiter(time)
+    log: list[tuple[int, float]] = []
+    await time.run(send(rl, time, log, OFFICIAL, fail=[1]), send(rl, time, log, OFFICIAL),
+                   send(rl, time, log, OTHER))
+    assert log[0] == (OTHER, 0.0)  # the other chat does not wait
+    official = [t for chat, t in log if chat == OFFICIAL]
+    assert len(official) == 2 and all(t >= 30.0 for t in official)
+
+
+async def test_one_chat_keeps_its_order_and_pace_when_paced() -> None:
+    time = FakeTime()
+    rl = ChatRateLimiter(monotonic=time.monotonic, sleep=time.sleep, private_burst=3)
     log: list[tuple[int, float]] = []
     order: list[int] = []
 
@@ -107,3 +126,16 @@ async def test_one_chat_keeps_its_order_and_pace() -> None:
     for i in range(len(official) - 3):
         assert official[i + 3] - official[i] >= 3.0  # never 4 in ~3 s
     assert [i for i in order if i not in (1, 3)] == [0, 2, 4, 5, 6, 7, 8]  # in order
+
+
+async def test_the_bot_sends_a_burst_then_flows_at_its_rate() -> None:
+    time = FakeTime()
+    rl = limiter(time)
+    log: list[tuple[int, float]] = []
+    chats = [3000 + i for i in range(60)]  # 60 different private chats at once
+    await time.run(*(send(rl, time, log, chat) for chat in chats))
+    times = sorted(t for _chat, t in log)
+    assert times[:29] == [0.0] * 29  # the burst
+    assert times[-1] <= 31 / 29 + 0.01  # the rest flow at 29 a second, not a second later
+    for i in range(len(times) - 58):
+        assert times[i + 58] - times[i] >= 1.0  # never more than two bucketfuls in a second
