@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from bot.alerts import notify_admins
 from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
-from bot.domain.ledger import CALENDAR_WARNED
+from bot.domain.ledger_records import CALENDAR_WARNED
 from bot.domain.model import DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
 from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,10 +35,10 @@ from bot.domain.errors import (
     UndoRefused,
 )
 from bot.domain.ledger_file import ParsedRow
+from bot.domain.ledger_records import LedgerRecords
 from bot.domain.model import (
     ALLOWED_TRANSITIONS,
     LIVE_STATES,
-    DeliveryStatus,
     Difficulty,
     Evidence,
     ExtensionRequest,
@@ -46,7 +46,6 @@ from bot.domain.model import (
     Frequency,
     HistoryEntry,
     Invite,
-    OutboxEntry,
     Person,
     RebindRequest,
     RebindStatus,
@@ -64,15 +63,11 @@ INVITE_VALID_FOR = timedelta(days=7)
 UNDO_WINDOW = timedelta(minutes=10)  # ↩️ 撤回 of a misread report
 EVIDENCE_KIND = "evidence"
 SUBMISSION_WITHDRAWN = "submission_withdrawn"  # a progress figure took a 交账 back
-POST_KIND = "post:"  # outbox kind prefix of a message kept for editing (record_posts)
 MAX_TITLE = 200
 MAX_NAME = 30
 TASK_COUNTER = "task"
 REPORT_COUNTER, DIFFICULTY_COUNTER, EXTENSION_COUNTER = "report", "difficulty", "extension"
 REBIND_COUNTER = "rebind"
-CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
-CHAT_MOVED = "chat_moved:"  # counter chat_moved:<old id> = the new id
-CHAT_UNREACHABLE = "chat_unreachable:"  # chat_unreachable:<id> = since (Unix time), 0 = fine
 # Task fields a report may change; kept in the report so that 撤回 can put them back.
 _RESTORABLE = ("status", "progress", "latest_note", "last_report_at", "last_report",
                "submitted_by", "submission")
@@ -171,7 +166,7 @@ def _default_code() -> str:
     return secrets.token_urlsafe(9)
 
 
-class Ledger:
+class Ledger(LedgerRecords):
     def __init__(
         self,
         repo: LedgerRepository,
@@ -386,35 +381,6 @@ class Ledger:
         """撤销: any state → 已撤销 (an admin's decision)."""
         return self.transition(task_id, TaskStatus.CANCELLED, who=who, note=note,
                                action="cancelled")
-
-    def record_reminder(self, task_id: str, *, who: str, sent_to: Iterable[str]) -> None:
-        """催办: keep in the history that the task's 责任人 were urged, and to whom."""
-        names = list(sent_to)
-        entry = HistoryEntry(task_id, self.clock.now(), who, "remind", note="、".join(names))
-        self.repo.commit(Change(history=[entry]))
-
-    def record_posts(self, task_id: str, about: str, sent: Sequence[tuple[int, int]]) -> None:
-        """Keep where a message that asks for a decision went (the 核账 buttons under a 交账:
-        `about` is its report id), as (chat id, message id), so that it can be edited when
-        the question goes away. Kept in the outbox, forgotten with it."""
-        now = self.clock.now()
-        entries = [OutboxEntry(self.clock.today(), task_id, str(chat_id), f"{POST_KIND}{about}",
-                               DeliveryStatus.SENT, now, message_id=message_id,
-                               chat_id=chat_id) for chat_id, message_id in sent]
-        if entries:
-            self.repo.commit(Change(outbox=entries))
-
-    def posts(self, task_id: str, about: str) -> list[tuple[int, int]]:
-        """Where the messages recorded by `record_posts` went (oldest first)."""
-        found = []
-        suffix = f"|{POST_KIND}{about}"
-        for key in self.repo.outbox_keys():
-            if key.endswith(suffix) and f"|{task_id}|" in key:
-                entry = self.repo.outbox_get(key)
-                if entry is not None and entry.chat_id is not None \
-                        and entry.message_id is not None:
-                    found.append((entry.chat_id, entry.message_id))
-        return found
 
     # ---- 交账 and progress reports -------------------------------------------------------
 
@@ -891,89 +857,6 @@ class Ledger:
                                        decided_by_id=admin_id, decided_at=self.clock.now())
         self.repo.commit(Change(rebinds=[decided]))
         return decided
-
-    # ---- the bot's own records: outbox, bulletins, chats -----------------------------------
-    # What the jobs and the sender keep about messages they sent. Each call is one durable
-    # change; a PersistenceError leaves the store as it was (the message may then go again).
-
-    def record_delivery(self, entry: OutboxEntry) -> None:
-        """One message's outcome in the outbox, as given (a 挂牌督办 list sent, a reminder
-        that failed after its retries)."""
-        self.repo.commit(Change(outbox=[entry]))
-
-    def record_deliveries(self, entries: Sequence[OutboxEntry]) -> None:
-        """Several outcomes in one change (today's reminders to people not bound yet).
-        Nothing is committed when there are none."""
-        if entries:
-            self.repo.commit(Change(outbox=list(entries)))
-
-    def record_sent(self, entry: OutboxEntry, *, reminder: bool) -> None:
-        """A message the recipient's chat accepted (`entry`, status SENT), with what it tells:
-        the recipient can be reached again (an unreachable mark goes) and, for a rhythm
-        `reminder`, the task was last reminded on `entry.day` with `entry.kind` (预警 counts
-        "no report since the last reminder's period began" from there)."""
-        change = Change(outbox=[entry])
-        task = self.repo.get_task(entry.task_id)
-        if reminder and task is not None and (
-                task.reminded_on, task.reminded_kind) != (entry.day, entry.kind):
-            change.tasks.append(task.with_changes(reminded_on=entry.day,
-                                                  reminded_kind=entry.kind))
-        person = self.repo.get_person(entry.person)
-        if person is not None and person.unreachable_since is not None:
-            change.people.append(person.with_changes(unreachable_since=None))
-        self.repo.commit(change)
-
-    def mark_unreachable(self, entry: OutboxEntry) -> None:
-        """A message that cannot be delivered (blocked, never started): its entry (status
-        UNREACHABLE) and, unless already marked, since when its recipient is unreachable."""
-        change = Change(outbox=[entry])
-        person = self.repo.get_person(entry.person)
-        if person is not None and person.unreachable_since is None:
-            change.people.append(person.with_changes(unreachable_since=self.clock.now()))
-        self.repo.commit(change)
-
-    def forget_deliveries_before(self, day: date) -> int:
-        """Drop the outbox entries of days before `day` (the 核账 posts kept by
-        `record_posts` with them); returns how many. Nothing is committed when none."""
-        cutoff = day.isoformat()
-        old = [key for key in self.repo.outbox_keys() if key[:10] < cutoff]
-        if old:
-            self.repo.commit(Change(outbox_drop=old))
-        return len(old)
-
-    def record_bulletin(self, period_code: str, ranks: Mapping[str, int],
-                        entry: OutboxEntry) -> None:
-        """A 工作通报 of `period_code` sent to one chat (`entry`), and the period's unit ranks
-        the first time it goes out (the next period's 进位/退位 compare with them; sends to
-        other chats, or on another day, keep the ranks first recorded)."""
-        change = Change(outbox=[entry])
-        if self.repo.bulletin_ranks(period_code) is None:
-            change.bulletin_ranks[period_code] = dict(ranks)
-        self.repo.commit(change)
-
-    def note_calendar_warning(self, day: date) -> None:
-        """Admins are told on `day` that 调休 data is missing (the warning repeats weekly,
-        counted from here: CALENDAR_WARNED)."""
-        self.repo.commit(Change(counters={CALENDAR_WARNED: day.toordinal()}))
-
-    def note_chat_moved(self, old: int, new: int) -> None:
-        """A group became a supergroup: messages to `old` go to `new` from now on."""
-        self.repo.commit(Change(counters={f"{CHAT_MOVED}{old}": new}))
-
-    def note_chat_unreachable(self, chat_id: int) -> None:
-        """The chat cannot be reached (the bot was removed, the group closed), from now."""
-        since = int(self.clock.now().timestamp())
-        self.repo.commit(Change(counters={f"{CHAT_UNREACHABLE}{chat_id}": since}))
-
-    def note_chat_reachable(self, chat_id: int) -> None:
-        """A message reached the chat again: its unreachable mark goes."""
-        self.repo.commit(Change(counters={f"{CHAT_UNREACHABLE}{chat_id}": 0}))
-
-    def seed_people(self, people: Sequence[Person]) -> None:
-        """People put in as given, in one change, without invites or history: the sandbox's
-        demo accounts (bot/sandbox/demo.py). In chat, accounts are bound through invites."""
-        if people:
-            self.repo.commit(Change(people=list(people)))
 
     # ---- helpers -------------------------------------------------------------------------
 

@@ -21,9 +21,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from bot.domain.clock import Clock
-from bot.domain.ledger import CHAT_MOVED as MOVED
-from bot.domain.ledger import CHAT_UNREACHABLE as UNREACHABLE
 from bot.domain.ledger import Ledger
+from bot.domain.ledger_records import CHAT_MOVED as MOVED
+from bot.domain.ledger_records import CHAT_UNREACHABLE as UNREACHABLE
 from bot.domain.ports import Buttons, DeliveryFailed, LedgerRepository, Sender, Unreachable
 from bot.tg.html_split import CAPTION_LIMIT, clip, split_html
 

@@ -10,13 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import FixedClock
-from bot.domain.ledger import (
-    CALENDAR_WARNED,
-    CHAT_MOVED,
-    CHAT_UNREACHABLE,
-    Ledger,
-    NewTask,
-)
+from bot.domain.ledger import Ledger, NewTask
+from bot.domain.ledger_records import CALENDAR_WARNED, CHAT_MOVED, CHAT_UNREACHABLE
 from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Role
 from bot.domain.ports import PersistenceError
 from tests.conftest import DEC1 as NOW
