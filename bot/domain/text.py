@@ -16,7 +16,7 @@ _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _CN_FULL = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$")
 _CN_SHORT = re.compile(r"^(\d{1,2})月(\d{1,2})[日号]?$")
 # A task id: letters, digits and inner hyphens, at least one digit, at most TASK_ID_MAX
-# characters (it travels in callback data, 64 bytes at most: see bot/tg/callbacks.py).
+# characters (it travels in callback data, 64 bytes at most: see bot/app/actions.py).
 TASK_ID_MAX = 20
 _TASK_ID = re.compile(r"^(?=[^0-9]*[0-9])[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 # 完成时限 and extension dates are accepted in these years only; anything else is a typo

@@ -24,7 +24,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.tg import buttons, callbacks
+from bot.app import actions as callbacks
+from bot.tg import buttons
 from bot.tg import handlers as h
 from bot.tg import ledger_files as lf
 from bot.tg import reporting as r

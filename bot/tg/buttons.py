@@ -18,12 +18,12 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.alerts import notify_chat
+from bot.app import actions as callbacks
 from bot.domain.errors import DomainError, TaskNotFound
 from bot.domain.model import Difficulty, ExtensionStatus, RebindStatus, Task, TaskStatus
 from bot.domain.ports import Buttons, DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.replies import Reading, ReplyKind
 from bot.domain.text import normalize_task_id, parse_deadline
-from bot.tg import callbacks
 from bot.tg.context import LuoshiContext, Services, telegram_sender
 from bot.tg.handlers import actor, alert_store_failure, parse_add_line, reply
 from bot.tg.notifier import keyboard

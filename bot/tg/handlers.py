@@ -14,6 +14,7 @@ from telegram.constants import ChatType
 from telegram.ext import ConversationHandler
 
 from bot.alerts import notify_admins, notify_chat
+from bot.app import actions as callbacks
 from bot.domain.errors import DomainError, InvalidField, RebindPending
 from bot.domain.ledger import NewTask
 from bot.domain.model import Person, RebindRequest, Task, TaskStatus
@@ -26,7 +27,6 @@ from bot.domain.text import (
     parse_deadline,
     split_names,
 )
-from bot.tg import callbacks
 from bot.tg.context import LuoshiContext, Services, chat_watch, telegram_sender
 from bot.tg.notifier import keyboard
 

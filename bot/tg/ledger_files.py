@@ -25,6 +25,7 @@ from telegram import Document, Message, ReplyParameters, Update
 from telegram.error import TelegramError
 
 from bot.adapters.spreadsheet import MAX_BYTES, PARSE_SECONDS, SheetError
+from bot.app import actions as callbacks
 from bot.ledger_io import (
     ImportResult,
     apply_import,
@@ -32,7 +33,6 @@ from bot.ledger_io import (
     export_ledger,
     read_ledger_file,
 )
-from bot.tg import callbacks
 from bot.tg.context import LuoshiContext, Services
 from bot.tg.handlers import actor, admin_only, guarded, reply
 from bot.tg.notifier import keyboard

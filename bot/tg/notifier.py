@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from bot.domain.clock import Clock
@@ -104,6 +104,14 @@ class TelegramSender(Sender):
                                       caption=clip(caption, CAPTION_LIMIT) if caption else None)
         return message.message_id
 
+    async def send_document(self, chat_id: int, filename: str, data: bytes,
+                            caption: str = "") -> int:
+        """A file (an exported workbook) with a short caption (clipped when too long)."""
+        message = await self._deliver(chat_id, "sendDocument",
+                                      document=InputFile(data, filename=filename),
+                                      caption=clip(caption, CAPTION_LIMIT) if caption else None)
+        return message.message_id
+
     async def edit(self, message: Message, text: str, *, reply_markup: Any = None) -> bool:
         """Replace a message's text (the first part when long); False if Telegram refused."""
         return await self.edit_at(message.chat_id, message.message_id, text,
@@ -130,6 +138,8 @@ class TelegramSender(Sender):
             try:
                 if method == "sendPhoto":
                     message = await self.bot.send_photo(chat_id=chat_id, **params)
+                elif method == "sendDocument":
+                    message = await self.bot.send_document(chat_id=chat_id, **params)
                 else:
                     message = await self.bot.send_message(chat_id=chat_id, **params)
             except ChatMigrated as err:

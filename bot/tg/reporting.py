@@ -18,6 +18,7 @@ from telegram import CallbackQuery, ForceReply, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 
 from bot.alerts import notify_admins, notify_admins_at, notify_person
+from bot.app import actions as callbacks
 from bot.domain.errors import InvalidField
 from bot.domain.ledger import ReportOutcome
 from bot.domain.model import (
@@ -28,7 +29,6 @@ from bot.domain.model import (
 from bot.domain.ports import Buttons, DeliveryFailed, Unreachable
 from bot.domain.replies import Reading, ReplyKind, is_acknowledgement, read_reply
 from bot.domain.text import normalize, normalize_task_id, parse_deadline
-from bot.tg import callbacks
 from bot.tg.context import LuoshiContext, Services, services_of, telegram_sender
 from bot.tg.handlers import (
     actor,

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time
@@ -35,7 +32,7 @@ from jobs.schedule import (
     summary_job,
 )
 from tests.chat.conftest import OpenBot
-from tests.conftest import ADMIN, DEC1, LI, ROOT, TZ, WANG, ZHANG
+from tests.conftest import ADMIN, DEC1, LI, TZ, WANG, ZHANG
 from tests.support.harness import TOKEN, FakeTime, Harness
 
 
@@ -307,32 +304,6 @@ async def test_stopping_the_scheduler_lets_a_running_job_finish() -> None:
     await asyncio.wait_for(started.wait(), 5)
     await stop_scheduler(scheduler)
     assert finished.is_set() and not scheduler.running
-
-
-def test_jobs_never_import_telegram() -> None:
-    """jobs/ is channel-neutral: no telegram and no Telegram adapter (bot.tg), directly or
-    through what it imports, so the engine runs without a Telegram Application."""
-    jobs = ROOT / "jobs"
-    offenders = []
-    for path in jobs.glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {name}" for name in names
-                          if name.split(".")[0] == "telegram" or name.startswith("bot.tg")]
-    assert offenders == []
-    modules = ", ".join(f"jobs.{path.stem}" for path in sorted(jobs.glob("*.py"))
-                        if path.stem != "__init__")
-    probe = (f"import sys, {modules}\n"
-             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'"
-             " or m.startswith('bot.tg')))")
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            cwd=jobs.parent, check=True).stdout.strip()
-    assert loaded == "[]"
 
 
 async def test_calendar_warning_reaches_admins_once_a_week(bot: Harness) -> None:

@@ -1,0 +1,106 @@
+"""What every use case shares: who the caller is in the ledger, the guard that turns domain
+and storage failures into a clear answer, the admin check, and a few shared questions."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.alerts import notify_admins
+from bot.app import actions
+from bot.app.conversation import Caller, Conversation, Reply, Said
+from bot.domain.errors import DomainError, InvalidField
+from bot.domain.ledger import NewTask
+from bot.domain.model import Task
+from bot.domain.ports import PersistenceError
+from bot.domain.text import normalize, parse_deadline, split_names
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+STORE_ALERT_EVERY = 600.0  # seconds between two "disk full" alerts to the admins
+
+
+def actor(services: Services, caller: Caller) -> str:
+    """How a caller appears in a task's history: their ledger name, else their channel name
+    with its id (for audit). Users read names only: Messages.who drops the id."""
+    person = services.person(caller.user_id)
+    if person is not None:
+        return person.name
+    return f"{caller.name}（{caller.user_id}）"
+
+
+async def guarded(services: Services, conversation: Conversation,
+                  work: Callable[[], Awaitable[T]]) -> T | None:
+    """Run a use case; a domain error is answered with what to do, a change that could not be
+    made durable with "please resend" (and the admins are told): nothing half-done is ever
+    confirmed."""
+    msgs = services.messages
+    try:
+        return await work()
+    except DomainError as err:
+        await conversation.say(Reply(msgs.error(err)))
+    except PersistenceError:
+        log.error("a change could not be made durable; the user was told to resend")
+        await conversation.say(Reply(msgs.t("save_failed")))
+        await alert_store_failure(services)
+    return None
+
+
+async def alert_store_failure(services: Services) -> None:
+    """Tell the admins (at most every 10 minutes) that the store cannot write: usually a full
+    disk. Officials were already asked to resend; nothing was half-written."""
+    now = time.monotonic()
+    last = services.store_alert_at
+    if last is not None and now - last < STORE_ALERT_EVERY:
+        return
+    services.store_alert_at = now
+    await notify_admins(services, services.messages.t("store_failure_alert"))
+
+
+def admin_refusal(services: Services, caller: Caller) -> Reply | None:
+    """None for an admin; otherwise the answer to someone who ran an admin command (strangers
+    learn nothing about the ledger)."""
+    if services.is_admin(caller.user_id):
+        return None
+    key = "admin_only" if services.person(caller.user_id) else "not_registered"
+    return Reply(services.messages.t(key))
+
+
+def visible_tasks_for(services: Services, user_id: int) -> list[Task] | None:
+    """Admins see every live task, officials their own; None for strangers."""
+    if services.is_admin(user_id):
+        return services.ledger.live_tasks()
+    person = services.person(user_id)
+    if person is None:
+        return None
+    return services.ledger.tasks_of_person(person.name)
+
+
+def parse_add_line(text: str, services: Services) -> NewTask:
+    """`任务 | 牵头单位 | 责任人 | 完成时限` (full-width ｜ too) → NewTask, or InvalidField."""
+    parts = [p.strip() for p in normalize(text).split("|")]
+    if len(parts) != 4:
+        raise InvalidField(field="parts", value=str(len(parts)))
+    title, unit, owners, deadline = parts
+    return NewTask(title=title, lead_unit=unit, owners=split_names(owners),
+                   deadline=parse_deadline(deadline, today=services.clock.today()))
+
+
+def date_question(services: Services, question: str, kind: str, task_id: str,
+                  about: Said) -> Reply:
+    """确认 / 重新填写 under a question about an unusual date. The question answers the message
+    it is about; the 确认 button reads that message again (nothing kept in memory)."""
+    msgs = services.messages
+    buttons = [[(msgs.catalog["btn_date_ok"], actions.encode(actions.DATE, kind, "ok", task_id)),
+                (msgs.catalog["btn_date_retype"],
+                 actions.encode(actions.DATE, kind, "no", task_id))]]
+    return Reply(question, buttons=buttons, quote=about)
+
+
+def with_line(text: str, line: str) -> str:
+    return f"{text}\n{line}" if line else text
