@@ -20,7 +20,9 @@ from bot.domain.ledger import Ledger, NewTask, ReportOutcome
 from bot.domain.model import Person, Task
 from bot.domain.ports import LedgerRepository
 from bot.domain.replies import Reading, ReplyKind
+from bot.services import Services
 from tests.conftest import DEC1, NOV27
+from tests.support.fake_channel import FakeSender, RecordingConversation
 from tests.support.fakes import FakeRepository
 
 START = DEC1  # a Tuesday, a workday
@@ -147,3 +149,32 @@ def actions(repo: FakeRepository) -> Callable[[str], list[str]]:
 
     return of
 
+
+
+# ---- the application layer: services on the fake repository and a fake channel -------------
+
+
+@pytest.fixture
+def sender() -> FakeSender:
+    return FakeSender()
+
+
+@pytest.fixture
+def services(repo: FakeRepository, clock: FixedClock, sender: FakeSender) -> Services:
+    """The real services (bot/bootstrap.py) over the FakeRepository, with `sender` as the
+    channel; admin: people.ADMIN (and OTHER_ADMIN); no admin group (admins are told
+    privately)."""
+    from bot.bootstrap import bootstrap
+    from bot.config import AccessConfig, Config, StorageConfig, TelegramConfig
+    from bot.domain.calendar import WorkCalendar
+
+    config = Config(telegram=TelegramConfig(token="123:test"),
+                    access=AccessConfig(admins=frozenset({people.ADMIN, people.OTHER_ADMIN})),
+                    storage=StorageConfig(dir="unused"))
+    return bootstrap(config, repository=repo, clock=clock, calendar=WorkCalendar(),
+                     sender=sender)
+
+
+@pytest.fixture
+def conversation() -> RecordingConversation:
+    return RecordingConversation()
