@@ -187,7 +187,7 @@ class RhythmDispatcher:
             leader = self._reachable_leader(task, day)
             if leader is None or leader.user_id is None:
                 continue
-            key = outbox_key(day, task.id, leader.name, ESCALATION)
+            key = outbox_key(day, task.id, leader.name, ESCALATION, self.sender.channel)
             existing = self.repo.outbox_get(key)
             if existing is not None and existing.status is DeliveryStatus.SENT:
                 continue
@@ -228,7 +228,7 @@ class RhythmDispatcher:
                 await self._send_listing_to(chat_id, text, day)
 
     async def _send_listing_to(self, chat_id: int, text: str, day: date) -> None:
-        key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING)
+        key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING, self.sender.channel)
         existing = self.repo.outbox_get(key)
         if existing is not None and existing.status is DeliveryStatus.SENT:
             return
@@ -238,7 +238,8 @@ class RhythmDispatcher:
             log.warning("挂牌督办 list to %s not sent: %s", chat_id, err)
             return
         listing = OutboxEntry(day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT,
-                              self.clock.now(), message_id=message_id, chat_id=chat_id)
+                              self.clock.now(), message_id=message_id, chat_id=chat_id,
+                              channel=self.sender.channel)
         self._record(self.ledger.record_delivery, listing)
 
     def _collect(self, due: list[tuple[Task, ReminderKind]], day: date,
@@ -252,7 +253,7 @@ class RhythmDispatcher:
             away: list[str] = []
             for name in task.owners:
                 report.due += 1
-                key = outbox_key(day, task.id, name, kind.value)
+                key = outbox_key(day, task.id, name, kind.value, self.sender.channel)
                 existing = self.repo.outbox_get(key)
                 if existing is not None and existing.status is DeliveryStatus.SENT:
                     report.sent_before += 1
@@ -266,12 +267,14 @@ class RhythmDispatcher:
                     report.unbound.append(name)
                     if existing is None:
                         unbound.append(OutboxEntry(day, task.id, name, kind.value,
-                                                   DeliveryStatus.UNBOUND, now))
+                                                   DeliveryStatus.UNBOUND, now,
+                                                   channel=self.sender.channel))
                     continue
                 items.append(_Item(task, kind, person, person.user_id))
             leader = self._reachable_leader(task, day) if away else None
             if leader is not None and leader.user_id is not None and leader.name not in away:
-                key = outbox_key(day, task.id, leader.name, kind.value)
+                key = outbox_key(day, task.id, leader.name, kind.value,
+                                 self.sender.channel)
                 existing = self.repo.outbox_get(key)
                 if existing is None or existing.status is not DeliveryStatus.SENT:
                     items.append(_Item(task, kind, leader, leader.user_id, tuple(away)))
@@ -335,7 +338,8 @@ class RhythmDispatcher:
     def _entry(self, item: _Item, day: date, status: DeliveryStatus,
                message_id: int | None = None) -> OutboxEntry:
         return OutboxEntry(day, item.task.id, item.person.name, item.outbox_kind, status,
-                           self.clock.now(), message_id=message_id, chat_id=item.chat_id)
+                           self.clock.now(), message_id=message_id, chat_id=item.chat_id,
+                           channel=self.sender.channel)
 
     def _forget_old_entries(self, day: date) -> None:
         self._record(self.ledger.forget_deliveries_before,

@@ -182,7 +182,7 @@ async def publish_bulletin(services: Services, period: Period, today: date) -> N
     sender = services.sender
     assert sender is not None
     for chat_id in bulletin_chats(services):
-        key = outbox_key(today, task_key, str(chat_id), "bulletin")
+        key = outbox_key(today, task_key, str(chat_id), "bulletin", sender.channel)
         existing = repo.outbox_get(key)
         if existing is not None and existing.status is DeliveryStatus.SENT:
             continue
@@ -195,7 +195,8 @@ async def publish_bulletin(services: Services, period: Period, today: date) -> N
             log.warning("bulletin %s to %s not sent: %s", period.code(), chat_id, err)
             continue
         entry = OutboxEntry(today, task_key, str(chat_id), "bulletin", DeliveryStatus.SENT,
-                            services.clock.now(), message_id=message_id, chat_id=chat_id)
+                            services.clock.now(), message_id=message_id, chat_id=chat_id,
+                            channel=sender.channel)
         try:
             services.ledger.record_bulletin(period.code(), bulletin.ranks, entry)
         except PersistenceError:

@@ -56,6 +56,21 @@ class Unit:
         return cls(name=doc["name"])
 
 
+TELEGRAM = "telegram"  # the first channel; its account ids are Person.user_id
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a person can be reached: an account on one channel (("telegram", "2001"),
+    later ("dingtalk", "manager4220")). A person may have one on each channel."""
+
+    channel: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.id}"
+
+
 @dataclass(frozen=True)
 class Person:
     """An official (承办人) or leader (责任领导), bound to Telegram once they accept an invite."""
@@ -68,10 +83,20 @@ class Person:
     unreachable_since: datetime | None = None  # Telegram said 403: blocked / never started
     leave_from: date | None = None  # 请假: no prompts in [leave_from, leave_to] …
     leave_to: date | None = None  # … their tasks' leaders get the reminders instead
+    accounts: tuple[Address, ...] = ()  # accounts on channels other than Telegram
 
     @property
     def bound(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def addresses(self) -> tuple[Address, ...]:
+        """Every account the person can be reached at: Telegram's (`user_id`) first."""
+        telegram = (Address(TELEGRAM, str(self.user_id)),) if self.user_id is not None else ()
+        return telegram + tuple(a for a in self.accounts if a.channel != TELEGRAM)
+
+    def address_on(self, channel: str) -> Address | None:
+        return next((a for a in self.addresses if a.channel == channel), None)
 
     def on_leave(self, day: date) -> bool:
         return (self.leave_from is not None and self.leave_to is not None
@@ -94,6 +119,8 @@ class Person:
             "unreachable_since": _dt_out(self.unreachable_since),
             "leave_from": self.leave_from.isoformat() if self.leave_from else None,
             "leave_to": self.leave_to.isoformat() if self.leave_to else None,
+            **({"accounts": [[a.channel, a.id] for a in self.accounts]} if self.accounts
+               else {}),
         }
 
     @classmethod
@@ -107,6 +134,8 @@ class Person:
             unreachable_since=_dt_in(doc.get("unreachable_since")),
             leave_from=date.fromisoformat(doc["leave_from"]) if doc.get("leave_from") else None,
             leave_to=date.fromisoformat(doc["leave_to"]) if doc.get("leave_to") else None,
+            accounts=tuple(Address(str(channel), str(id_))
+                           for channel, id_ in doc.get("accounts", ())),
         )
 
 
@@ -554,7 +583,8 @@ class DeliveryStatus(StrEnum):
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """One reminder for one person, keyed by (date, task, person, kind): sent at most once."""
+    """One reminder for one person, keyed by (date, task, person, kind, channel): sent at most
+    once on each channel (a person reachable on two gets it on the one chosen)."""
 
     day: date
     task_id: str
@@ -564,10 +594,11 @@ class OutboxEntry:
     at: datetime
     message_id: int | None = None
     chat_id: int | None = None
+    channel: str = TELEGRAM
 
     @property
     def key(self) -> str:
-        return outbox_key(self.day, self.task_id, self.person, self.kind)
+        return outbox_key(self.day, self.task_id, self.person, self.kind, self.channel)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -579,6 +610,7 @@ class OutboxEntry:
             "at": _dt_out(self.at),
             "message_id": self.message_id,
             "chat_id": self.chat_id,
+            **({"channel": self.channel} if self.channel != TELEGRAM else {}),
         }
 
     @classmethod
@@ -594,11 +626,16 @@ class OutboxEntry:
             at=at,
             message_id=doc.get("message_id"),
             chat_id=doc.get("chat_id"),
+            channel=doc.get("channel", TELEGRAM),
         )
 
 
-def outbox_key(day: date, task_id: str, person: str, kind: str) -> str:
-    return f"{day.isoformat()}|{task_id}|{person}|{kind}"
+def outbox_key(day: date, task_id: str, person: str, kind: str,
+               channel: str = TELEGRAM) -> str:
+    """The outbox's unique key. Telegram's keys keep the form they had before there was a
+    second channel, so an upgraded install never sends the day's reminders again."""
+    base = f"{day.isoformat()}|{task_id}|{person}|{kind}"
+    return base if channel == TELEGRAM else f"{base}|{channel}"
 
 
 def _dt_out(value: datetime | None) -> str | None:
