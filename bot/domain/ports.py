@@ -145,7 +145,12 @@ Buttons = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback data)
 
 class Sender(ABC):
     """Sends to one chat; returns the id of the message sent. Raises `Unreachable` or
-    `DeliveryFailed` when it was not delivered."""
+    `DeliveryFailed` when it was not delivered.
+
+    `channel` names the channel (the outbox keys what was sent by channel, so a person
+    reachable on two channels gets each reminder once on each at most)."""
+
+    channel: str = "telegram"
 
     @abstractmethod
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
