@@ -311,10 +311,10 @@ async def test_an_imported_t999999_is_followed_by_t1000000_that_commands_find(
 
 async def test_a_slow_file_stops_with_a_clear_answer(bot: Harness,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.tg import ledger_files
+    from bot.app import files
 
     ticks = iter(range(10**9))
-    monkeypatch.setattr(ledger_files, "monotonic", lambda: float(next(ticks)))
+    monkeypatch.setattr(files, "monotonic", lambda: float(next(ticks)))
     answer = await send_file(bot, "台账.xlsx", workbook(GOOD * 20))
     assert "文件过大或过于复杂" in answer["text"] and not answer.get("reply_markup")
     assert list(bot.ledger.repo.tasks()) == []
@@ -324,16 +324,16 @@ async def test_the_file_is_parsed_off_the_event_loop(bot: Harness,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from bot.tg import ledger_files
+    from bot.app import files
 
     threads: list[threading.Thread] = []
-    real = ledger_files.read_ledger_file
+    real = files.read_ledger_file
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         threads.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ledger_files, "read_ledger_file", spy)
+    monkeypatch.setattr(files, "read_ledger_file", spy)
     preview = await send_file(bot, "台账.xlsx", workbook(GOOD))
     assert "新增 3 项" in preview["text"]
     assert threads and all(t is not threading.main_thread() for t in threads)
