@@ -160,3 +160,11 @@ class Sender(ABC):
     @abstractmethod
     async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
         """An image (PNG or JPEG bytes) with a short caption (clipped when too long)."""
+
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   buttons: Buttons | None = None) -> bool:
+        """Replace the text of a message sent earlier (kept by its ids: a 核账 post whose
+        交账 was taken back); without `buttons` its buttons go. False when it was not
+        edited: the message is too old or gone, or the channel cannot edit (this default).
+        Callers tell people anew instead of relying on an edit."""
+        return False

@@ -112,10 +112,11 @@ class TelegramSender(Sender):
                                       caption=clip(caption, CAPTION_LIMIT) if caption else None)
         return message.message_id
 
-    async def edit(self, message: Message, text: str, *, reply_markup: Any = None) -> bool:
-        """Replace a message's text (the first part when long); False if Telegram refused."""
-        return await self.edit_at(message.chat_id, message.message_id, text,
-                                  reply_markup=reply_markup)
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   buttons: Buttons | None = None) -> bool:
+        """The Sender port's edit (the first part when long): `edit_at` with the buttons as
+        an inline keyboard, none when there are none."""
+        return await self.edit_at(chat_id, message_id, text, reply_markup=keyboard(buttons))
 
     async def edit_at(self, chat_id: int, message_id: int, text: str, *,
                       reply_markup: Any = None) -> bool:

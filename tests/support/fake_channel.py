@@ -27,10 +27,12 @@ class Sent:
 
 @dataclass
 class FakeSender(Sender):
-    """Records what was sent to whom. Chats in `unreachable` raise Unreachable (blocked, never
-    started); chats in `failing` raise DeliveryFailed (the network)."""
+    """Records what was sent to whom, and edits (in place in `sent`, and in `edits`). Chats
+    in `unreachable` raise Unreachable (blocked, never started); chats in `failing` raise
+    DeliveryFailed (the network)."""
 
     sent: list[Sent] = field(default_factory=list)
+    edits: list[Sent] = field(default_factory=list)  # every edit, in order (as sent)
     unreachable: set[int] = field(default_factory=set)
     failing: set[int] = field(default_factory=set)
     _ids: count[int] = field(default_factory=lambda: count(100))
@@ -46,6 +48,17 @@ class FakeSender(Sender):
         message = Sent(chat_id, caption, None, next(self._ids), photo)
         self.sent.append(message)
         return message.message_id
+
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   buttons: Buttons | None = None) -> bool:
+        """Replaces the recorded message's text and buttons, as a channel shows it; False
+        for a message it never sent (too old, gone)."""
+        for message in self.sent:
+            if message.chat_id == chat_id and message.message_id == message_id:
+                self.edits.append(Sent(chat_id, text, buttons, message_id))
+                message.text, message.buttons = text, buttons
+                return True
+        return False
 
     def _check(self, chat_id: int) -> None:
         if chat_id in self.unreachable:
