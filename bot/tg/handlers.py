@@ -6,9 +6,9 @@ the guided /add dialogue, which lives in its ConversationHandler and the user's 
 Also here, Telegram only: a group that became a supergroup (`chat_migrated`) and the last
 resort for an unhandled error (`on_error`).
 
-The helpers below the line "kept for the other handler modules" are what bot/tg/reporting.py
-and bot/tg/buttons.py still import while they move to the application layer; they go once
-nothing imports them.
+The helpers below the line "kept for the other handler modules" are what bot/tg/reporting.py,
+bot/tg/buttons.py and bot/tg/ledger_files.py imported before they moved to the application
+layer (`reply` is still `on_error`'s); the issue's last cleanup removes the rest.
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ async def on_error(update: object, context: LuoshiContext) -> None:
         await reply(update, context, context.services.messages.t("internal_error"))
 
 
-# ---- kept for the other handler modules (reporting, buttons) until they move -------------------
+# ---- kept for the other handler modules until the last cleanup ---------------------------------
 
 
 async def reply(update: Update, context: LuoshiContext, text: str, *,
