@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from itertools import count
+from pathlib import Path
 
 import pytest
 
@@ -170,7 +171,7 @@ def services(repo: FakeRepository, clock: FixedClock, sender: FakeSender) -> Ser
 
     config = Config(telegram=TelegramConfig(token="123:test"),
                     access=AccessConfig(admins=frozenset({people.ADMIN, people.OTHER_ADMIN})),
-                    storage=StorageConfig(dir="unused"))
+                    storage=StorageConfig(dir=Path("unused")))
     return bootstrap(config, repository=repo, clock=clock, calendar=WorkCalendar(),
                      sender=sender)
 
