@@ -1009,7 +1009,7 @@ class Messages:
     def who(self, label: str) -> str:
         """Who did something, as users read it: the name only. The history keeps an account
         outside the ledger with its Telegram id for audit (督查室王主任（1001）, see
-        bot/tg/handlers.actor); users read 督查室王主任."""
+        bot/app/common.actor); users read 督查室王主任."""
         if label == "admin" or label.startswith("admin:"):
             return self.catalog["who_admin"]
         if label == "system":
@@ -1206,7 +1206,7 @@ class Messages:
     def recorded(self, outcome: Any, told: str = "") -> str:
         """What the bot understood from a report, every facet of it, e.g. 已记录 T0007：进度
         55%；困难“资金未到位”；延期申请（至2027年2月10日（周三））待督查室审批。 `told` says who
-        was told about it (a rendered line, see bot/tg/reporting.py)."""
+        was told about it (a rendered line, see bot/app/reports.py)."""
         report, task = outcome.report, outcome.task
         if report.kind == "evidence":
             return self.t("recorded_evidence", id=task.id, count=len(report.evidence))
@@ -1469,7 +1469,7 @@ class Messages:
 
 
 _KIND_ORDER = {k: i for i, k in enumerate(ReminderKind)}
-# The Telegram id bot/tg/handlers.actor adds to an account outside the ledger (for audit).
+# The channel id bot/app/common.actor adds to an account outside the ledger (for audit).
 _ACCOUNT_ID = re.compile(r"\s*[（(]\d{4,}[)）]$")
 
 

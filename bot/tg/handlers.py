@@ -5,33 +5,22 @@ the guided /add dialogue, which lives in its ConversationHandler and the user's 
 
 Also here, Telegram only: a group that became a supergroup (`chat_migrated`) and the last
 resort for an unhandled error (`on_error`).
-
-The helpers below the line "kept for the other handler modules" are what bot/tg/reporting.py,
-bot/tg/buttons.py and bot/tg/ledger_files.py imported before they moved to the application
-layer (`reply` is still `on_error`'s); the issue's last cleanup removes the rest.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from telegram import Message, ReplyParameters, Update, User
+from telegram import Update
 from telegram.ext import ConversationHandler
 
-from bot.app import actions as callbacks
 from bot.app import commands
-from bot.app import common as app_common
-from bot.app.common import parse_add_line as parse_add_line
-from bot.app.common import visible_tasks_for as visible_tasks_for
-from bot.app.conversation import Caller, Conversation, Said
-from bot.domain.ports import DeliveryFailed, Unreachable
+from bot.app.conversation import Caller, Conversation, Reply, Said
 from bot.services import Services
-from bot.tg.context import LuoshiContext, chat_watch, telegram_sender
+from bot.tg.context import LuoshiContext, chat_watch
 from bot.tg.conversation import TelegramConversation, caller_of, run, said_of
-from bot.tg.notifier import keyboard
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +171,8 @@ def _dialogue_step(step: commands.AddStep) -> Handler:
         if user is None:
             return None
         answers: dict[str, Any] = context.dialogue.setdefault(ADD_KEY, {})
-        text = message_text(update)
+        message = update.effective_message
+        text = (message.text or message.caption or "") if message else ""
         after = await run(update, context, lambda conv: commands.add_answer(
             context.services, caller_of(user), step, text, answers, conv))
         if after is None:
@@ -222,90 +212,5 @@ async def on_error(update: object, context: LuoshiContext) -> None:
     """Log the failure (never the token) and tell the user nothing was done."""
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        await reply(update, context, context.services.messages.t("internal_error"))
-
-
-# ---- kept for the other handler modules until the last cleanup ---------------------------------
-
-
-async def reply(update: Update, context: LuoshiContext, text: str, *,
-                reply_markup: Any = None, reply_parameters: Any = None) -> Message | None:
-    """Answer in the chat the update came from, through the one sender (split when long).
-    Returns the (last) message sent, or None when the chat could not be reached."""
-    chat = update.effective_chat
-    sender = telegram_sender(context.services)
-    if chat is None or sender is None:
-        return None
-    try:
-        return await sender.send_message(chat.id, text, reply_markup=reply_markup,
-                                         reply_parameters=reply_parameters)
-    except (Unreachable, DeliveryFailed) as err:
-        log.warning("could not answer in chat %s: %s", chat.id, err)
-        return None
-
-
-def guarded(handler: Handler) -> Handler:
-    """Turn domain and storage failures into a clear answer; nothing half-done is confirmed
-    (the application's guard, `bot.app.common.guarded`, in the update's chat)."""
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, context: LuoshiContext) -> Any:
-        chat = update.effective_chat
-        conversation = TelegramConversation(context.services, chat.id if chat else None)
-        return await app_common.guarded(context.services, conversation,
-                                        lambda: handler(update, context))
-
-    return wrapper
-
-
-async def alert_store_failure(context: LuoshiContext) -> None:
-    """Tell the admins (at most every 10 minutes) that the store cannot write."""
-    await app_common.alert_store_failure(context.services)
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Refuse admin commands to everyone else; strangers learn nothing about the ledger."""
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, context: LuoshiContext) -> Any:
-        services = context.services
-        user = update.effective_user
-        if user is None or not services.is_admin(user.id):
-            key = "admin_only" if services.person(user.id if user else None) else "not_registered"
-            await reply(update, context, services.messages.t(key))
-            return ConversationHandler.END
-        return await handler(update, context)
-
-    return wrapper
-
-
-def actor(services: Services, user: User) -> str:
-    """How a user appears in a task's history (`bot.app.common.actor`)."""
-    return app_common.actor(services, caller_of(user))
-
-
-def message_text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or message.caption or "") if message else ""
-
-
-def command_rest(update: Update) -> str:
-    """The text after the command word (`/add a | b` → `a | b`), keeping its spaces."""
-    return commands.command_rest(message_text(update))
-
-
-async def ask_date(update: Update, context: LuoshiContext, question: str, kind: str,
-                   task_id: str = "", about: Message | None = None) -> None:
-    """确认 / 重新填写 under a question about an unusual date. The question replies to the
-    message it is about (`about`, else the update's); the 确认 button reads that message
-    again (nothing kept in memory)."""
-    msgs = context.services.messages
-    message = about or update.effective_message
-    buttons = [[(msgs.catalog["btn_date_ok"],
-                 callbacks.encode(callbacks.DATE, kind, "ok", task_id)),
-                (msgs.catalog["btn_date_retype"],
-                 callbacks.encode(callbacks.DATE, kind, "no", task_id))]]
-    await reply(update, context, question, reply_markup=keyboard(buttons),
-                reply_parameters=ReplyParameters(message_id=message.message_id,
-                                                 allow_sending_without_reply=True)
-                if message is not None else None)
+        conversation = TelegramConversation.of(update, context)
+        await conversation.say(Reply(context.services.messages.t("internal_error")))

@@ -5,7 +5,7 @@ Telegram update is parsed into its inputs (`Caller`, `Said`, `Press`), a documen
 `IncomingFile` whose `fetch` is Telegram's download (get_file, then the bytes), the press is
 acknowledged with `CallbackQuery.answer`, and the replies go out through
 `TelegramConversation`. A document that is not a ledger import is 佐证材料: it goes on to the
-report flow (bot/tg/reporting.py), as a reply or as a plain message.
+report flow (bot/tg/reporting.py, then bot/app/reports.py), as a reply or as a plain message.
 """
 
 from __future__ import annotations
