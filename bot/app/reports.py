@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"[A-Za-z0-9-]{2,}")
 # The first line of a prompt (a question answered by reply) says what the answer is for.
 _PROMPT_INTENTS = (("📈", "progress"), ("⚠️", "difficulty"), ("⏳", "extend"), ("✍️", "reject"))
+_PROMPT = re.compile(r"\s*(📈|⚠️|⏳|✍️)\s+[A-Za-z0-9-]{2,}")
 
 
 # ---- reading the context of a message ----
@@ -55,12 +56,13 @@ def task_mentioned(services: Services, text: str) -> Task | None:
 
 
 def prompt_intent(text: str) -> str | None:
-    """What a prompt asks for, by its first emoji: progress, difficulty, extend, reject."""
-    first = text.lstrip()[:3]
-    for emoji, intent in _PROMPT_INTENTS:
-        if first.startswith(emoji):
-            return intent
-    return None
+    """What a prompt asks for: progress, difficulty, extend, reject. A prompt starts with its
+    emoji, a space and the task's 编号 ("⚠️ T0001 有困难：…"); an alert that starts with the
+    same emoji ("⚠️【困难】T0001 …") is not a prompt — a leader's "已解决" under it is no 困难."""
+    match = _PROMPT.match(text)
+    if match is None:
+        return None
+    return next(intent for emoji, intent in _PROMPT_INTENTS if emoji == match.group(1))
 
 
 def may_report(services: Services, caller: Caller, task: Task) -> bool:

@@ -253,6 +253,34 @@ async def test_a_leaders_remark_on_a_supervision_sheet_is_no_report(
     assert not list(services.ledger.repo.reports())
 
 
+async def test_a_leaders_already_solved_under_a_difficulty_alert_is_no_new_difficulty(
+        services: Services, sender: FakeSender, conversation: RecordingConversation,
+        official: Person, leader: Person, task: Task) -> None:
+    """The 困难 alert starts with ⚠️ like the ⚠️ 有困难 prompt, but it asks for no 困难: the
+    leader's "已解决" under it is a remark (the admins close it with /resolve)."""
+    await reports.on_plain(services, conversation, OFFICIAL,
+                           said(OFFICIAL, "困难：有几户一直不肯签字"))
+    [alert] = with_marker(sender, people.LEADER, "【困难】")
+    told_before = len(sender.sent)
+    remark = Caller(people.LEADER, "陈副县长")
+    await reports.on_reply(services, conversation, remark,
+                           said(remark, "已解决", reply_to=from_bot(alert)))
+    assert len(services.ledger.repo.difficulties_of(task.id)) == 1
+    assert len(sender.sent) == told_before  # nobody is alerted again
+    assert conversation.last.startswith("如需报送")
+
+
+async def test_the_answer_to_a_difficulty_prompt_is_a_difficulty(
+        services: Services, sender: FakeSender, conversation: RecordingConversation,
+        official: Person, task: Task) -> None:
+    prompt = services.messages.t("prompt_difficulty", id=task.id)
+    await sender.send(people.ZHANG, prompt)
+    await reports.on_reply(services, conversation, OFFICIAL,
+                           said(OFFICIAL, "资金还没到位", reply_to=from_bot(sender.sent[-1])))
+    [difficulty] = services.ledger.repo.difficulties_of(task.id)
+    assert "资金还没到位" in difficulty.text
+
+
 # ---- after a crash -------------------------------------------------------------------------
 
 
