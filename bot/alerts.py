@@ -1,18 +1,70 @@
 """Telling people things, and knowing whether they were told.
 
-Every function here returns whether the message was delivered, so a confirmation can name who
-was actually reached ("已告知督查室；责任领导暂无法送达，已请督查室转告") instead of promising it.
-Channel-neutral: only the services' `Sender` port is used.
+`deliver(services, chat, message)` is the one way a message (bot/app/conversation.py `Reply`)
+goes to anyone other than the caller: it returns `Delivered`, `Unreachable` (blocked, never
+started, removed from the group: telling them again will not help) or `Failed` (for now: the
+network, the channel's trouble) — values, not exceptions, so every caller decides what the
+outcome means. The functions below return whether a message was delivered, so a
+confirmation can name who was actually reached ("已告知督查室；责任领导暂无法送达，已请督查室
+转告") instead of promising it. Channel-neutral: only the services' `Sender` port is used, and
+a person is reached at their address on the sender's channel (`Person.address_on`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from bot.domain.ports import Buttons, DeliveryFailed, Unreachable
+from bot.app.conversation import Reply
+from bot.domain.ports import Buttons, DeliveryFailed
+from bot.domain.ports import Unreachable as UnreachableError
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """The recipient cannot be messaged (blocked the bot, never started it, removed it)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Not delivered for now (after the sender's own retries)."""
+
+    reason: str
+
+
+Delivery = Delivered | Unreachable | Failed
+
+
+async def deliver(services: Services, chat_id: int, message: Reply) -> Delivery:
+    """Send `message` to a chat (a person's or a group's) through the services' sender."""
+    sender = services.sender
+    if sender is None:
+        return Failed("no channel is connected")
+    attachment = message.attachment
+    try:
+        if attachment is None:
+            message_id = await sender.send(chat_id, message.text, message.buttons or None)
+        elif attachment.kind == "photo":
+            message_id = await sender.send_photo(chat_id, attachment.data, message.text)
+        else:
+            message_id = await sender.send_document(chat_id, attachment.filename,
+                                                    attachment.data, message.text)
+    except UnreachableError as err:
+        return Unreachable(str(err))
+    except DeliveryFailed as err:
+        return Failed(str(err))
+    return Delivered(chat_id, message_id)
 
 
 async def notify_admins(services: Services, text: str, buttons: Buttons | None = None) -> bool:
@@ -25,42 +77,40 @@ async def notify_admins_at(services: Services, text: str,
                            buttons: Buttons | None = None) -> list[tuple[int, int]]:
     """As notify_admins; returns (chat id, message id) of every message delivered, so that a
     message with buttons can be edited when what it asks about changes."""
-    sender = services.sender
-    assert sender is not None
+    message = Reply(text, buttons=buttons or ())
     group = services.admin_group()
     if group and services.admin_group_lost_since() is None:
-        try:
-            return [(group, await sender.send(group, text, buttons))]
-        except Unreachable as err:  # the sender has marked the group: admins privately
-            log.warning("admin group %s cannot be reached (%s); telling admins privately",
-                        group, err)
-        except DeliveryFailed as err:
-            log.warning("admin group %s not reached (%s); telling admins privately", group, err)
+        outcome = await deliver(services, group, message)
+        if isinstance(outcome, Delivered):
+            return [(outcome.chat_id, outcome.message_id)]
+        # Unreachable: the sender has marked the group. Either way: admins privately.
+        log.warning("admin group %s not reached (%s); telling admins privately", group, outcome)
     reached: list[tuple[int, int]] = []
     for admin_id in sorted(services.config.access.admins):
-        try:
-            reached.append((admin_id, await sender.send(admin_id, text, buttons)))
-        except (Unreachable, DeliveryFailed) as err:
-            log.warning("admin %s not reached: %s", admin_id, err)
+        outcome = await deliver(services, admin_id, message)
+        if isinstance(outcome, Delivered):
+            reached.append((outcome.chat_id, outcome.message_id))
+        else:
+            log.warning("admin %s not reached: %s", admin_id, outcome)
     return reached
 
 
 async def notify_person(services: Services, name: str, text: str,
                         buttons: Buttons | None = None) -> bool:
-    """To a person of the ledger by name; False when they are not bound or cannot be reached."""
+    """To a person of the ledger by name, at their address on the sender's channel; False
+    when they have none (not bound) or cannot be reached."""
     person = services.ledger.repo.get_person(name)
-    if person is None or not person.user_id:
+    sender = services.sender
+    address = person.address_on(sender.channel) if person and sender else None
+    if address is None or not address.id.lstrip("-").isdigit():
         return False
-    return await notify_chat(services, person.user_id, text, buttons)
+    return await notify_chat(services, int(address.id), text, buttons)
 
 
 async def notify_chat(services: Services, chat_id: int, text: str,
                       buttons: Buttons | None = None) -> bool:
-    sender = services.sender
-    assert sender is not None
-    try:
-        await sender.send(chat_id, text, buttons)
-    except (Unreachable, DeliveryFailed) as err:
-        log.warning("chat %s not reached: %s", chat_id, err)
+    outcome = await deliver(services, chat_id, Reply(text, buttons=buttons or ()))
+    if not isinstance(outcome, Delivered):
+        log.warning("chat %s not reached: %s", chat_id, outcome)
         return False
     return True

@@ -161,6 +161,12 @@ class Sender(ABC):
     async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
         """An image (PNG or JPEG bytes) with a short caption (clipped when too long)."""
 
+    async def send_document(self, chat_id: int, filename: str, data: bytes,
+                            caption: str = "") -> int:
+        """A file (an exported workbook) with a short caption. Channels that cannot send files
+        say so (this default): the caller tells the user, never claims it was sent."""
+        raise DeliveryFailed(f"the {self.channel} channel cannot send files")
+
     async def edit(self, chat_id: int, message_id: int, text: str,
                    buttons: Buttons | None = None) -> bool:
         """Replace the text of a message sent earlier (kept by its ids: a 核账 post whose
