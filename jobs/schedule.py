@@ -140,11 +140,16 @@ async def summary_job(services: Services) -> None:
 
 
 async def calendar_warning_job(services: Services) -> None:
-    """Tell admins, once a week, that next year's (or this year's) 调休 data is missing."""
+    """Tell admins (only them), once a week, in their language, that next year's (or this
+    year's) 调休 data is missing, what the bot does meanwhile, and that whoever maintains it
+    should update the data. The technical detail (which package, which config keys) is for
+    the maintainer: the log and `check` (`WorkCalendar.warning`)."""
     today = services.clock.today()
-    text = services.calendar.warning(today)
-    if text is None or not due_for_calendar_warning(services, today):
+    gap = services.calendar.missing_year(today)
+    if gap is None or not due_for_calendar_warning(services, today):
         return
+    year, now = gap
+    text = services.messages.t("calendar_gap_now" if now else "calendar_gap_next", year=year)
     try:
         services.ledger.note_calendar_warning(today)
     except PersistenceError:

@@ -254,8 +254,22 @@ class WorkCalendar:
 
     # -- warnings ---------------------------------------------------------------------------
 
+    def missing_year(self, today: date) -> tuple[int, bool] | None:
+        """The year whose official 调休 data is missing and matters now, with whether it is
+        this year (True: workdays are computed meanwhile) or next (from 1 November); None
+        when nothing is missing."""
+        today = _as_date(today)
+        if not self.covers(today.year):
+            return today.year, True
+        if (today.month, today.day) >= _NEXT_YEAR_WARNING_FROM and today.year < _MAX_YEAR:
+            if not self.covers(today.year + 1):
+                return today.year + 1, False
+        return None
+
     def warning(self, today: date) -> str | None:
-        """A short bilingual notice when official holiday data is missing, else None."""
+        """A short bilingual notice for whoever maintains the bot (the log, `check`) when
+        official holiday data is missing, else None. Admins get theirs in their language
+        (`missing_year`, the message catalogue)."""
         today = _as_date(today)
         if not self.covers(today.year):
             year = today.year

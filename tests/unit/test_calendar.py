@@ -533,6 +533,14 @@ def test_workdays_between_across_years(cal: WorkCalendar) -> None:
 # -- warnings -----------------------------------------------------------------------------------
 
 
+def test_missing_year(cal: WorkCalendar) -> None:
+    """Which year's 调休 data is missing and matters: this year's (workdays computed
+    meanwhile), next year's from 1 November, or none."""
+    assert cal.missing_year(d("2026-10-31")) is None
+    assert cal.missing_year(d("2026-11-01")) == (2027, False)
+    assert cal.missing_year(d("2027-03-01")) == (2027, True)
+
+
 def test_warning_texts(cal: WorkCalendar) -> None:
     assert cal.warning(d("2026-03-01")) is None
     assert cal.warning(d("2026-10-31")) is None
