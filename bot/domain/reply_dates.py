@@ -191,6 +191,110 @@ def _duration(m: re.Match[str], today: date) -> date | None:
     return _add_days(target, 15) if count > whole else target
 
 
+def _quarter_end(year: int, quarter: int) -> date | None:
+    if not 1 <= quarter <= 4 or not 1 <= year <= 9999:
+        return None
+    return _month_end(year, quarter * 3)
+
+
+def _anchor_year(m: re.Match[str], today: date) -> int | None:
+    """The year a phrase names before itself (2027年, 明年, 今年), or None."""
+    digits, word = m.group(1), m.group(2)
+    if digits:
+        return int(digits)
+    if word:
+        return today.year + (1 if word == "明年" else 0)
+    return None
+
+
+def _upcoming_end(today: date, year: int | None, build: Callable[[int], date | None]
+                  ) -> date | None:
+    """A period's last day: in the year given, else this year's when it is not over, else
+    next year's (一季度 asked in December is next year's 31 March)."""
+    if year is not None:
+        return build(year)
+    this_year = build(today.year)
+    if this_year is not None and this_year >= today:
+        return this_year
+    return build(today.year + 1)
+
+
+def _quarter(m: re.Match[str], today: date) -> date | None:
+    """一季度, 第一季度末, 2027年三季度: the quarter's last day, the next such one."""
+    quarter = _number(m.group(3))
+    if quarter is None:
+        return None
+    return _upcoming_end(today, _anchor_year(m, today),
+                         lambda year: _quarter_end(year, int(quarter)))
+
+
+def _this_quarter_end(m: re.Match[str], today: date) -> date | None:
+    return _quarter_end(today.year, (today.month - 1) // 3 + 1)
+
+
+def _next_quarter_end(m: re.Match[str], today: date) -> date | None:
+    following = _add_months(today.replace(day=1), 3)
+    return _quarter_end(following.year, (following.month - 1) // 3 + 1) if following else None
+
+
+def _half_year(m: re.Match[str], today: date) -> date | None:
+    """上半年 (30 June) and 下半年 (31 December): the next such one."""
+    month = 6 if m.group(3) == "上" else 12
+    return _upcoming_end(today, _anchor_year(m, today), lambda year: _month_end(year, month))
+
+
+# 春节 (正月初一) of 2000–2099, as MMDD: the domain keeps no lunar calendar.
+_SPRING_FESTIVAL = (
+    "0205 0124 0212 0201 0122 0209 0129 0218 0207 0126 0214 0203 0123 0210 0131 0219 0208 0128 "
+    "0216 0205 0125 0212 0201 0122 0210 0129 0217 0206 0126 0213 0203 0123 0211 0131 0219 0208 "
+    "0128 0215 0204 0124 0212 0201 0122 0210 0130 0217 0206 0126 0214 0202 0123 0211 0201 0219 "
+    "0208 0128 0215 0204 0124 0212 0202 0121 0209 0129 0217 0205 0126 0214 0203 0123 0211 0131 "
+    "0219 0207 0127 0215 0205 0124 0212 0202 0122 0209 0129 0217 0206 0126 0214 0203 0124 0210 "
+    "0130 0218 0207 0127 0215 0205 0125 0212 0201 0121").split()
+
+
+def spring_festival(year: int) -> date | None:
+    """春节 (正月初一) of a year from 2000 to 2099, else None."""
+    if not 2000 <= year < 2000 + len(_SPRING_FESTIVAL):
+        return None
+    code = _SPRING_FESTIVAL[year - 2000]
+    return date(year, int(code[:2]), int(code[2:]))
+
+
+def _before_spring_festival(year: int) -> date | None:
+    """春节前: the day before 除夕, when the holiday starts."""
+    festival = spring_festival(year)
+    return festival - timedelta(days=2) if festival else None
+
+
+def _spring_festival_eve(m: re.Match[str], today: date) -> date | None:
+    return _upcoming_end(today, _anchor_year(m, today), _before_spring_festival)
+
+
+def _holiday_eve(month: int, day: int) -> Callable[[re.Match[str], date], date | None]:
+    """元旦前 (31 December), 五一前 (30 April), 国庆前 (30 September): the day before the
+    holiday, the next such day (2027年元旦前 is 31 December 2026)."""
+    def eve(year: int) -> date | None:
+        holiday = _safe_date(year, month, day)
+        return holiday - timedelta(days=1) if holiday and holiday > date.min else None
+
+    def build(m: re.Match[str], today: date) -> date | None:
+        year = _anchor_year(m, today)
+        if year is None:
+            # The next eve: this year's holiday, or next year's when it has passed.
+            return _upcoming_end(today, None, lambda y: eve(y + 1) if month == 1 else eve(y))
+        return eve(year)
+    return build
+
+
+def _weekday(m: re.Match[str], today: date) -> date | None:
+    """本周五 (this week's Friday, even if past) and 周五 (the next Friday, today included)."""
+    weekday = _WEEKDAYS[m.group(2)]
+    if m.group(1):
+        return today - timedelta(days=today.weekday()) + timedelta(days=weekday)
+    return today + timedelta(days=(weekday - today.weekday()) % 7)
+
+
 def _en_month_day(m: re.Match[str], today: date) -> date | None:
     month, day = _EN_MONTHS[m.group(1)], int(m.group(2))
     if m.group(3):
@@ -210,6 +314,9 @@ def _en_end_of_month(m: re.Match[str], today: date) -> date | None:
 
 
 _YEAR_WORD = r"(明年|今年)?\s*"
+# 2027年 / 明年 / 今年 before a quarter, a half-year or a holiday (groups 1 and 2).
+_ANCHOR = r"(?:(\d{4})\s*年\s*|(明年|今年)\s*)?"
+_BEFORE = r"\s*(?:之|以)?\s*前"
 _EN_COUNT = r"(\d{1,3}|a|an|another|one|two|three|four|five|six|seven|eight|nine|ten|twelve|half a)"
 # Deadline patterns, each with its builder. At one place the longest match wins, then the
 # earlier pattern (3月 is March, not three months; 3个月 is three months).
@@ -248,6 +355,18 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], date], date
     (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _EN_MONTH +
                 r"(?:,?\s*(\d{4})\b)?"), _en_day_month),
     (re.compile(r"\bend\s+of\s+" + _EN_MONTH), _en_end_of_month),
+    (re.compile(_ANCHOR + r"第?\s*([一二三四1-4])\s*季度\s*(?:末|底)?"), _quarter),
+    (re.compile(r"(?:本|这个?|当)\s*季度?\s*(?:末|底)|(?<![一二三四1-4第个下上本这当])季度\s*[末底]"),
+     _this_quarter_end),
+    (re.compile(r"下\s*个?\s*季度\s*(?:末|底)?"), _next_quarter_end),
+    (re.compile(_ANCHOR + r"([上下])\s*半\s*年\s*(?:末|底)?"), _half_year),
+    (re.compile(_ANCHOR + r"(?:春节|过年|(?<![\d一二两三四五六七八九十几半多个去今明当])年)"
+                + _BEFORE + r"(?!后)"), _spring_festival_eve),
+    (re.compile(_ANCHOR + r"元旦" + _BEFORE), _holiday_eve(12, 31)),
+    (re.compile(_ANCHOR + r"(?:五一|劳动节)" + _BEFORE), _holiday_eve(4, 30)),
+    (re.compile(_ANCHOR + r"国庆节?" + _BEFORE), _holiday_eve(9, 30)),
+    (re.compile(r"(?<![上下每一两二三四五六七八九十几个])(本|这个?|今)?\s*(?:周|星期|礼拜)"
+                r"\s*([一二三四五六日天])"), _weekday),
 ]
 
 
@@ -274,6 +393,19 @@ def _deadline(segment: str, today: date, base: date | None = None) -> date | Non
         covered = -negative_end
     return None
 
+
+
+def _whole_date(phrase: str, today: date) -> date | None:
+    """The date a whole phrase names, when one pattern covers all of it (the deadline fields'
+    reading: bot/domain/deadlines.py); None otherwise. Periods count from today."""
+    phrase = phrase.strip()
+    for pattern, build in _DATE_PATTERNS:
+        match = pattern.fullmatch(phrase)
+        if match is not None:
+            result = build(match, today)
+            if result is not None:
+                return result
+    return None
 
 
 def _is_period(build: Callable[[re.Match[str], date], date | None]) -> bool:

@@ -12,9 +12,6 @@ from bot.domain.errors import InvalidField
 NO_DEADLINE_WORDS = frozenset({"长期", "持续推进", "常态化", "长期坚持", "none", "ongoing"})
 
 _OWNER_SPLIT = re.compile(r"[、，,;；/／\s]+")
-_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
-_CN_FULL = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$")
-_CN_SHORT = re.compile(r"^(\d{1,2})月(\d{1,2})[日号]?$")
 # A task id: letters, digits and inner hyphens, at least one digit, at most TASK_ID_MAX
 # characters (it travels in callback data, 64 bytes at most: see bot/app/actions.py).
 TASK_ID_MAX = 20
@@ -68,27 +65,15 @@ def split_names(text: str) -> tuple[str, ...]:
 
 
 def parse_deadline(text: str, *, today: date) -> date | None:
-    """A 完成时限: a date, or None for 长期. Raises InvalidField for anything else.
+    """A 完成时限 or an extension date as typed: a date, or None for 长期. Raises InvalidField
+    (reason="year_range" for a year outside MIN_YEAR–MAX_YEAR).
 
-    Accepts 2026-12-31, 2026/12/31, 2026.12.31, 2026年12月31日 and 12月31日 (this year).
-    A year outside MIN_YEAR–MAX_YEAR raises InvalidField(field="deadline", reason="year_range").
+    The one deadline reader is bot/domain/deadlines.py (read_deadline): 2026-12-31, 12月底,
+    月底前, 一季度, 下周五, 春节前, …; this name stays for the callers that use it.
     """
-    raw = normalize(text)
-    if raw.lower() in NO_DEADLINE_WORDS:
-        return None
-    for pattern, has_year in ((_ISO, True), (_CN_FULL, True), (_CN_SHORT, False)):
-        match = pattern.match(raw)
-        if not match:
-            continue
-        parts = [int(g) for g in match.groups()]
-        year, month, day = parts if has_year else [today.year, *parts]
-        try:
-            parsed = date(year, month, day)
-        except ValueError:
-            break
-        check_year(parsed, field="deadline", value=text)
-        return parsed
-    raise InvalidField(field="deadline", value=text)
+    from bot.domain.deadlines import read_deadline  # deadlines reads this module's words
+
+    return read_deadline(text, today=today)
 
 
 def check_year(day: date, *, field: str = "deadline", value: str | None = None) -> None:

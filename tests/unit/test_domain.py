@@ -183,12 +183,15 @@ def test_leader_is_recorded_with_leader_role(ledger: Ledger) -> None:
     ("12月31日", date(2026, 12, 31)),
     ("长期", None),
     ("持续推进", None),
+    # the one deadline reader (issue 14): relative days and months are read too
+    ("明天", date(2026, 11, 28)),
+    ("2026-12", date(2026, 12, 31)),
 ])
 def test_parse_deadline(text: str, expected: date | None) -> None:
     assert parse_deadline(text, today=date(2026, 11, 27)) == expected
 
 
-@pytest.mark.parametrize("text", ["", "明天", "2026-02-30", "13月1日", "2026-12", "x"])
+@pytest.mark.parametrize("text", ["", "2026-02-30", "13月1日", "x", "尽快", "明年", "春节后"])
 def test_parse_deadline_rejects(text: str) -> None:
     with pytest.raises(InvalidField):
         parse_deadline(text, today=date(2026, 11, 27))
