@@ -36,3 +36,9 @@ class SandboxControl(ABC):
     def run_action(self, action: str, timeout: float = 120.0) -> str:
         """Thread-safe and blocking: run one of ACTIONS on the bot's event loop and return a
         short human-readable result (Chinese). Raises ValueError for an unknown action."""
+
+    def reset(self, timeout: float = 120.0) -> str:
+        """Thread-safe and blocking: start the sandbox over (a new demo ledger, empty chats,
+        the clock from today) and return a short result (Chinese) once it is up again. Raises
+        NotImplementedError where a sandbox cannot (the default), TimeoutError."""
+        raise NotImplementedError

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
@@ -17,12 +18,14 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.periods import PeriodKind, period_of
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
+from bot.fakeapi.persistence import export_state, import_state
 from bot.runtime import setup_logging
 from bot.sandbox import demo
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
+from bot.sandbox.persist import SandboxState, Saver, wipe
 from bot.services import Services
 from bot.tg.app import build_application, build_intake
-from bot.tg.runner import run_polling
+from bot.tg.runner import serve
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +68,28 @@ class LiveSandbox(SandboxControl):
         self.services: Services | None = None
         self.app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.saver: Saver | None = None
+        #: Set on the bot's loop to stop it (重置沙盒 stops it, then it is built again).
+        self.stop: asyncio.Event | None = None
+        self.ready = threading.Event()
+        self._reset_requested = False
 
     def identities(self) -> list[Identity]:
+        """The admin, every bound person once (by Telegram id) and a new user whose id is not
+        anyone's yet (after an invite binds the new user, the next one gets another id)."""
         found = [Identity(demo.ADMIN_ID, demo.ADMIN_NAME, "admin", "县政府督查室")]
+        used = {demo.ADMIN_ID}
         if self.services is not None:
             people = sorted(self.services.ledger.repo.people(), key=lambda p: (p.unit, p.name))
             for person in people:
-                if person.user_id:
+                if person.user_id and person.user_id not in used:
+                    used.add(person.user_id)
                     role = "leader" if person.role.value == "leader" else "official"
                     found.append(Identity(person.user_id, person.name, role, person.unit))
-        found.append(Identity(demo.NEW_USER_ID, "新用户", "new"))
+        new_user = demo.NEW_USER_ID
+        while new_user in used:
+            new_user += 1
+        found.append(Identity(new_user, "新用户", "new"))
         return found
 
     def admin_group(self) -> tuple[int, str]:
@@ -89,7 +104,26 @@ class LiveSandbox(SandboxControl):
         if self.loop is None:
             return "机器人尚在启动，请稍候再试。"
         future = asyncio.run_coroutine_threadsafe(self._act(action), self.loop)
-        return future.result(timeout)
+        result = future.result(timeout)
+        if self.saver is not None:  # the clock may have moved: keep it at once
+            self.saver.save_now()
+        return result
+
+    def reset(self, timeout: float = 120.0) -> str:
+        loop, stop = self.loop, self.stop
+        if loop is None or stop is None:
+            return "机器人尚在启动，请稍候再试。"
+        self.ready.clear()
+        self._reset_requested = True
+        loop.call_soon_threadsafe(stop.set)
+        if not self.ready.wait(timeout):
+            raise TimeoutError("the sandbox did not come back in time")
+        return "沙盒已重置：新的演示台账，聊天记录已清空，时钟从今天重新开始。"
+
+    def take_reset(self) -> bool:
+        """Whether the bot stopped for 重置沙盒 (and forget it)."""
+        requested, self._reset_requested = self._reset_requested, False
+        return requested
 
     async def _act(self, action: str) -> str:
         from jobs.schedule import publish_bulletin, summary_job
@@ -125,10 +159,11 @@ class LiveSandbox(SandboxControl):
             period = period_of(PeriodKind.XUN, today).previous()
             await publish_bulletin(services, period, today)
             return f"已发送 {period.label()} 工作通报（同一期每天只发一次）"
-        self.clock.move_to(datetime.combine(today, services.config.summary_at,
-                                            tzinfo=self.clock.now().tzinfo))
+        # The summary of the day so far; the clock stays where it is.
+        if not calendar.is_workday(today):
+            return "今天是休息日，不发送今日小结。"
         await summary_job(services)
-        return "已发送今日小结"
+        return "已向督查室发送今日小结（时钟不变）"
 
 
 def sandbox_config(config: Config, server: FakeBotApiServer) -> Config:
@@ -150,39 +185,80 @@ def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
     from bot.sandbox.web import SandboxWeb
 
     clock = MovableClock(config.timezone)
-    api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT,
-                     bot_first_name="落实机器人", clock=lambda: clock.now().timestamp())
+    api = _new_api(clock)
     control = LiveSandbox(api, clock)
     server = FakeBotApiServer(api, port=port, routes=SandboxWeb(api, control))
     config = sandbox_config(config, server)
     # One line on the terminal (where to click); the bot's own log goes to a file.
     config.storage.dir.mkdir(parents=True, exist_ok=True)
     setup_logging(SANDBOX_TOKEN, log_file=config.storage.dir / "sandbox.log")
+    server.start()
+    print(f"落实沙盒已启动，请在浏览器打开 http://127.0.0.1:{server.port}"
+          f"（未配置 Telegram 令牌；数据在 {config.storage.dir}）", flush=True)
+    try:
+        while True:
+            _run_once(config, control)
+            if not control.take_reset():
+                return 0
+            log.info("重置沙盒: emptying %s", config.storage.dir)
+            wipe(config.storage.dir)
+            fresh, blobs = export_state(_new_api(clock))
+            import_state(api, fresh, blobs.__getitem__)
+            clock.offset = timedelta()
+    finally:
+        server.stop()
+
+
+def _new_api(clock: MovableClock) -> FakeBotApi:
+    return FakeBotApi(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT,
+                      bot_first_name="落实机器人", clock=lambda: clock.now().timestamp())
+
+
+def _run_once(config: Config, control: LiveSandbox) -> None:
+    """Build the bot on the sandbox's data and run it until SIGINT/SIGTERM or 重置沙盒. The
+    chats and the clock are those saved last time, when the ledger is the same."""
+    api, clock = control.api, control.clock
+    state = SandboxState(config.storage.dir)
     services = bootstrap(config, clock=clock)
-    start_in_working_hours(clock, services.calendar, config.rhythm.send_at)
-    demo.seed_demo(services.ledger, services.calendar, clock.now())
+    resumed: datetime | None = None
+    if list(services.ledger.repo.tasks()):
+        resumed = state.restore(api, config.timezone)
+    elif state.exists():
+        state.set_aside("belongs to an earlier ledger (this one is new)")
+    if resumed is not None:
+        clock.move_to(resumed)
+        log.info("sandbox resumed at %s", resumed.isoformat())
+    else:
+        start_in_working_hours(clock, services.calendar, config.rhythm.send_at)
+        demo.seed_demo(services.ledger, services.calendar, clock.now())
     api.add_user(demo.ADMIN_ID, demo.ADMIN_NAME)
     api.add_group(demo.GROUP_ID, demo.GROUP_TITLE)
     for person in services.ledger.repo.people():
-        if person.user_id:
+        if person.user_id and person.user_id not in api.users:
             api.add_user(person.user_id, person.name)
             api.start_chat(person.user_id)
     api.start_chat(demo.ADMIN_ID)
     app = build_application(services)
-    control.services, control.app = services, app
+    saver = Saver(state, api, clock.now, lambda: clock.offset).start()
+    control.services, control.app, control.saver = services, app, saver
     original_post_init = app.post_init
 
     async def post_init(application: Any) -> None:
         if original_post_init is not None:
             await original_post_init(application)
         control.loop = asyncio.get_running_loop()
+        control.ready.set()
 
     app.post_init = post_init
-    server.start()
-    print(f"落实沙盒已启动，请在浏览器打开 http://127.0.0.1:{server.port}"
-          f"（未配置 Telegram 令牌；数据在 {config.storage.dir}）", flush=True)
+
+    async def main() -> None:
+        control.stop = asyncio.Event()
+        await serve(app, build_intake(app, services), control.stop)
+
     try:
-        run_polling(app, build_intake(app, services))
+        asyncio.run(main())
     finally:
-        server.stop()
-    return 0
+        control.loop = control.stop = None
+        control.saver = None
+        saver.stop()
+        control.services = control.app = None

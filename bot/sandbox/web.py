@@ -21,6 +21,8 @@ input):
   sends a file (at most 10 MB, else 413).
 * `GET /api/file/<file_id>` - a file's bytes (documents as attachments).
 * `POST /api/clock {action}` - one of `control.ACTIONS` (dispatch now, bulletin, ...).
+* `POST /api/reset {}` - 重置沙盒: answers once the sandbox runs again from scratch (501 where
+  the control cannot).
 
 A user may read and write only their own private chat with the bot and, for admins and leaders,
 the admin group. Identities the fake API doesn't know yet (e.g. role "new") are registered with
@@ -297,6 +299,7 @@ class SandboxWeb:
             ("POST", "/api/press"): self._press,
             ("POST", "/api/upload"): self._upload,
             ("POST", "/api/clock"): self._clock,
+            ("POST", "/api/reset"): self._reset,
         }
 
     # ------------------------------------------------------------------ dispatch
@@ -762,9 +765,26 @@ class SandboxWeb:
             return self._json(504, {"error": "操作超时 / the action timed out"})
         except Exception as exc:
             _LOGGER.exception("sandbox action %s failed", action)
-            return self._json(500, {"error": f"操作失败：{exc} / the action failed"})
+            return self._json(
+                500, {"error": f"操作失败，详见沙盒日志 sandbox.log / the action failed: {exc}"})
         now = self.control.now()
         return self._json(
             200, {"result": result, "now": now.isoformat(), "now_label": now_label(now)}
         )
 
+    def _reset(self, request: _Request) -> RouteResponse:
+        self._body(request)
+        try:
+            result = self.control.reset()
+        except NotImplementedError:
+            return self._json(501, {"error": "此沙盒不能重置 / this sandbox cannot be reset"})
+        except TimeoutError:
+            return self._json(504, {"error": "重置超时，请刷新页面 / the reset timed out"})
+        except Exception as exc:
+            _LOGGER.exception("sandbox reset failed")
+            return self._json(
+                500, {"error": f"重置失败，详见沙盒日志 sandbox.log / the reset failed: {exc}"})
+        now = self.control.now()
+        return self._json(
+            200, {"result": result, "now": now.isoformat(), "now_label": now_label(now)}
+        )
