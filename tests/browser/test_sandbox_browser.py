@@ -305,9 +305,18 @@ class Page:
         except Exception as exc:
             raise AssertionError(f"timed out waiting for {what}") from exc
 
+    def dismiss_guide(self) -> None:
+        """Close the first-visit guide if it shows (it covers the page until closed)."""
+        guide = self.all('[data-testid="guide-dialog"]')
+        if guide and guide[0].is_displayed():
+            self.css('[data-testid="guide-close"]').click()
+            self.until(lambda: not guide[0].is_displayed(), "the guide to close")
+
     def choose_identity(self, user_id: int) -> None:
         from selenium.webdriver.support.ui import Select
 
+        self.until(lambda: self.css("#clock-label").text != "…", "the page to load")
+        self.dismiss_guide()
         self.until(
             lambda: self.all(f'[data-testid="identity-select"] option[value="{user_id}"]'),
             "the identity picker",
@@ -378,8 +387,11 @@ def test_chat_in_the_browser(
 
     # The admin group opens and shows who is who.
     page.css(f'[data-testid="chat-item"][data-chat-id="{GROUP}"]').click()
+    # (On a phone the chat list names the open chat; the header gives its room back.)
     page.until(
-        lambda: page.css('[data-testid="chat-title"]').text == "落实管理群", "the group to open"
+        lambda: page.css(f'[data-testid="chat-item"][data-chat-id="{GROUP}"].active')
+        and page.css('[data-testid="chat-title"]').get_attribute("textContent") == "落实管理群",
+        "the group to open",
     )
 
     # An official: only the private chat; reply to the bot's message by tapping it.
