@@ -1,8 +1,13 @@
 """The daily rhythm dispatch: plan today's reminders, skip what is already done, send the rest.
 
+每人每日一条: each person's due reminders go as one message, most urgent first (a person with
+one due task gets the single-task reminder; a very long list is split only to stay within
+Telegram's limits: bot/app/digest.py). Leaders get one 督办单 a day likewise.
+
 Every reminder is recorded in the outbox keyed by (date, task, person, kind), durably, right
-after Telegram accepted it. A second run on the same day (a restart, /dispatch) sends only what
-is missing, so nothing is sent twice and nothing is dropped.
+after Telegram accepted the message that carries it (a digest's entries in one change). A
+second run on the same day (a restart, /dispatch) sends only what is missing — a digest of the
+tasks not yet sent — so nothing is sent twice and nothing is dropped.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
 
+from bot.app.digest import DigestEntry, DigestPart, escalation_parts, reminder_parts
 from bot.config import field_default
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.ledger import Ledger
 from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, outbox_key
 from bot.domain.ports import (
+    Buttons,
     DeliveryFailed,
     LedgerRepository,
     PersistenceError,
@@ -44,7 +51,8 @@ class DispatchReport:
     day: date
     workday: bool = True
     due: int = 0  # task × person reminders due today after 减负
-    sent: int = 0  # sent by this run
+    sent: int = 0  # reminders sent by this run (a digest carries several)
+    messages: int = 0  # messages sent by this run (digests, their parts, 督办单)
     sent_before: int = 0  # already sent earlier today
     skipped_reported: int = 0  # 减负: already reported within the period
     failed: int = 0
@@ -73,6 +81,22 @@ class _Item:
     @property
     def outbox_kind(self) -> str:
         return ESCALATION if self.escalation else self.kind.value
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One message to one person: a digest (or a part of one), or a single reminder."""
+
+    person: Person
+    chat_id: int
+    items: tuple[_Item, ...]
+    text: str
+    buttons: Buttons | None
+    escalation: bool = False
+
+    @property
+    def rank(self) -> int:
+        return min(URGENCY[item.kind] for item in self.items)
 
 
 class RhythmDispatcher:
@@ -129,25 +153,67 @@ class RhythmDispatcher:
         items, unbound_entries = self._collect(due, day, report)
         if unbound_entries:
             self._record(self.ledger.record_deliveries, unbound_entries)
-        await self._send_all(items, day, report)
+        await self._send_all(self.messages_for(items, day), day, report)
         # 层层压实: leaders after N overdue workdays (at once when an owner cannot be
         # reached), then the 挂牌督办 list for the admins.
-        await self._send_all(self._escalations(due, day, report), day, report)
+        await self._send_all(self.messages_for(self._escalations(due, day, report), day),
+                             day, report)
         await self._send_listing(due, day, report)
-        log.info("dispatch %s: due %d, sent %d, before %d, skipped %d, failed %d, "
-                 "escalated %d, listed %d", day, report.due, report.sent, report.sent_before,
-                 report.skipped_reported, report.failed, report.escalated, report.listed)
+        log.info("dispatch %s: due %d, sent %d in %d messages, before %d, skipped %d, "
+                 "failed %d, escalated %d, listed %d", day, report.due, report.sent,
+                 report.messages, report.sent_before, report.skipped_reported, report.failed,
+                 report.escalated, report.listed)
         return report
 
-    async def _send_all(self, items: list[_Item], day: date, report: DispatchReport) -> None:
-        ordered = interleave(items, lambda item: item.chat_id)
+    def plan_messages(self, day: date) -> list[_Message]:
+        """The messages a run would send now (no sending, no writes): for /plan-like views
+        and the benchmark's schedule model."""
+        report = DispatchReport(day=day)
+        due = self._due(day, report)
+        items, _ = self._collect(due, day, report)
+        return self.messages_for(items, day)
+
+    def messages_for(self, items: list[_Item], day: date) -> list[_Message]:
+        """每人每日一条: one person's items (most urgent first, as given) as one message, or
+        the few parts Telegram's limits need; a task listed twice for one person (their own,
+        and covered for an owner on leave) once."""
+        by_person: dict[str, list[_Item]] = {}
+        for item in items:
+            mine = by_person.setdefault(item.person.name, [])
+            twin = next((i for i, had in enumerate(mine) if had.task.id == item.task.id), None)
+            if twin is None:
+                mine.append(item)
+            else:
+                had = mine[twin]
+                mine[twin] = _Item(had.task, had.kind, had.person, had.chat_id,
+                                   tuple(dict.fromkeys(had.on_behalf + item.on_behalf)),
+                                   had.escalation)
+        out: list[_Message] = []
+        for mine in by_person.values():
+            first = mine[0]
+            entries = [DigestEntry(i.task, i.kind, i.on_behalf) for i in mine]
+            parts: list[DigestPart]
+            if first.escalation:
+                parts = escalation_parts(self.messages, day, entries, self.calendar)
+            else:
+                parts = reminder_parts(self.messages, first.person.name, day, entries,
+                                       self.calendar, lambda t: self.lights.of(t, day))
+            of_task = {i.task.id: i for i in mine}
+            for part in parts:
+                out.append(_Message(first.person, first.chat_id,
+                                    tuple(of_task[e.task.id] for e in part.entries),
+                                    part.text, part.buttons, first.escalation))
+        return out
+
+    async def _send_all(self, messages: list[_Message], day: date,
+                        report: DispatchReport) -> None:
+        ordered = interleave(messages, lambda message: message.chat_id)
         pacer = self._pacer_factory()
         gate = asyncio.Semaphore(self._concurrency)
         pending: set[asyncio.Task[None]] = set()
-        async for item in pacer.paced(ordered, lambda i: i.chat_id,
-                                      lambda i: URGENCY[i.kind]):
+        async for message in pacer.paced(ordered, lambda m: m.chat_id, lambda m: m.rank):
             await gate.acquire()
-            task = asyncio.create_task(self._deliver(item, day, report, gate))
+            task = asyncio.create_task(self._deliver(message, day, report, gate))
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:
@@ -282,64 +348,59 @@ class RhythmDispatcher:
         report.on_leave = sorted(set(report.on_leave))
         return items, unbound
 
-    async def _deliver(self, item: _Item, day: date, report: DispatchReport,
+    async def _deliver(self, message: _Message, day: date, report: DispatchReport,
                        gate: asyncio.Semaphore) -> None:
         try:
-            await self._deliver_one(item, day, report)
+            await self._deliver_one(message, day, report)
         except Exception:  # one failing recipient never stops the rest
-            log.exception("reminder %s to %s failed unexpectedly", item.task.id, item.person.name)
-            report.failed += 1
+            log.exception("reminders to %s failed unexpectedly", message.person.name)
+            report.failed += len(message.items)
         finally:
             gate.release()
 
-    async def _deliver_one(self, item: _Item, day: date, report: DispatchReport) -> None:
-        task = self.repo.get_task(item.task.id) or item.task
-        if item.escalation:
-            text = self.messages.escalation_sheet(task, day, self.calendar, item.on_behalf)
-            buttons = None
-        else:
-            text = self.messages.rhythm_reminder(task, item.kind, day, self.calendar,
-                                                 self.lights.of(task, day))
-            if item.on_behalf:
-                text = f"{self.messages.leave_note(item.on_behalf)}\n{text}"
-            buttons = self.messages.task_buttons(task.id)
+    async def _deliver_one(self, message: _Message, day: date, report: DispatchReport) -> None:
         attempt = 0
         while True:
             try:
-                message_id = await self.sender.send(item.chat_id, text, buttons)
+                message_id = await self.sender.send(message.chat_id, message.text,
+                                                    message.buttons)
                 break
             except Unreachable:
-                self._mark_unreachable(item, day, report)
+                self._mark_unreachable(message, day, report)
                 return
             except DeliveryFailed as err:
                 if attempt >= len(self._retry_delays):
-                    log.warning("reminder %s to %s not sent: %s", task.id, item.person.name, err)
-                    report.failed += 1
-                    self._record(self.ledger.record_delivery,
-                                 self._entry(item, day, DeliveryStatus.FAILED))
+                    log.warning("reminders %s to %s not sent: %s",
+                                ",".join(i.task.id for i in message.items),
+                                message.person.name, err)
+                    report.failed += len(message.items)
+                    self._record(self.ledger.record_deliveries,
+                                 self._entries(message, day, DeliveryStatus.FAILED))
                     return
                 await self._sleep(self._retry_delays[attempt])
                 attempt += 1
-        if item.escalation:
-            report.escalated += 1
+        if message.escalation:
+            report.escalated += len(message.items)
         # A reminder (not a 督办单) also sets the task's last reminder, from which 预警 counts.
-        self._record(lambda sent: self.ledger.record_sent(sent, reminder=not item.escalation),
-                     self._entry(item, day, DeliveryStatus.SENT, message_id))
-        report.sent += 1
+        self._record(lambda sent: self.ledger.record_sent(sent, reminder=not message.escalation),
+                     self._entries(message, day, DeliveryStatus.SENT, message_id))
+        report.sent += len(message.items)
+        report.messages += 1
 
-    def _mark_unreachable(self, item: _Item, day: date, report: DispatchReport) -> None:
-        report.unreachable.append(item.person.name)
-        person = self.repo.get_person(item.person.name)
+    def _mark_unreachable(self, message: _Message, day: date, report: DispatchReport) -> None:
+        report.unreachable.append(message.person.name)
+        person = self.repo.get_person(message.person.name)
         if person is not None and person.unreachable_since is None:
             report.newly_unreachable.append(person.name)
         self._record(self.ledger.mark_unreachable,
-                     self._entry(item, day, DeliveryStatus.UNREACHABLE))
+                     self._entries(message, day, DeliveryStatus.UNREACHABLE))
 
-    def _entry(self, item: _Item, day: date, status: DeliveryStatus,
-               message_id: int | None = None) -> OutboxEntry:
-        return OutboxEntry(day, item.task.id, item.person.name, item.outbox_kind, status,
-                           self.clock.now(), message_id=message_id, chat_id=item.chat_id,
-                           channel=self.sender.channel)
+    def _entries(self, message: _Message, day: date, status: DeliveryStatus,
+                 message_id: int | None = None) -> list[OutboxEntry]:
+        now = self.clock.now()
+        return [OutboxEntry(day, item.task.id, item.person.name, item.outbox_kind, status, now,
+                            message_id=message_id, chat_id=item.chat_id,
+                            channel=self.sender.channel) for item in message.items]
 
     def _forget_old_entries(self, day: date) -> None:
         self._record(self.ledger.forget_deliveries_before,

@@ -92,13 +92,15 @@ def parse_add_line(text: str, services: Services) -> NewTask:
 
 
 def date_question(services: Services, question: str, kind: str, task_id: str,
-                  about: Said) -> Reply:
+                  about: Said, span: str = "") -> Reply:
     """确认 / 重新填写 under a question about an unusual date. The question answers the message
-    it is about; the 确认 button reads that message again (nothing kept in memory)."""
+    it is about; the 确认 button reads that message again (nothing kept in memory; `span`:
+    the part of it about this task, bot/app/digest.py)."""
     msgs = services.messages
-    buttons = [[(msgs.catalog["btn_date_ok"], actions.encode(actions.DATE, kind, "ok", task_id)),
+    buttons = [[(msgs.catalog["btn_date_ok"],
+                 actions.encode(actions.DATE, kind, "ok", task_id, span)),
                 (msgs.catalog["btn_date_retype"],
-                 actions.encode(actions.DATE, kind, "no", task_id))]]
+                 actions.encode(actions.DATE, kind, "no", task_id, span))]]
     return Reply(question, buttons=buttons, quote=about)
 
 

@@ -1,4 +1,5 @@
-"""Buttons under the bot's messages: ✅/📈/⚠️/⏳ under reminders, ↩️ 撤回, 核账/退回,
+"""Buttons under the bot's messages: ✅/📈/⚠️/⏳ under reminders, 📝 under a task of the daily
+digest (its four choices), ↩️ 撤回, 核账/退回,
 批准/不批准, 我来协调/已解决, 确认换绑/不同意, a date's 确认/重新填写, 确认交账/只是进展, and the
 task picker.
 
@@ -20,8 +21,9 @@ import re
 
 from bot.alerts import notify_chat
 from bot.app import actions
-from bot.app.common import actor, alert_store_failure, parse_add_line, with_line
+from bot.app.common import actor, alert_store_failure, created_reply, parse_add_line, with_line
 from bot.app.conversation import Conversation, Posted, Press, Reply, Said, plain
+from bot.app.digest import part_said, part_source
 from bot.app.reports import (
     apply_report,
     confirm_and_tell,
@@ -34,6 +36,7 @@ from bot.domain.errors import DomainError, TaskNotFound
 from bot.domain.model import Difficulty, ExtensionStatus, RebindStatus, Task, TaskStatus
 from bot.domain.ports import Buttons, PersistenceError
 from bot.domain.replies import Reading, ReplyKind
+from bot.domain.rhythm import reminder_kind
 from bot.domain.text import normalize_task_id, parse_deadline
 from bot.messages import esc
 from bot.services import Services
@@ -91,7 +94,7 @@ async def _decide(services: Services, conversation: Conversation, press: Press,
         await _edit(conversation, press, msgs.t("picked", id=task.id))
         await apply_report(services, conversation, caller, task, original)
         return None
-    # ACT: the four buttons under a reminder or task message.
+    # ACT: the four buttons under a reminder or task message, 📝 under a digest's task.
     if task.status is not TaskStatus.OPEN:
         if data.choice == "done" and task.status is TaskStatus.SUBMITTED:
             return msgs.t("already_submitted", id=task.id)
@@ -103,8 +106,26 @@ async def _decide(services: Services, conversation: Conversation, press: Press,
             who=actor(services, caller), user_id=caller.user_id, source=press.source)
         await confirm_and_tell(services, conversation, outcome)
         return None
+    if data.choice == "open":
+        await conversation.say(task_choices(services, task))
+        return None
     await _prompt(conversation, press, msgs.t(f"prompt_{data.choice}", id=task.id))
     return None
+
+
+def task_choices(services: Services, task: Task) -> Reply:
+    """📝 under a task of the daily digest: the task's own reminder (what is due today, the
+    latest report) with its four buttons; a reply to it reports on this task."""
+    msgs = services.messages
+    today = services.clock.today()
+    kind = reminder_kind(task, today, services.calendar)
+    if kind is not None:
+        text = msgs.rhythm_reminder(task, kind, today, services.calendar,
+                                    services.lights.of(task, today))
+    else:
+        text = msgs.t("task_choices", id=task.id, title=task.title,
+                      deadline=msgs.deadline_with_days(task, today))
+    return Reply(text, buttons=msgs.task_buttons(task.id))
 
 
 async def _admin_button(services: Services, conversation: Conversation, press: Press,
@@ -364,7 +385,7 @@ async def _date_button(services: Services, conversation: Conversation, press: Pr
         if kind == "add":
             new = parse_add_line(rest[1] if len(rest) > 1 else "", services)
             created = services.ledger.add_task(new, who=actor(services, caller))
-            await conversation.say(Reply(msgs.task_created(created)))
+            await conversation.say(created_reply(services, created))
             return None
         args = rest[1].split(maxsplit=1) if len(rest) > 1 else []
         task_id = normalize_task_id(args[0]) if args else None
@@ -378,8 +399,9 @@ async def _date_button(services: Services, conversation: Conversation, press: Pr
     if not may_report(services, caller, task):
         return msgs.t("button_not_yours")
     await _edit(conversation, press, msgs.t("date_confirmed"))
-    await apply_report(services, conversation, caller, task, original, date_confirmed=True,
-                       intent="extend" if kind == "askx" else None)
+    await apply_report(services, conversation, caller, task, part_said(original, data.span),
+                       date_confirmed=True, intent="extend" if kind == "askx" else None,
+                       span=data.span)
     return None
 
 
@@ -395,7 +417,7 @@ async def _completion_button(services: Services, conversation: Conversation, pre
     task = services.ledger.task(data.target)
     if not may_report(services, caller, task):
         return msgs.t("button_not_yours")
-    if services.ledger.repo.report_from(original.source) is not None:
+    if services.ledger.repo.report_from(part_source(original, data.span)) is not None:
         await _edit(conversation, press, msgs.t("already_recorded_short"))
         return None
     if task.status is not TaskStatus.OPEN:
@@ -404,7 +426,8 @@ async def _completion_button(services: Services, conversation: Conversation, pre
         return None
     await _edit(conversation, press,
                 msgs.t("confirm_done_yes" if data.choice == "yes" else "confirm_done_no"))
-    await apply_report(services, conversation, caller, task, original, completion=data.choice)
+    await apply_report(services, conversation, caller, task, part_said(original, data.span),
+                       completion=data.choice, span=data.span)
     return None
 
 

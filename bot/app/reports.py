@@ -1,10 +1,14 @@
 """Officials answer in chat: replies to the bot's messages, plain messages, photos and
 documents (佐证材料) become reports on their tasks (交账, progress, 困难, 延期申请).
 
-A reply names its task by the bot message it answers (a reminder, a task message, a prompt);
-a plain private message applies to the official's one open task, or the bot asks which one
-(the PICK question quotes the message, so nothing needs remembering). Who may report on a task
-is checked here every time.
+A message names its task by a 编号 or, in a reply to the daily digest, a 序号 at the start of a
+line ("DG-3 进度60%", "2. 已完成"); several lines each naming a task report on each
+(bot/app/digest.py). An explicit 编号 wins over the task of the message replied to. A reply
+naming none is about the task of the bot message it answers (a reminder, a task message, a
+prompt); to a digest of several tasks the bot asks which. A plain private message naming none
+applies to the official's one open task, or the bot asks which one (the PICK question quotes
+the message, so nothing needs remembering). Who may report on a task is checked here every
+time.
 
 Recording follows one rule: durable first, then confirmed at once with the way back
 (↩️ 撤回), then whoever must act is told (admins on 交账 and 延期, the leader and the admins on
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -25,6 +30,7 @@ from bot.alerts import notify_admins, notify_admins_at, notify_person
 from bot.app import actions
 from bot.app.common import actor, date_question
 from bot.app.conversation import Caller, Conversation, Reply, Said
+from bot.app.digest import Mark, Part, listed_tasks, named_parts, part_said, part_source
 from bot.domain.errors import InvalidField
 from bot.domain.ledger import ReportOutcome
 from bot.domain.model import Evidence, Task, TaskStatus
@@ -155,16 +161,34 @@ def clip(text: str, limit: int, ellipsis: str = "…") -> str:
 
 async def on_reply(services: Services, conversation: Conversation, caller: Caller,
                    said: Said) -> None:
-    """A reply to one of the bot's messages: a reminder, a task message or a prompt. The
-    task is the one the bot's message names; a reply to anything else is a plain message."""
+    """A reply to one of the bot's messages: a reminder, the daily digest, a task message or a
+    prompt. Lines naming a task (编号, or the digest's 序号) report on it; otherwise the task
+    is the one the bot's message names (a digest of several: the bot asks which); a reply to
+    anything else is a plain message."""
     replied = said.reply_to
-    task = task_mentioned(services, replied.text) \
-        if replied is not None and replied.by_bot else None
+    if replied is None or not replied.by_bot:
+        await on_plain(services, conversation, caller, said)
+        return
+    intent = prompt_intent(replied.text)
+    if intent != "reject":  # a 退回 reason is the admin's text, whatever it names
+        listed = listed_tasks(replied)
+        parts = named_parts(said.text, _resolver(services, caller, listed))
+        if parts:
+            own = task_mentioned(services, replied.text) if not listed else None
+            await _report_parts(services, conversation, caller, said, parts, replied,
+                                intent if own is not None else None,
+                                own.id if own is not None else "")
+            return
+        if len(set(listed.values())) > 1:
+            tasks = [services.ledger.repo.get_task(tid) for tid in dict.fromkeys(
+                listed[n] for n in sorted(listed))]
+            await _ask_which(services, conversation, said,
+                             [t for t in tasks if t is not None], "pick_listed")
+            return
+    task = task_mentioned(services, replied.text)
     if task is None:
         await on_plain(services, conversation, caller, said)
         return
-    assert replied is not None
-    intent = prompt_intent(replied.text)
     if intent == "reject":
         if services.is_admin(caller.user_id):
             from bot.app.review import reject_task  # review builds on this module
@@ -179,10 +203,55 @@ async def on_reply(services: Services, conversation: Conversation, caller: Calle
     await apply_report(services, conversation, caller, task, said, intent=intent)
 
 
+def _resolver(services: Services, caller: Caller,
+              listed: dict[int, str]) -> Callable[[Mark], str | None]:
+    """Which task a line's mark names: a 序号 of the digest replied to, else an existing
+    task's 编号 (whoever's it is: an explicit 编号 is answered "not your task" rather than
+    applied elsewhere)."""
+
+    def resolve(mark: Mark) -> str | None:
+        if mark.numeric and int(mark.text) in listed:
+            return listed[int(mark.text)]
+        task_id = normalize_task_id(mark.text)
+        if task_id is None or services.ledger.repo.get_task(task_id) is None:
+            return None
+        return task_id
+
+    return resolve
+
+
+async def _report_parts(services: Services, conversation: Conversation, caller: Caller,
+                        said: Said, parts: list[Part], replied: Said | None = None,
+                        intent: str | None = None, replied_task: str = "") -> None:
+    """Each part of a message on the task it names, in order. A prompt's intent (📈, ⏳) goes
+    only with its own task; a leader's remark under an alert stays a remark."""
+    for part in parts:
+        task = services.ledger.repo.get_task(part.task_id)
+        if task is None:
+            continue
+        if replied is not None and not asks_for_report(replied) \
+                and plain_leader(services, caller, task):
+            await conversation.say(Reply(services.messages.t("ack_hint")))
+            continue
+        mine = intent if part.task_id == replied_task else None
+        await apply_report(services, conversation, caller, task, part_said(said, part.span),
+                           intent=mine, span=part.span)
+
+
+async def _ask_which(services: Services, conversation: Conversation, said: Said,
+                     tasks: list[Task], key: str) -> None:
+    """Which task is this about? One button per task (PICK reads the message again)."""
+    msgs = services.messages
+    buttons = [[(f"{t.id} {_short(t.title)}", actions.encode(actions.PICK, t.id))]
+               for t in tasks[:20]]
+    await conversation.say(Reply(msgs.t(key, count=len(tasks)), buttons=buttons, quote=said))
+
+
 async def on_plain(services: Services, conversation: Conversation, caller: Caller,
                    said: Said) -> None:
-    """A message that is not a reply: with one open task it applies to it; with several the
-    bot asks which (the question replies to the message, so nothing needs remembering)."""
+    """A message that is not a reply: lines naming a task by 编号 report on it; otherwise
+    with one open task it applies to it; with several the bot asks which (the question
+    replies to the message, so nothing needs remembering)."""
     msgs = services.messages
     if not said.private:
         return  # in groups only replies to the bot count
@@ -194,6 +263,10 @@ async def on_plain(services: Services, conversation: Conversation, caller: Calle
     if not said.evidence and is_acknowledgement(said.text):
         await conversation.say(Reply(msgs.t("ack_hint")))
         return
+    parts = named_parts(said.text, _resolver(services, caller, {}))
+    if parts:
+        await _report_parts(services, conversation, caller, said, parts)
+        return
     # Their own tasks, and those they cover for an official on leave; a task waiting for 核账
     # too (进度45% after 已完成 takes the 交账 back).
     tasks = [t for t in services.ledger.tasks_to_report(person.name, services.clock.today())
@@ -204,10 +277,7 @@ async def on_plain(services: Services, conversation: Conversation, caller: Calle
     if len(tasks) == 1:
         await apply_report(services, conversation, caller, tasks[0], said)
         return
-    buttons = [[(f"{t.id} {_short(t.title)}", actions.encode(actions.PICK, t.id))]
-               for t in tasks[:20]]
-    await conversation.say(Reply(msgs.t("pick_task", count=len(tasks)), buttons=buttons,
-                                 quote=said))
+    await _ask_which(services, conversation, said, tasks, "pick_task")
 
 
 def _short(title: str, limit: int = 18) -> str:
@@ -235,7 +305,8 @@ def reading_for(intent: str | None, text: str, today: date,
 
 async def apply_report(services: Services, conversation: Conversation, caller: Caller,
                        task: Task, said: Said, *, intent: str | None = None,
-                       date_confirmed: bool = False, completion: str | None = None) -> None:
+                       date_confirmed: bool = False, completion: str | None = None,
+                       span: str = "") -> None:
     """Record what `said` says about `task`, every facet of it in one change, and answer
     with what was understood (with ↩️ 撤回); then tell whoever must act (admins on 交账 and
     延期, admins and the leader on 困难) and complete the answer with who was reached.
@@ -244,7 +315,8 @@ async def apply_report(services: Services, conversation: Conversation, caller: C
     of a part only (`completion` carries the answer: "yes" or "no"), a date for an extension
     that gives none, a progress figure again when the one given is impossible (120%).
     `caller` is who reports: the message's author, or who pressed a button that reads it
-    again (PICK, a date's 确认, 确认交账).
+    again (PICK, a date's 确认, 确认交账). `span`: `said` is one part of a message of several
+    (bot/app/digest.py); the questions' buttons carry it, and the report is named by it.
     """
     msgs = services.messages
     if not may_report(services, caller, task):
@@ -265,7 +337,7 @@ async def apply_report(services: Services, conversation: Conversation, caller: C
     elif completion == "no":
         reading = reading.as_progress()
     elif reading.confirm and intent is None:
-        await conversation.say(completion_question(services, task, said, text))
+        await conversation.say(completion_question(services, task, said, text, span))
         return
     elif reading.confirm:  # the answer to a 📈/⚠️/⏳ prompt: what the button said it is
         reading = reading.as_progress()
@@ -287,12 +359,13 @@ async def apply_report(services: Services, conversation: Conversation, caller: C
         question = msgs.date_confirmation(reading.new_deadline, today, what="extension")
         if question:  # 申请延期至2036年: years ahead, most likely a typo
             await conversation.say(date_question(
-                services, question, "askx" if intent == "extend" else "ask", task.id, said))
+                services, question, "askx" if intent == "extend" else "ask", task.id, said,
+                span))
             return
     try:
         outcome = services.ledger.submit_report(
             task.id, reading, who=actor(services, caller), user_id=caller.user_id,
-            evidence=evidence, source=said.source)
+            evidence=evidence, source=part_source(said, span))
     except InvalidField as err:
         if err.params.get("field") == "extension_date":
             await conversation.say(Reply(msgs.t("invalid_extension_date")))
@@ -311,13 +384,16 @@ def _worth_recording(reading: Reading, evidence: tuple[Evidence, ...]) -> bool:
         or reading.difficulty is not None
 
 
-def completion_question(services: Services, task: Task, said: Said, text: str) -> Reply:
+def completion_question(services: Services, task: Task, said: Said, text: str,
+                        span: str = "") -> Reply:
     """确认交账？ with 确认交账 / 只是进展. The question replies to the official's message; the
-    buttons read that message again (nothing kept in memory)."""
+    buttons read that message again (nothing kept in memory; `span`: the part about this
+    task)."""
     msgs = services.messages
-    buttons = [[(msgs.catalog["btn_confirm_done"], actions.encode(actions.SURE, task.id, "yes")),
+    buttons = [[(msgs.catalog["btn_confirm_done"],
+                 actions.encode(actions.SURE, task.id, "yes", span=span)),
                 (msgs.catalog["btn_just_progress"],
-                 actions.encode(actions.SURE, task.id, "no"))]]
+                 actions.encode(actions.SURE, task.id, "no", span=span))]]
     return Reply(msgs.t("confirm_done_q", id=task.id, text=clip(text, 200, "…")),
                  buttons=buttons, quote=said)
 

@@ -65,29 +65,37 @@ class LedgerRecords:
         if entries:
             self.repo.commit(Change(outbox=list(entries)))
 
-    def record_sent(self, entry: OutboxEntry, *, reminder: bool) -> None:
-        """A message the recipient's chat accepted (`entry`, status SENT), with what it tells:
+    def record_sent(self, entry: OutboxEntry | Sequence[OutboxEntry], *,
+                    reminder: bool) -> None:
+        """A message the recipient's chat accepted (`entry`, status SENT; several entries for
+        one message listing several tasks, a daily digest: one change), with what it tells:
         the recipient can be reached again (an unreachable mark goes) and, for a rhythm
         `reminder`, the task was last reminded on `entry.day` with `entry.kind` (预警 counts
         "no report since the last reminder's period began" from there)."""
-        change = Change(outbox=[entry])
-        task = self.repo.get_task(entry.task_id)
-        if reminder and task is not None and (
-                task.reminded_on, task.reminded_kind) != (entry.day, entry.kind):
-            change.tasks.append(task.with_changes(reminded_on=entry.day,
-                                                  reminded_kind=entry.kind))
-        person = self.repo.get_person(entry.person)
-        if person is not None and person.unreachable_since is not None:
-            change.people.append(person.with_changes(unreachable_since=None))
+        entries = [entry] if isinstance(entry, OutboxEntry) else list(entry)
+        change = Change(outbox=entries)
+        for sent in entries:
+            task = self.repo.get_task(sent.task_id)
+            if reminder and task is not None and (
+                    task.reminded_on, task.reminded_kind) != (sent.day, sent.kind):
+                change.tasks.append(task.with_changes(reminded_on=sent.day,
+                                                      reminded_kind=sent.kind))
+        for name in dict.fromkeys(sent.person for sent in entries):
+            person = self.repo.get_person(name)
+            if person is not None and person.unreachable_since is not None:
+                change.people.append(person.with_changes(unreachable_since=None))
         self.repo.commit(change)
 
-    def mark_unreachable(self, entry: OutboxEntry) -> None:
+    def mark_unreachable(self, entry: OutboxEntry | Sequence[OutboxEntry]) -> None:
         """A message that cannot be delivered (blocked, never started): its entry (status
-        UNREACHABLE) and, unless already marked, since when its recipient is unreachable."""
-        change = Change(outbox=[entry])
-        person = self.repo.get_person(entry.person)
-        if person is not None and person.unreachable_since is None:
-            change.people.append(person.with_changes(unreachable_since=self.clock.now()))
+        UNREACHABLE; several for a digest, one change) and, unless already marked, since when
+        its recipient is unreachable."""
+        entries = [entry] if isinstance(entry, OutboxEntry) else list(entry)
+        change = Change(outbox=entries)
+        for name in dict.fromkeys(sent.person for sent in entries):
+            person = self.repo.get_person(name)
+            if person is not None and person.unreachable_since is None:
+                change.people.append(person.with_changes(unreachable_since=self.clock.now()))
         self.repo.commit(change)
 
     def forget_deliveries_before(self, day: date) -> int:

@@ -53,23 +53,34 @@ def texts_to(bot: Harness, chat: int) -> list[str]:
     return [m["text"] for m in bot.api.messages_to(chat)]
 
 
-async def test_each_owner_gets_one_message_per_task_most_urgent_first(bot: Harness) -> None:
+async def test_each_owner_gets_one_message_a_day_most_urgent_first(bot: Harness) -> None:
+    """每人每日一条: 张三's two due tasks in one digest (督办 first), 李四's one task as the
+    single-task reminder with its four buttons."""
     xun = add(bot, "世忻铁路复线保德段征地", ("张三", "李四"), date(2026, 12, 31))
     overdue = add(bot, "中医院迁建项目一期工程", ("张三",), date(2026, 11, 24),
                   leader="陈副县长")
     add(bot, "明年任务", ("张三",), date(2027, 5, 1))  # later quarter: not today
     report = await bot.services.dispatcher.run()
-    assert (report.due, report.sent, report.sent_before) == (3, 3, 0)
-    zhang = texts_to(bot, ZHANG)
-    assert len(zhang) == 2
-    assert zhang[0].startswith("🔴【督办】") and overdue in zhang[0]
-    assert "已逾期 5 个工作日" in zhang[0] and "责任领导：陈副县长" in zhang[0]
-    assert "【旬调度】" in zhang[1] and xun in zhang[1]
-    assert "12月31日（周四）" in zhang[1] and "还剩 30 天" in zhang[1]
-    assert "以旬保月" in zhang[1] and "12月上旬" in zhang[1]
-    assert "直接回复本消息" in zhang[1]
-    assert len(texts_to(bot, LI)) == 1
-    assert all(len(t.splitlines()) <= 8 for t in zhang)
+    assert (report.due, report.sent, report.sent_before, report.messages) == (3, 3, 0, 2)
+    [zhang] = texts_to(bot, ZHANG)
+    lines = zhang.splitlines()
+    assert lines[0] == "📋【今日调度】12月1日（周二） 张三 共 2 项"
+    assert lines[1].startswith("1. 🔴【督办】") and overdue in lines[1]
+    assert "11月24日（周二），已逾期 5 个工作日" in lines[1]
+    assert lines[2].startswith("2. ") and "【旬调度】" in lines[2] and xun in lines[2]
+    assert "12月31日（周四），还剩 30 天" in lines[2]
+    assert lines[3] == f"回复“序号/编号 + 进展”，如“1 进度80%”“{xun} 已完成”；或点下方按钮。"
+    assert len(lines) <= 8
+    [message] = bot.api.messages_to(ZHANG)
+    rows = message["reply_markup"]["inline_keyboard"]
+    assert [[b["callback_data"] for b in row] for row in rows] == [
+        [f"ACT {overdue} open"], [f"ACT {xun} open"]]
+    [li] = texts_to(bot, LI)
+    assert "【旬调度】" in li and xun in li
+    assert "12月31日（周四）" in li and "还剩 30 天" in li
+    assert "以旬保月" in li and "12月上旬" in li
+    assert "直接回复本消息" in li
+    assert len(li.splitlines()) <= 8
 
 
 async def test_a_daily_reminder_names_the_xun_it_secures(bot: Harness) -> None:
