@@ -52,8 +52,8 @@ ZH: dict[str, str] = {
     "internal_error": "⚠️ 处理时出现问题，本次操作没有生效。请稍后重试，或联系督查室。",
     "help_admin": (
         "<b>落实 · 督查室命令</b>\n"
-        "/add 任务 | 牵头单位 | 责任人 | 完成时限 — 建账（只发 /add 则逐项填写）\n"
-        "/tasks [单位] — 在办任务\n"
+        "/add 任务 | 牵头单位 | 责任人 | 完成时限 [| 责任领导] — 建账（只发 /add 则逐项填写）\n"
+        "/tasks [单位] — 在办任务　/mine 姓名 — 某位领导分管的任务\n"
         "/task 编号 — 任务详情和记录\n"
         "/remind 编号 — 立即催办\n"
         "/cancel 编号 [原因] — 撤销任务\n"
@@ -64,14 +64,33 @@ ZH: dict[str, str] = {
         "/verify /reject /reopen /resolve /extend 编号 — 核账、退回、重开、困难解决、延期\n"
         "/report [旬|月|季] [单位] — 工作通报　/score [期间] — 考核得分\n"
         "/leave 姓名 起 止 — 请假　/exempt 编号 理由 — 容错\n"
-        "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31"
+        "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 一季度 | 陈副县长"
     ),
     "help_official": (
-        "<b>落实 · 使用说明</b>\n"
-        "/tasks — 我负责的任务\n"
-        "/task 编号 — 任务详情，例如 /task T0007\n"
-        "收到调度提醒后，直接回复该消息报送进展。"
+        "<b>落实 · 使用说明（责任人）</b>\n"
+        "收到调度提醒后，直接回复该消息报送，例如：\n"
+        "　“进度60%，完成主体征地”\n"
+        "　“已完成”（交账，督查室核账后销账）\n"
+        "　“困难：配套资金未到位”\n"
+        "　“申请延期至1月15日，原因：……”\n"
+        "也可点提醒下方的按钮：✅ 已完成 · 📈 报进度 · ⚠️ 有困难 · ⏳ 申请延期。\n"
+        "/tasks — 我负责的任务　/task 编号 — 任务详情，例如 /task T0007\n"
+        "直接回复调度提醒报送，例如“进度80%”“已完成”“困难：……”。"
     ),
+    "help_leader": (
+        "<b>落实 · 使用说明（责任领导）</b>\n"
+        "/mine — 我分管的任务，带🔴🟡🟢预警\n"
+        "/task 编号 — 任务详情和记录，例如 /task T0007\n"
+        "/tasks — 我作为责任人负责的任务\n"
+        "分管任务逾期、报告困难或申请延期时，会在这里告知您。\n"
+        "如需代为报送，直接回复提醒，或在 /task 编号 下方点按钮，例如“进度80%”“已完成”。"
+    ),
+    "mine_header": "我分管的任务（{count} 项）",
+    "mine_header_of": "{name} 分管的任务（{count} 项）",
+    "mine_none": "您没有分管的在办任务。您负责的任务请发送 /tasks 查看。",
+    "mine_none_of": "{name} 没有分管的在办任务。",
+    "mine_usage": "用法：/mine 姓名 — 查看该领导分管的任务，例如 /mine 陈副县长",
+    "tasks_lead_hint": "您分管 {count} 项任务，发送 /mine 查看。",
     "welcome_bound": "✅ 绑定成功，{name}（{unit}）。\n今后调度提醒将发到这里。",
     "welcome_back": "您好，{name}。",
     "your_open_tasks": "您负责的在办任务（{count} 项）：",
@@ -98,11 +117,12 @@ ZH: dict[str, str] = {
     ),
     "invite_usage": "用法：/invite 姓名 [单位]\n例：/invite 张三 县自然资源局",
     "add_usage": (
-        "格式：/add 任务 | 牵头单位 | 责任人 | 完成时限\n"
-        "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31\n"
-        "多名责任人用“、”分隔；长期任务时限写“长期”。只发 /add 可逐项填写。"
+        "格式：/add 任务 | 牵头单位 | 责任人 | 完成时限 [| 责任领导]\n"
+        "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31 | 陈副县长\n"
+        "多名责任人用“、”分隔；时限可写 2026-12-31、12月底、一季度、下周五，长期任务写“长期”。"
+        "只发 /add 可逐项填写。"
     ),
-    "add_parts": "应为 4 项，用 | 分隔，实际为 {count} 项。",
+    "add_parts": "应为 4 项（可加第 5 项责任领导），用 | 分隔，实际为 {count} 项。",
     "field_title": "任务",
     "field_lead_unit": "牵头单位",
     "field_owners": "责任人",
@@ -113,17 +133,24 @@ ZH: dict[str, str] = {
     "invalid_lead_unit": "“牵头单位”不能为空，且不超过 30 字。",
     "invalid_owners": "请至少写一名责任人，多名用“、”分隔，例如：张三、李四。",
     "invalid_deadline": (
-        "看不懂完成时限“{value}”。请写日期，例如 2026-12-31 或 2026年12月31日；长期任务写“长期”。"
+        "看不懂完成时限“{value}”。可写 2026-12-31、12月31日、12月底、月底前、一季度、下周五、"
+        "春节前；长期任务写“长期”。"
     ),
     "invalid_name": "姓名不能为空，且不超过 30 字。",
     "invalid_unit": "单位名称不超过 30 字。",
     "task_created": (
         "✅ 已建账 <b>{id}</b> {title}\n牵头单位：{unit}　责任人：{owners}\n完成时限：{deadline}"
     ),
+    "created_leader": "责任领导：{leader}",
+    "add_unbound": "⚠️ {names} 尚未绑定，收不到提醒。点下方按钮生成邀请链接，转发给本人。",
+    "btn_invite": "📨 生成邀请链接",
+    "invite_links": "<b>{id}</b> 的邀请链接（7 天内有效，仅限一次），请分别转发给本人：",
+    "invite_link_line": "{name}：{link}",
+    "invite_all_bound": "{id} 的责任人和责任领导都已绑定。",
     "ask_title": "建账第 1/4 步：请发送任务名称。\n（随时发送“取消”结束）",
     "ask_unit": "第 2/4 步：牵头单位是？例如：县自然资源局",
     "ask_owners": "第 3/4 步：责任人是谁？多名用“、”分隔，例如：张三、李四",
-    "ask_deadline": "第 4/4 步：完成时限？例如 2026-12-31、2026年12月31日，长期任务写“长期”",
+    "ask_deadline": "第 4/4 步：完成时限？例如 2026-12-31、12月底、一季度、下周五，长期任务写“长期”",
     "retry": "请重新发送。",
     "dialog_cancelled": "已取消，未建账。",
     "dialog_expired": "建账对话已超时结束，未建账。如需继续，请重新发送 /add。",
@@ -503,8 +530,8 @@ EN: dict[str, str] = {
     "internal_error": "⚠️ Something went wrong; nothing was changed. Please try again later.",
     "help_admin": (
         "<b>Luoshi · admin commands</b>\n"
-        "/add task | lead unit | owners | deadline — open a task (/add alone asks step by step)\n"
-        "/tasks [unit] — open tasks\n"
+        "/add task | lead unit | owners | deadline [| leader] — open a task (/add alone asks)\n"
+        "/tasks [unit] — open tasks  /mine name — the tasks a leader leads\n"
         "/task ID — details and history\n"
         "/remind ID — urge the owners now\n"
         "/cancel ID [reason] — cancel a task\n"
@@ -515,14 +542,34 @@ EN: dict[str, str] = {
         "/verify /reject /reopen /resolve /extend ID — verify, send back, reopen, solve, extend\n"
         "/report [旬|月|季] [unit] — bulletin  /score [period] — scores\n"
         "/leave name from to — leave  /exempt ID reason — out of scoring\n"
-        "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31"
+        "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | Q1 | Deputy Chen"
     ),
     "help_official": (
-        "<b>Luoshi · how to use</b>\n"
-        "/tasks — my tasks\n"
-        "/task ID — task details, e.g. /task T0007\n"
-        "When a reminder arrives, reply to it to report progress."
+        "<b>Luoshi · how to use (owner)</b>\n"
+        "When a reminder arrives, reply to it to report, e.g.:\n"
+        "  \"progress 60%, land acquired\"\n"
+        "  \"done\" (reported done; the office verifies and closes it)\n"
+        "  \"problem: the funds have not arrived\"\n"
+        "  \"extend to 15 Jan, because …\"\n"
+        "Or press the buttons under it: ✅ Done · 📈 Progress · ⚠️ Problem · ⏳ Extension.\n"
+        "/tasks — my tasks  /task ID — task details, e.g. /task T0007\n"
+        "Reply to a reminder to report, e.g. \"progress 80%\", \"done\", \"problem: …\"."
     ),
+    "help_leader": (
+        "<b>Luoshi · how to use (leader)</b>\n"
+        "/mine — the tasks I lead, with 🔴🟡🟢 lights\n"
+        "/task ID — details and history, e.g. /task T0007\n"
+        "/tasks — the tasks I am an owner of\n"
+        "You are told here when a task you lead is overdue, has a problem or asks for more time.\n"
+        "To report for it, reply to a reminder or press the buttons under /task ID, "
+        "e.g. \"progress 80%\", \"done\"."
+    ),
+    "mine_header": "Tasks I lead ({count})",
+    "mine_header_of": "Tasks {name} leads ({count})",
+    "mine_none": "You lead no open tasks. Your own tasks: /tasks.",
+    "mine_none_of": "{name} leads no open tasks.",
+    "mine_usage": "Usage: /mine name — the tasks that leader leads, e.g. /mine Deputy Chen",
+    "tasks_lead_hint": "You lead {count} task(s): send /mine to see them.",
     "welcome_bound": "✅ Registered as {name} ({unit}).\nReminders will arrive here.",
     "welcome_back": "Hello, {name}.",
     "your_open_tasks": "Your open tasks ({count}):",
@@ -549,12 +596,12 @@ EN: dict[str, str] = {
     ),
     "invite_usage": "Usage: /invite name [unit]\ne.g. /invite Zhang San Land Bureau",
     "add_usage": (
-        "Format: /add task | lead unit | owners | deadline\n"
-        "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31\n"
-        "Separate several owners with commas; write 'ongoing' for no deadline. "
-        "/add alone asks step by step."
+        "Format: /add task | lead unit | owners | deadline [| leader]\n"
+        "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31 | Chen\n"
+        "Separate several owners with commas; the deadline may be 2026-12-31, end of month, "
+        "Q1; write 'ongoing' for none. /add alone asks step by step."
     ),
-    "add_parts": "Expected 4 parts separated by |, got {count}.",
+    "add_parts": "Expected 4 parts (or 5 with the leader) separated by |, got {count}.",
     "field_title": "task",
     "field_lead_unit": "lead unit",
     "field_owners": "owners",
@@ -565,18 +612,24 @@ EN: dict[str, str] = {
     "invalid_lead_unit": "The lead unit must not be empty and at most 30 characters.",
     "invalid_owners": "Give at least one owner; separate several with commas.",
     "invalid_deadline": (
-        "Cannot read the deadline \"{value}\". Write a date such as 2026-12-31, "
-        "or 'ongoing' for a long-running task."
+        "Cannot read the deadline \"{value}\". Write a date such as 2026-12-31, Dec 31, "
+        "end of month, Q1 or 12月底, or 'ongoing' for a long-running task."
     ),
     "invalid_name": "The name must not be empty and at most 30 characters.",
     "invalid_unit": "The unit name must be at most 30 characters.",
     "task_created": (
         "✅ Opened <b>{id}</b> {title}\nLead unit: {unit}  Owners: {owners}\nDeadline: {deadline}"
     ),
+    "created_leader": "Leader: {leader}",
+    "add_unbound": "⚠️ {names}: not registered yet, so no reminders reach them. Press the button for invite links to forward.",
+    "btn_invite": "📨 Invite links",
+    "invite_links": "Invite links for <b>{id}</b> (valid 7 days, single use); forward each to its person:",
+    "invite_link_line": "{name}: {link}",
+    "invite_all_bound": "Everyone named on {id} is registered.",
     "ask_title": "New task, step 1/4: send the task name.\n(Send 'cancel' at any time to stop.)",
     "ask_unit": "Step 2/4: the lead unit? e.g. Land Bureau",
     "ask_owners": "Step 3/4: who is responsible? Separate several with commas.",
-    "ask_deadline": "Step 4/4: the deadline? e.g. 2026-12-31, or 'ongoing'",
+    "ask_deadline": "Step 4/4: the deadline? e.g. 2026-12-31, end of month, Q1, or 'ongoing'",
     "retry": "Please send it again.",
     "dialog_cancelled": "Cancelled; no task was opened.",
     "dialog_expired": "The /add dialogue timed out; no task was opened. Send /add to start again.",

@@ -1,6 +1,7 @@
-"""The commands: /start (with invite codes and 换绑), /help, 建账 (/add, in one line or as a
-guided dialogue), /tasks and /task, /invite and /people, /cancel (撤销) and /remind (催办),
-the rhythm (/dispatch, /plan), and the answer to anything else.
+"""The commands: /start (with invite codes and 换绑), /help (by role), 建账 (/add, in one line
+or as a guided dialogue, and the 📨 invite links for whoever it names that is not bound yet),
+/tasks and /task, /mine (the tasks a leader leads), /invite and /people, /cancel (撤销) and
+/remind (催办), the rhythm (/dispatch, /plan), and the answer to anything else.
 
 Each use case takes who is speaking (`Caller`), what they gave (the command's arguments as
 plain strings, or the `Said` message when more than the words matters) and the
@@ -25,23 +26,26 @@ from bot.app import actions
 from bot.app.common import (
     actor,
     admin_refusal,
+    created_reply,
     date_question,
     parse_add_line,
+    unbound_names,
     visible_tasks_for,
 )
-from bot.app.conversation import Caller, Conversation, Reply, Said
+from bot.app.conversation import Caller, Conversation, Press, Reply, Said
+from bot.domain.deadlines import read_deadline
 from bot.domain.errors import InvalidField, RebindPending
 from bot.domain.ledger import NewTask
-from bot.domain.model import Person, RebindRequest, TaskStatus
+from bot.domain.model import Person, RebindRequest, Role, Task, TaskStatus
 from bot.domain.ports import DeliveryFailed, Unreachable
 from bot.domain.rhythm import plan
 from bot.domain.text import (
     normalize,
     normalize_name,
     normalize_task_id,
-    parse_deadline,
     split_names,
 )
+from bot.domain.warning import Light
 from bot.services import Services
 
 if TYPE_CHECKING:
@@ -106,18 +110,35 @@ def _greeting(services: Services, person: Person, *, bound_now: bool) -> str:
     first = (msgs.t("welcome_bound", name=person.name, unit=person.unit or "—") if bound_now
              else msgs.t("welcome_back", name=person.name))
     tasks = services.ledger.tasks_of_person(person.name)
+    led = tasks_led_by(services, person.name)
+    lead_hint = f"\n{msgs.t('tasks_lead_hint', count=len(led))}" if led else ""
     if not tasks:
-        return f"{first}\n{msgs.t('no_open_tasks')}"
+        return f"{first}\n{msgs.t('no_open_tasks')}{lead_hint}"
     listing = msgs.task_list(msgs.t("your_open_tasks", count=len(tasks)), tasks, today)
-    return f"{first}\n{listing}\n{msgs.t('help_official').splitlines()[-1]}"
+    return f"{first}\n{listing}\n{msgs.t('help_official').splitlines()[-1]}{lead_hint}"
+
+
+def tasks_led_by(services: Services, name: str) -> list[Task]:
+    """The live tasks `name` is 责任领导 of, most urgent first."""
+    name = normalize_name(name)
+    return [t for t in services.ledger.live_tasks() if name and t.leader == name]
+
+
+def is_leader(services: Services, person: Person) -> bool:
+    """A 责任领导: recorded as one, or named as the leader of a live task."""
+    return person.role is Role.LEADER or bool(tasks_led_by(services, person.name))
 
 
 async def help_command(services: Services, caller: Caller,
                        conversation: Conversation) -> None:
-    """/help: the commands of the caller's role (strangers are told they are not registered)."""
+    """/help: the commands of the caller's role — admin, 责任领导 or 责任人 (with examples of
+    how to answer); strangers are told they are not registered."""
+    person = services.person(caller.user_id)
     if services.is_admin(caller.user_id):
         key = "help_admin"
-    elif services.person(caller.user_id) is not None:
+    elif person is not None and is_leader(services, person):
+        key = "help_leader"
+    elif person is not None:
         key = "help_official"
     else:
         key = "not_registered"
@@ -155,6 +176,7 @@ async def add_entry(services: Services, caller: Caller, said: Said,
         return "title"
     try:
         new = parse_add_line(rest, services)
+        # A deadline in the past or more than three years ahead: asked about, as everywhere.
         question = msgs.date_confirmation(new.deadline, services.clock.today())
         if question:
             # A deadline in the past or years ahead: a typo more often than not.
@@ -198,7 +220,7 @@ async def add_answer(services: Services, caller: Caller, step: AddStep, answer: 
             if text in CONFIRM_WORDS and "unconfirmed" in answers:
                 answers["deadline"] = answers.pop("unconfirmed")
             else:
-                deadline = parse_deadline(text, today=today)
+                deadline = read_deadline(text, today=today)
                 question = msgs.date_confirmation(deadline, today)
                 if question:
                     answers["unconfirmed"] = deadline
@@ -234,7 +256,32 @@ async def add_timeout(services: Services, conversation: Conversation) -> None:
 async def _create_task(services: Services, caller: Caller, new: NewTask,
                        conversation: Conversation) -> None:
     task = services.ledger.add_task(new, who=actor(services, caller))
-    await conversation.say(Reply(services.messages.task_created(task)))
+    await conversation.say(created_reply(services, task))
+
+
+async def invite_press(services: Services, conversation: Conversation, press: Press,
+                       link: Callable[[str], str]) -> str | None:
+    """📨 under 已建账 (the INVITE action): an invite link for each person named on the task who
+    is still not bound, in one message to forward. Admins only; the presser's notice is
+    returned (None when the links were sent)."""
+    msgs = services.messages
+    if not services.is_admin(press.caller.user_id):
+        return msgs.t("button_not_yours")
+    task_id = actions.invite_target(press.action)
+    if task_id is None:
+        return msgs.t("button_unknown")
+    task = services.ledger.task(task_id)
+    unbound = unbound_names(services, task)
+    if not unbound:
+        return msgs.t("invite_all_bound", id=task.id)
+    lines = [msgs.t("invite_links", id=task.id)]
+    for name in unbound:
+        person = services.ledger.repo.get_person(name)
+        unit = person.unit if person is not None and person.unit else ""
+        created = services.ledger.create_invite(name, unit, admin_id=press.caller.user_id)
+        lines.append(msgs.t("invite_link_line", name=created.name, link=link(created.code)))
+    await conversation.say(Reply("\n".join(lines)))
+    return None
 
 
 # ---- /tasks and /task ------------------------------------------------------------------------
@@ -243,7 +290,7 @@ async def _create_task(services: Services, caller: Caller, new: NewTask,
 async def list_tasks(services: Services, caller: Caller, args: Sequence[str],
                      conversation: Conversation) -> None:
     """/tasks: admins see every live task (or one unit's: /tasks 单位), officials their own,
-    with the 红黄绿 light of each."""
+    with the 红黄绿 light of each; a 责任领导 is pointed to /mine for the tasks they lead."""
     msgs = services.messages
     tasks = visible_tasks_for(services, caller.user_id)
     if tasks is None:
@@ -251,6 +298,7 @@ async def list_tasks(services: Services, caller: Caller, args: Sequence[str],
         return
     today = services.clock.today()
     unit = " ".join(args).strip()
+    hint = ""
     if unit and services.is_admin(caller.user_id):
         tasks = services.ledger.tasks_of_unit(unit)
         if not tasks:
@@ -259,11 +307,44 @@ async def list_tasks(services: Services, caller: Caller, args: Sequence[str],
             return
         header = msgs.t("tasks_header_unit", unit=unit, count=len(tasks))
     else:
+        person = None if services.is_admin(caller.user_id) else services.person(caller.user_id)
+        led = tasks_led_by(services, person.name) if person is not None else []
+        hint = f"\n{msgs.t('tasks_lead_hint', count=len(led))}" if led else ""
         if not tasks:
-            await conversation.say(Reply(msgs.t("tasks_none")))
+            await conversation.say(Reply(msgs.t("tasks_none") + hint))
             return
         header = msgs.t("tasks_header", count=len(tasks))
     lights = services.lights.all(tasks, today)
+    await conversation.say(Reply(msgs.task_list(header, tasks, today, lights=lights) + hint))
+
+
+async def mine(services: Services, caller: Caller, args: Sequence[str],
+               conversation: Conversation) -> None:
+    """/mine (我分管的任务): the live tasks the caller leads as 责任领导, 🔴 first, with lights.
+    Admins may name a leader: /mine 陈副县长."""
+    msgs = services.messages
+    is_admin = services.is_admin(caller.user_id)
+    person = services.person(caller.user_id)
+    if not is_admin and person is None:
+        await conversation.say(Reply(msgs.t("not_registered")))
+        return
+    named = normalize_name(" ".join(args)) if is_admin else ""
+    if named:
+        name, header_key, none = named, "mine_header_of", msgs.t("mine_none_of", name=named)
+    elif person is not None:
+        name, header_key, none = person.name, "mine_header", msgs.t("mine_none")
+    else:
+        await conversation.say(Reply(msgs.t("mine_usage")))
+        return
+    tasks = tasks_led_by(services, name)
+    if not tasks:
+        await conversation.say(Reply(none))
+        return
+    today = services.clock.today()
+    lights = services.lights.all(tasks, today)
+    order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2}
+    tasks.sort(key=lambda t: order.get(lights.get(t.id, Light.GREEN), 2))  # stable: by urgency
+    header = msgs.t(header_key, name=name, count=len(tasks))
     await conversation.say(Reply(msgs.task_list(header, tasks, today, lights=lights)))
 
 

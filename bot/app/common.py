@@ -11,11 +11,12 @@ from typing import TypeVar
 from bot.alerts import notify_admins
 from bot.app import actions
 from bot.app.conversation import Caller, Conversation, Reply, Said
+from bot.domain.deadlines import read_deadline
 from bot.domain.errors import DomainError, InvalidField
 from bot.domain.ledger import NewTask
 from bot.domain.model import Task
 from bot.domain.ports import PersistenceError
-from bot.domain.text import normalize, parse_deadline, split_names
+from bot.domain.text import normalize, normalize_name, split_names
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -82,13 +83,42 @@ def visible_tasks_for(services: Services, user_id: int) -> list[Task] | None:
 
 
 def parse_add_line(text: str, services: Services) -> NewTask:
-    """`任务 | 牵头单位 | 责任人 | 完成时限` (full-width ｜ too) → NewTask, or InvalidField."""
+    """`任务 | 牵头单位 | 责任人 | 完成时限 [| 责任领导]` (full-width ｜ too) → NewTask, or
+    InvalidField. The deadline is read by the one deadline reader (bot/domain/deadlines.py)."""
     parts = [p.strip() for p in normalize(text).split("|")]
-    if len(parts) != 4:
+    if len(parts) not in (4, 5):
         raise InvalidField(field="parts", value=str(len(parts)))
-    title, unit, owners, deadline = parts
+    title, unit, owners, deadline = parts[:4]
+    leader = normalize_name(parts[4]) if len(parts) == 5 else ""
     return NewTask(title=title, lead_unit=unit, owners=split_names(owners),
-                   deadline=parse_deadline(deadline, today=services.clock.today()))
+                   deadline=read_deadline(deadline, today=services.clock.today()),
+                   leader=leader)
+
+
+def unbound_names(services: Services, task: Task) -> list[str]:
+    """The task's 责任人 and 责任领导 who have no account bound yet (no reminder reaches them)."""
+    names = [*task.owners, *([task.leader] if task.leader else [])]
+    unbound = []
+    for name in dict.fromkeys(names):
+        person = services.ledger.repo.get_person(name)
+        if person is None or not person.addresses:
+            unbound.append(name)
+    return unbound
+
+
+def created_reply(services: Services, task: Task) -> Reply:
+    """已建账: the task as opened, its 责任领导, and who named on it is not bound yet, with a
+    📨 button for their invite links (the INVITE action)."""
+    msgs = services.messages
+    lines = [msgs.task_created(task)]
+    if task.leader:
+        lines.append(msgs.t("created_leader", leader=task.leader))
+    unbound = unbound_names(services, task)
+    if not unbound:
+        return Reply("\n".join(lines))
+    lines.append(msgs.t("add_unbound", names=msgs.names(unbound)))
+    return Reply("\n".join(lines), buttons=[[(msgs.catalog["btn_invite"],
+                                              actions.invite_data(task.id))]])
 
 
 def date_question(services: Services, question: str, kind: str, task_id: str,

@@ -17,8 +17,9 @@ from datetime import date
 from bot.app.common import actor, admin_refusal, date_question, with_line
 from bot.app.conversation import Caller, Conversation, Reply, Said
 from bot.app.reports import notify_owners
+from bot.domain.deadlines import read_deadline
 from bot.domain.errors import InvalidField
-from bot.domain.text import normalize_task_id, parse_deadline
+from bot.domain.text import normalize_task_id
 from bot.services import Services
 
 
@@ -139,10 +140,11 @@ async def extend(services: Services, conversation: Conversation, caller: Caller,
     new_deadline: date | None = None
     if rest:
         try:
-            new_deadline = parse_deadline(rest, today=services.clock.today())
-        except InvalidField:
-            new_deadline = None
-        if new_deadline is None:
+            new_deadline = read_deadline(rest, today=services.clock.today())
+        except InvalidField as err:  # the reader's own words: what it can read
+            await conversation.say(Reply(f"{msgs.error(err)}\n{msgs.t('extend_usage')}"))
+            return
+        if new_deadline is None:  # 长期 is no date to extend to
             await conversation.say(Reply(msgs.t("extend_usage")))
             return
     question = msgs.date_confirmation(new_deadline, services.clock.today(), what="extension") \

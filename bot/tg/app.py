@@ -39,13 +39,16 @@ from jobs.schedule import MISFIRE_GRACE_SECONDS
 log = logging.getLogger(__name__)
 
 OFFICIAL_COMMANDS = {
-    "zh": [("tasks", "我负责的任务"), ("task", "任务详情：/task 编号"), ("help", "使用说明")],
-    "en": [("tasks", "my tasks"), ("task", "task details: /task ID"), ("help", "how to use")],
+    "zh": [("tasks", "我负责的任务"), ("mine", "我分管的任务（责任领导）"),
+           ("task", "任务详情：/task 编号"), ("help", "使用说明")],
+    "en": [("tasks", "my tasks"), ("mine", "tasks I lead (leaders)"),
+           ("task", "task details: /task ID"), ("help", "how to use")],
 }
 ADMIN_COMMANDS = {
     "zh": [
         ("tasks", "在办任务 [单位]"), ("task", "任务详情：/task 编号"),
-        ("add", "建账：任务 | 牵头单位 | 责任人 | 完成时限"), ("remind", "催办：/remind 编号"),
+        ("add", "建账：任务 | 牵头单位 | 责任人 | 完成时限 [| 责任领导]"),
+        ("mine", "领导分管的任务：/mine 姓名"), ("remind", "催办：/remind 编号"),
         ("cancel", "撤销：/cancel 编号 [原因]"), ("invite", "邀请：/invite 姓名 [单位]"),
         ("verify", "核账通过：/verify 编号"), ("reject", "退回：/reject 编号 理由"),
         ("resolve", "困难已解决：/resolve 编号 [说明]"), ("extend", "延期：/extend 编号 [日期]"),
@@ -58,7 +61,8 @@ ADMIN_COMMANDS = {
     ],
     "en": [
         ("tasks", "open tasks [unit]"), ("task", "task details: /task ID"),
-        ("add", "open a task: task | unit | owners | deadline"), ("remind", "urge: /remind ID"),
+        ("add", "open a task: task | unit | owners | deadline [| leader]"),
+        ("mine", "a leader's tasks: /mine name"), ("remind", "urge: /remind ID"),
         ("cancel", "cancel: /cancel ID [reason]"), ("invite", "invite: /invite name [unit]"),
         ("verify", "verify: /verify ID"), ("reject", "send back: /reject ID reason"),
         ("resolve", "problem solved: /resolve ID [note]"),
@@ -153,6 +157,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("help", h.help_command))
     app.add_handler(CommandHandler("tasks", h.list_tasks))
     app.add_handler(CommandHandler("task", h.show_task))
+    app.add_handler(CommandHandler("mine", h.mine))
     app.add_handler(CommandHandler("invite", h.invite))
     app.add_handler(CommandHandler("people", h.people))
     app.add_handler(CommandHandler("cancel", h.cancel_task))
@@ -173,6 +178,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Buttons: ours are routed by prefix; anything else (old, forged) still gets an answer.
     app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=callbacks.ROUTE))
     app.add_handler(CallbackQueryHandler(lf.on_import_button, pattern=callbacks.IMPORT_ROUTE))
+    app.add_handler(CallbackQueryHandler(h.on_invite_button, pattern=callbacks.INVITE_ROUTE))
     app.add_handler(CallbackQueryHandler(buttons.on_button))
     # Reports: replies to the bot's messages first (they name their task), then plain
     # messages in private chats. Edits are not new reports.

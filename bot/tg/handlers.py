@@ -10,17 +10,19 @@ resort for an unhandled error (`on_error`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot.app import commands
 from bot.app.conversation import Caller, Conversation, Reply, Said
 from bot.services import Services
 from bot.tg.context import LuoshiContext, chat_watch
-from bot.tg.conversation import TelegramConversation, caller_of, run, said_of
+from bot.tg.conversation import TelegramConversation, caller_of, press_of, run, said_of
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +103,24 @@ async def show_task(update: Update, context: LuoshiContext) -> None:
     await run_with_args(update, context, commands.show_task)
 
 
-async def invite(update: Update, context: LuoshiContext) -> None:
-    """/invite: the invitation is a deep link to this bot that runs /start with the code."""
+async def mine(update: Update, context: LuoshiContext) -> None:
+    """/mine (我分管的任务): the tasks a leader leads."""
+    await run_with_args(update, context, commands.mine)
+
+
+def _invite_link(context: LuoshiContext) -> Callable[[str], str]:
+    """An invitation is a deep link to this bot that runs /start with the code."""
     bot = context.bot
 
     def link(code: str) -> str:
         return f"https://t.me/{bot.username}?start={code}"
+
+    return link
+
+
+async def invite(update: Update, context: LuoshiContext) -> None:
+    """/invite: the invitation is a deep link to this bot that runs /start with the code."""
+    link = _invite_link(context)
 
     async def use_case(services: Services, caller: Caller, args: Sequence[str],
                        conversation: Conversation) -> None:
@@ -141,6 +155,23 @@ async def fallback(update: Update, context: LuoshiContext) -> None:
     if update.effective_chat is None:
         return
     await run_with_said(update, context, commands.fallback)
+
+
+async def on_invite_button(update: Update, context: LuoshiContext) -> None:
+    """📨 under 已建账 (INV): the invite links of the task's people not bound yet."""
+    query = update.callback_query
+    if query is None or query.from_user is None:
+        return
+    notice = await commands.invite_press(context.services,
+                                         TelegramConversation.of(update, context),
+                                         press_of(query, context.bot.id), _invite_link(context))
+    try:
+        if notice:
+            await query.answer(re.sub(r"<[^>]+>", "", notice)[:200], show_alert=True)
+        else:
+            await query.answer()
+    except TelegramError as err:  # a query answered late or twice: nothing to do
+        log.info("callback answer failed: %s", err)
 
 
 # ---- 建账: the guided /add -----------------------------------------------------------------------

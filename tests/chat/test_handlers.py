@@ -52,8 +52,8 @@ async def test_full_width_bar_and_chinese_date(bot: Harness) -> None:
 
 @pytest.mark.parametrize("command,expect", [
     ("/add 只有任务名", "应为 4 项"),
-    ("/add a | b | c | d | e", "应为 4 项"),
-    ("/add 任务 | 单位 | 张三 | 下个月", "看不懂完成时限"),
+    ("/add a | b | c | d | e | f", "应为 4 项"),  # a fifth part is the 责任领导
+    ("/add 任务 | 单位 | 张三 | 尽快", "看不懂完成时限"),
     ("/add 任务 |  | 张三 | 2026-12-31", "牵头单位"),
     ("/add 任务 | 单位 | ， | 2026-12-31", "责任人"),
 ])

@@ -178,7 +178,9 @@ async def test_add_in_one_line_creates_the_task(services: Services,
     [task] = services.ledger.repo.tasks()
     assert (task.title, task.lead_unit, task.owners, task.deadline) == (
         "任务甲", "县发改局", ("张三", "李四"), date(2026, 12, 31))
-    assert conversation.texts == [plain(services.messages.task_created(task))]
+    [created] = conversation.texts
+    assert created.startswith(plain(services.messages.task_created(task)))
+    assert "张三、李四 尚未绑定" in created  # no reminder reaches them yet (issue 14)
     assert [entry.who for entry in services.ledger.repo.history(task.id)] == ["督查室（1001）"]
 
 
@@ -226,7 +228,7 @@ async def test_the_guided_add_checks_each_answer(
     [task] = services.ledger.repo.tasks()
     assert (task.title, task.lead_unit, task.owners, task.deadline) == (
         "中医院迁建项目", "县卫健局", ("张三", "李四"), date(2020, 1, 1))
-    assert conversation.last == plain(msgs.task_created(task))
+    assert conversation.last.startswith(plain(msgs.task_created(task)))
 
 
 async def test_a_guided_add_that_could_not_be_saved_keeps_its_answers(
