@@ -108,6 +108,7 @@ TASKS_KEYBOARD = {
 }
 
 
+INVITE_CODE = "Inv1te_42"
 TASKS_KEYBOARD_REST = [{"text": "🆘 遇到困难", "callback_data": "help:1"}]
 
 
@@ -147,7 +148,13 @@ class ScriptedBot(threading.Thread):
             message = update["message"]
             chat = message["chat"]["id"]
             text = message.get("text", "")
-            if text.startswith("/tasks"):
+            if text.startswith("/invite"):
+                link = f"https://t.me/{self.api.bot_username}?start={INVITE_CODE}"
+                self.call("sendMessage", chat_id=chat,
+                          text=f"已生成邀请链接（7 天内有效）：\n{link}\n请转发给本人。")
+            elif text == f"/start {INVITE_CODE}":
+                self.call("sendMessage", chat_id=chat, text="绑定成功：欢迎，新同志！")
+            elif text.startswith("/tasks"):
                 self.call(
                     "sendMessage",
                     chat_id=chat,

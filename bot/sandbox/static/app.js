@@ -367,7 +367,8 @@
     while (generation === state.pollGeneration) {
       const controller = new AbortController();
       state.pollAbort = controller;
-      const wait = since === 0 ? "&wait=0" : "";
+      // After a failure, ask without waiting: the banner goes as soon as the sandbox answers.
+      const wait = since === 0 || failures ? "&wait=0" : "";
       try {
         const data = await request(
           "GET",
