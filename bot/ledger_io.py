@@ -16,25 +16,31 @@ from datetime import date, datetime
 from bot.adapters.spreadsheet import (
     MAX_ROWS,
     PARSE_SECONDS,
+    Sheet,
     SheetError,
     TimeBudget,
-    read_table,
+    read_sheets,
     write_csv,
     write_xlsx,
 )
 from bot.domain.calendar import WorkCalendar
-from bot.domain.ledger import ImportSummary, Ledger
+from bot.domain.ledger import Ledger
 from bot.domain.ledger_file import (
     COLUMNS,
     EXPORT_EXTRA,
+    FooterRow,
+    Header,
     ParsedRow,
     RowError,
+    assigned_errors,
     deadline_window_errors,
     export_row,
     find_header,
+    has_tasks,
     missing_columns,
-    parse_rows,
+    parse_table,
 )
+from bot.domain.ledger_import import ImportSummary
 from bot.domain.model import Task, TaskStatus
 from bot.domain.warning import Light, LightBoard
 
@@ -43,7 +49,13 @@ EXPORT_HEADER = (*COLUMNS, *EXPORT_EXTRA)
 
 @dataclass
 class ImportResult:
-    """What an import found and (unless it was a dry run or failed) did."""
+    """What an import found and (unless it was a dry run or failed) did.
+
+    `sheet` names the worksheet read when the workbook has several (`sheet_position` its
+    0-based place among them); `sheet_choices` lists the worksheets that all look like the
+    ledger when none was named: nothing is read then, the caller asks which (by name or by
+    position, `sheet_positions`). `footer` holds the rows skipped as 合计, 填表人, 注 ….
+    """
 
     rows: list[ParsedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -52,43 +64,88 @@ class ImportResult:
     sheet_error: SheetError | None = None
     summary: ImportSummary | None = None
     already_done: bool = False
+    footer: list[FooterRow] = field(default_factory=list)
+    sheet: str = ""
+    sheet_position: int | None = None
+    sheet_choices: list[str] = field(default_factory=list)
+    sheet_positions: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.sheet_error is None and not self.errors and not self.missing_columns
-                and self.summary is not None)
+                and not self.sheet_choices and self.summary is not None)
 
 
-def read_ledger_file(filename: str, data: bytes, *, year: int,
+def read_ledger_file(filename: str, data: bytes, *, year: int, sheet: str | int | None = None,
                      seconds: float = PARSE_SECONDS,
                      monotonic: Callable[[], float] = time.monotonic) -> ImportResult:
     """Parse and validate a file; nothing is read from or written to the store.
 
+    The ledger is the worksheet whose header names the required columns (`sheet`, a name or
+    a 0-based position, reads that one only). When several do, those with rows below the
+    header are the choices, and with more than one of them nothing is read: the result
+    lists them in `sheet_choices`. Rows under the data that are no tasks (合计, 填表人, 注 …)
+    are skipped and listed in `footer`.
     Reading and parsing together get `seconds` (on `monotonic`); past that the result holds
     SheetError("too_slow"). Safe to run in a worker thread.
     """
     result = ImportResult()
     budget = TimeBudget(seconds, monotonic)
     try:
-        table = read_table(filename, data, budget=budget)
-        header = find_header(table)
-        if header is None:
-            result.missing_columns = list(missing_columns(table))
-            if not result.missing_columns:
-                result.sheet_error = SheetError("no_header", "")
+        sheets = read_sheets(filename, data, budget=budget, sheet=sheet,
+                             looks_right=lambda head: find_header(head) is not None)
+        chosen = _choose(sheets, result)
+        if chosen is None:
             return result
-        if sum(1 for number, _cells in table if number > header.row) > MAX_ROWS:
+        table, header = chosen
+        if sum(1 for number, _cells in table.rows if number > header.row) > MAX_ROWS:
             result.sheet_error = SheetError("too_many_rows", f"more than {MAX_ROWS} data rows")
             return result
         result.unknown_columns = list(header.unknown)
-        result.rows, result.errors = parse_rows(table, header, year=year, check=budget.check)
+        parsed = parse_table(table.rows, header, year=year, check=budget.check)
+        result.rows, result.errors, result.footer = parsed.rows, parsed.errors, parsed.footer
     except SheetError as err:
-        result.rows, result.errors = [], []
+        result.rows, result.errors, result.footer = [], [], []
         result.sheet_error = err
         return result
     if not result.rows and not result.errors:
         result.sheet_error = SheetError("empty", "")
     return result
+
+
+def _choose(sheets: Sequence[Sheet], result: ImportResult) -> tuple[Sheet, Header] | None:
+    """The sheet to import and its header; None with `result` saying why (no header: the
+    missing columns of the sheet that came closest; several candidates: the choices)."""
+    found = [(sheet, header) for sheet in sheets
+             if (header := find_header(sheet.rows)) is not None]
+    if not found:
+        best = min(sheets, key=lambda sheet: len(missing_columns(sheet.rows)))
+        result.missing_columns = list(missing_columns(best.rows))
+        if not result.missing_columns:
+            result.sheet_error = SheetError("no_header", "")
+        return None
+    if len(found) > 1:
+        # A sheet with nothing under its header (an empty template) and a hidden copy are
+        # passed over when another candidate remains.
+        for keep in (_has_data, _visible):
+            if any(keep(s, h) for s, h in found):
+                found = [(s, h) for s, h in found if keep(s, h)]
+    if len(found) > 1:
+        result.sheet_choices = [sheet.name for sheet, _header in found]
+        result.sheet_positions = [sheet.position for sheet, _header in found]
+        return None
+    [(sheet, header)] = found
+    if len(sheets) > 1 or sheet.position > 0:
+        result.sheet, result.sheet_position = sheet.name, sheet.position
+    return sheet, header
+
+
+def _has_data(sheet: Sheet, header: Header) -> bool:
+    return has_tasks(sheet.rows, header)
+
+
+def _visible(sheet: Sheet, header: Header) -> bool:
+    return not sheet.hidden
 
 
 def apply_import(ledger: Ledger, result: ImportResult, *, who: str, dry_run: bool,
@@ -101,7 +158,13 @@ def apply_import(ledger: Ledger, result: ImportResult, *, who: str, dry_run: boo
     exported file imports again unchanged). `marker` names the source (e.g. the chat message
     of the file) so that one file is not imported twice by a second press of 确认导入.
     """
-    if result.sheet_error or result.errors or result.missing_columns:
+    if result.sheet_error or result.errors or result.missing_columns or result.sheet_choices:
+        return result
+    errors = assigned_errors(result.rows, ledger.clock.today())
+    if errors:
+        wrong = {error.row for error in errors}
+        result.rows = [row for row in result.rows if row.row not in wrong]
+        result.errors = errors
         return result
     if not allow_any_date:
         errors = deadline_window_errors(result.rows, ledger.clock.today(),
@@ -139,10 +202,11 @@ def _keeps_deadline(ledger: Ledger) -> Callable[[ParsedRow], bool]:
 
 def import_ledger_file(ledger: Ledger, filename: str, data: bytes, *, who: str, year: int,
                        dry_run: bool, marker: str = "", allow_any_date: bool = False,
-                       seconds: float = PARSE_SECONDS,
+                       sheet: str | int | None = None, seconds: float = PARSE_SECONDS,
                        monotonic: Callable[[], float] = time.monotonic) -> ImportResult:
     """Read, validate and import a file; if any row is wrong nothing is imported."""
-    result = read_ledger_file(filename, data, year=year, seconds=seconds, monotonic=monotonic)
+    result = read_ledger_file(filename, data, year=year, sheet=sheet, seconds=seconds,
+                              monotonic=monotonic)
     return apply_import(ledger, result, who=who, dry_run=dry_run, marker=marker,
                         allow_any_date=allow_any_date)
 

@@ -381,7 +381,7 @@ ZH: dict[str, str] = {
     "import_send_file_any_date": "请发送 .xlsx 或 .csv 格式的台账文件（不超过 10 MB、1 万行）。本次允许任意日期：已过或三年以后的完成时限也将导入。",
     "import_any_date_note": "（本次允许任意日期）",
     "import_date_hint": "如这些日期确实无误，请重新发送文件，并在文件的说明中写：/import 允许任意日期",
-    "import_date_hint_cli": "如这些日期确实无误，请加上 --allow-any-date 重新运行。",
+    "import_date_hint_cli": "如这些日期确实无误，请加上 --allow-past 重新运行。",
     "import_preview": "📋 台账预览：{file}\n共 {rows} 行：新增 {new} 项，更新 {updated} 项，无变化 {unchanged} 项。\n请确认后写入台账。",
     "import_unknown_columns": "已忽略未识别的列：{columns}",
     "import_done": "✅ 已导入 {file}：新增 {new} 项，更新 {updated} 项，无变化 {unchanged} 项。",
@@ -394,6 +394,15 @@ ZH: dict[str, str] = {
     "import_missing_columns": "❌ {file} 缺少必填列：{columns}。表头须包含：任务、牵头单位、责任人、完成时限。",
     "btn_import_ok": "✅ 确认导入",
     "btn_import_no": "取消",
+    "import_sheet_line": "工作表：{sheet}",
+    "import_footer": "已跳过 {count} 行合计、落款或说明：{rows}",
+    "import_footer_row": "第 {row} 行“{text}”",
+    "import_notes": "进展情况 {count} 项记为最新进展（{day}），其中 {figures} 项读出了进度。",
+    "import_pick_sheet": "📋 {file} 中有 {count} 个工作表都像台账，请选择要导入的一个（也可重新发送文件，说明写：/import --sheet 工作表名称）：",
+    "import_pick_sheet_cli": "{file} 中有多个工作表都像台账：{sheets}。请加上 --sheet 工作表名称 重新运行。",
+    "sheet_no_sheet": "❌ 文件中没有名为“{sheet}”的工作表。现有工作表：{sheets}。",
+    "problem_assigned": "看不懂，应为日期，如 2026-09-01",
+    "problem_assigned_future": "晚于今天，请核对",
     "problem_required": "不能为空",
     "problem_deadline": "看不懂，可写 2026-12-31、12月底、一季度、长期 等",
     "problem_deadline_year": "年份不对，应在 2000–2099 年之间，请改正",
@@ -513,6 +522,7 @@ ZH: dict[str, str] = {
     "field_category": "类别",
     "field_frequency": "调度频次",
     "field_remark": "备注",
+    "field_created_at": "下达日期",
     "who_admin": "督查室",
     "who_system": "系统",
     "rhythm_latest_note": "最近进展（{day}）：{note}",
@@ -863,7 +873,7 @@ EN: dict[str, str] = {
     "import_send_file_any_date": "Send the ledger as an .xlsx or .csv file (at most 10 MB, 10,000 rows). Any date is allowed this time: past deadlines and deadlines more than three years ahead are imported too.",
     "import_any_date_note": "(any date allowed this time)",
     "import_date_hint": "If these dates are right, send the file again with the caption: /import any-date",
-    "import_date_hint_cli": "If these dates are right, run it again with --allow-any-date.",
+    "import_date_hint_cli": "If these dates are right, run it again with --allow-past.",
     "import_preview": "📋 Preview of {file}\n{rows} rows: {new} new, {updated} updated, {unchanged} unchanged.\nConfirm to write them to the ledger.",
     "import_unknown_columns": "Ignored unknown columns: {columns}",
     "import_done": "✅ Imported {file}: {new} new, {updated} updated, {unchanged} unchanged.",
@@ -876,6 +886,15 @@ EN: dict[str, str] = {
     "import_missing_columns": "❌ {file} lacks required columns: {columns}. The header must have 任务, 牵头单位, 责任人, 完成时限.",
     "btn_import_ok": "✅ Import",
     "btn_import_no": "Cancel",
+    "import_sheet_line": "Sheet: {sheet}",
+    "import_footer": "Skipped {count} row(s) of totals, signatures or notes: {rows}",
+    "import_footer_row": "row {row} \"{text}\"",
+    "import_notes": "进展情况 of {count} task(s) recorded as their latest progress ({day}); a progress figure was read from {figures}.",
+    "import_pick_sheet": "📋 {count} sheets of {file} look like the ledger; choose the one to import (or send the file again with the caption /import --sheet NAME):",
+    "import_pick_sheet_cli": "Several sheets of {file} look like the ledger: {sheets}. Run it again with --sheet NAME.",
+    "sheet_no_sheet": "❌ The file has no sheet named \"{sheet}\". Its sheets: {sheets}.",
+    "problem_assigned": "unreadable; it must be a date such as 2026-09-01",
+    "problem_assigned_future": "later than today; please check it",
     "problem_required": "must not be empty",
     "problem_deadline": "unreadable; write 2026-12-31, 12月底, 一季度, 长期 …",
     "problem_deadline_year": "the year must be 2000–2099; please correct it",
@@ -992,6 +1011,7 @@ EN: dict[str, str] = {
     "field_category": "category",
     "field_frequency": "rhythm",
     "field_remark": "remark",
+    "field_created_at": "assigned on",
     "who_admin": "the supervision office",
     "who_system": "system",
     "rhythm_latest_note": "Latest ({day}): {note}",
@@ -1370,7 +1390,15 @@ class Messages:
         When a 完成时限 is only refused for being past or far ahead, the last line says how to
         import it anyway (`cli`: the command-line flag, else the chat caption)."""
         if result.sheet_error is not None:
+            if result.sheet_error.code == "no_sheet":
+                return self.t("sheet_no_sheet", sheet=result.sheet_error.detail,
+                              sheets=self.names(result.sheet_error.sheets))
             return self.t(f"sheet_{result.sheet_error.code}")
+        if result.sheet_choices:
+            if cli:
+                return self.t("import_pick_sheet_cli", file=filename,
+                              sheets=self.names(result.sheet_choices))
+            return self.t("import_pick_sheet", file=filename, count=len(result.sheet_choices))
         if result.missing_columns:
             return self.t("import_missing_columns", file=filename,
                           columns=self.names(result.missing_columns))
@@ -1395,6 +1423,16 @@ class Messages:
             text = self.t("import_preview", file=filename, rows=len(result.rows), **counts)
         else:
             text = self.t("import_done", file=filename, **counts)
+        if result.sheet:
+            text += "\n" + self.t("import_sheet_line", sheet=result.sheet)
+        if summary.notes:
+            text += "\n" + self.t("import_notes", count=len(summary.notes),
+                                   figures=len(summary.figures), day=self.short_date(summary.on))
+        if result.footer:
+            shown = self.names(self.t("import_footer_row", row=row.row, text=_clip(row.text, 12))
+                               for row in result.footer[:5])
+            text += "\n" + self.raw("import_footer", count=str(len(result.footer)),
+                                     rows=shown + ("…" if len(result.footer) > 5 else ""))
         if result.unknown_columns:
             text += "\n" + self.t("import_unknown_columns",
                                    columns=self.names(result.unknown_columns))

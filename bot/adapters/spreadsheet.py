@@ -4,12 +4,15 @@ read_table turns an uploaded file into rows of plain cell values with their shee
 bot.domain.ledger_file makes sense of them. write_xlsx / write_csv render export rows.
 Failures raise SheetError with a short code the bot turns into a message.
 
-Reading .xlsx: the active worksheet is streamed in openpyxl's read-only mode (data_only, so
-formulas read as their cached values) and merged ranges are resolved from the sheet's own
-<mergeCells> list: every cell of a merged range reads as its top-left value. Read-only mode
-is chosen over a normal load because a normal load parses every sheet of the workbook in full
-and creates an object for every cell of every merged range before anything can be checked;
-streaming one sheet lets the row limit stop a huge file early.
+Reading .xlsx: read_table streams the active worksheet, read_sheets every worksheet (a
+county workbook often has an instructions sheet first and the 台账 second), in openpyxl's
+read-only mode (data_only, so formulas read as their cached values); merged ranges are
+resolved from each sheet's own <mergeCells> list: every cell of a merged range reads as its
+top-left value. read_sheets reads a sheet past its first rows only when the caller's
+`looks_right` accepts them (a header it knows), so a big sheet beside the ledger costs
+little. Read-only mode is chosen over a normal load because a normal load parses every sheet
+of the workbook in full and creates an object for every cell of every merged range before
+anything can be checked; streaming one sheet lets the row limit stop a huge file early.
 
 Guards, because a file is read for anyone who can send one to the bot:
 - before openpyxl sees a workbook, _check_package looks at EVERY member of the zip: how many
@@ -35,6 +38,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
@@ -94,20 +98,36 @@ class SheetError(Exception):
     """The file cannot be read as a ledger table.
 
     code: one of CODES (too_big, too_complex, too_slow, not_spreadsheet, broken, encrypted,
-    empty, too_many_rows, encoding); callers may raise their own codes with it too.
-    too_complex: the package fails a zip bomb guard; too_slow: the TimeBudget ran out.
+    empty, too_many_rows, encoding, no_sheet); callers may raise their own codes with it too.
+    too_complex: the package fails a zip bomb guard; too_slow: the TimeBudget ran out;
+    no_sheet: the workbook has no worksheet of the name asked for (`detail`; `sheets` lists
+    the ones it has).
     detail: a short technical note (the extension, a size, the parser's complaint).
     """
 
     CODES = frozenset(
         {"too_big", "too_complex", "too_slow", "not_spreadsheet", "broken", "encrypted", "empty",
-         "too_many_rows", "encoding"}
+         "too_many_rows", "encoding", "no_sheet"}
     )
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", *, sheets: Sequence[str] = ()) -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+        self.sheets = tuple(sheets)
+
+
+@dataclass
+class Sheet:
+    """One worksheet as read_sheets read it: its name, its 0-based position among the
+    workbook's worksheets, its non-blank rows (merged cells filled) and whether they are all
+    of them (`complete`) or only its first MAX_ROWS_ABOVE_DATA, which `looks_right` refused."""
+
+    name: str
+    position: int
+    rows: list[Row]
+    complete: bool = True
+    hidden: bool = False
 
 
 class TimeBudget:
@@ -168,12 +188,127 @@ def read_table(filename: str, data: bytes, *, budget: TimeBudget | None = None) 
     raise SheetError("not_spreadsheet", extension.lstrip(".") or "no extension")
 
 
-def _read_xlsx(data: bytes, budget: TimeBudget) -> list[Row]:
+def read_sheets(filename: str, data: bytes, *, budget: TimeBudget | None = None,
+                looks_right: Callable[[list[Row]], bool] | None = None,
+                sheet: str | int | None = None) -> list[Sheet]:
+    """The worksheets of an uploaded .xlsx/.xlsm (a .csv is one sheet named ""), in tab order.
+
+    Each sheet's first MAX_ROWS_ABOVE_DATA non-blank rows are read and shown to `looks_right`;
+    only a sheet it accepts (every sheet when it is None) is read to the end. `sheet` reads
+    just that one: a name (compared without spaces, case or width differences; none such
+    raises SheetError("no_sheet")) or a 0-based position. Chart sheets are not worksheets.
+    The row limit applies to each sheet; `budget` to the whole file.
+    """
+    if len(data) > MAX_BYTES:
+        raise SheetError("too_big", f"{len(data)} bytes")
+    budget = budget or TimeBudget()
+    extension = PurePath(filename or "").suffix.lower()
+    if extension == ".csv" and not data.startswith((_ZIP_MAGIC, _OLE2_MAGIC, _PDF_MAGIC)):
+        return [Sheet("", 0, _read_csv(data, budget))]
+    if extension not in (*_XLSX_EXTENSIONS, ".csv"):
+        raise SheetError("not_spreadsheet", extension.lstrip(".") or "no extension")
+    with _open_package(data, budget) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's "unknown extension", "no default style", …
+        sheets = _read_worksheets(data, archive, budget, looks_right, sheet)
+    if not any(found.rows for found in sheets):
+        raise SheetError("empty", "no cells")
+    return sheets
+
+
+def sheet_key(name: str) -> str:
+    """A sheet name as compared with one asked for: NFKC, no spaces, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def _read_worksheets(data: bytes, archive: zipfile.ZipFile, budget: TimeBudget,
+                     looks_right: Callable[[list[Row]], bool] | None,
+                     wanted: str | int | None) -> list[Sheet]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(_BudgetedBytes(data, budget), read_only=True, data_only=True)
+    except SheetError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds for a damaged package
+        raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
+    try:
+        worksheets = [ws for ws in workbook.worksheets if hasattr(ws, "reset_dimensions")]
+        chosen = list(enumerate(worksheets))
+        if isinstance(wanted, int):
+            chosen = chosen[wanted : wanted + 1] if wanted >= 0 else []
+        elif wanted is not None:
+            chosen = [(i, ws) for i, ws in chosen if sheet_key(ws.title) == sheet_key(wanted)]
+        if wanted is not None and not chosen:
+            raise SheetError("no_sheet", str(wanted), sheets=[ws.title for ws in worksheets])
+        sheets: list[Sheet] = []
+        for position, worksheet in chosen:
+            merges = _merged_ranges(archive, getattr(worksheet, "_worksheet_path", ""))
+            check = looks_right if wanted is None else None
+            rows, complete = _sheet_rows_if(worksheet, budget, merges, check)
+            sheets.append(Sheet(worksheet.title, position, rows, complete,
+                                getattr(worksheet, "sheet_state", "visible") != "visible"))
+    except SheetError:
+        raise
+    except Exception as exc:  # a damaged sheet part
+        raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
+    finally:
+        workbook.close()
+    return sheets
+
+
+def _sheet_rows_if(sheet: Any, budget: TimeBudget, merges: list[tuple[int, int, int, int]],
+                   looks_right: Callable[[list[Row]], bool] | None) -> tuple[list[Row], bool]:
+    """A sheet's rows with merged cells filled, and whether they are all of them: with
+    `looks_right`, the sheet is read past its head only when its head (filled) is accepted."""
+    sheet.reset_dimensions()
+    rows: list[Row] = []
+    tested = looks_right is None
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        budget.check()
+        cells = _trimmed(values)
+        if not cells:
+            continue
+        if not tested and len(rows) == MAX_ROWS_ABOVE_DATA:
+            assert looks_right is not None
+            tested = True
+            if not looks_right(_filled_copy(rows, merges, budget)):
+                return _filled_copy(rows, merges, budget), False
+        rows.append((number, cells))
+        _check_row_count(len(rows))
+    if not tested:
+        assert looks_right is not None
+        head = _filled_copy(rows, merges, budget)
+        return head, looks_right(head)
+    _fill_merged(rows, merges, budget)
+    return rows, True
+
+
+def _filled_copy(rows: list[Row], merges: list[tuple[int, int, int, int]],
+                 budget: TimeBudget) -> list[Row]:
+    copy = [(number, list(cells)) for number, cells in rows]
+    _fill_merged(copy, merges, budget)
+    return copy
+
+
+class _Package:
+    """A checked workbook package (zip bomb guards passed), as a context manager."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+
+    def __enter__(self) -> zipfile.ZipFile:
+        return self.archive
+
+    def __exit__(self, *exc: object) -> None:
+        self.archive.close()
+
+
+def _open_package(data: bytes, budget: TimeBudget) -> _Package:
+    """The workbook's zip, refused early for what is not one (an .xls, a PDF, a locked
+    workbook) and for any package failing a guard (_check_package)."""
     if not data:
         raise SheetError("empty", "0 bytes")
     if data.startswith(_OLE2_MAGIC):
-        # A password-protected workbook is an OLE2 container holding an EncryptedPackage
-        # stream; any other OLE2 file is an old .xls (or .doc).
         if _ENCRYPTED_STREAM in data:
             raise SheetError("encrypted", "EncryptedPackage")
         raise SheetError("not_spreadsheet", "xls")
@@ -189,9 +324,19 @@ def _read_xlsx(data: bytes, budget: TimeBudget) -> list[Row]:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise SheetError("broken", f"zip: {exc}") from None
-    with archive, warnings.catch_warnings():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _check_package(archive)
+    except BaseException:
+        archive.close()
+        raise
+    return _Package(archive)
+
+
+def _read_xlsx(data: bytes, budget: TimeBudget) -> list[Row]:
+    with _open_package(data, budget) as archive, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl's "unknown extension", "no default style", …
-        _check_package(archive)
         rows, merges = _read_active_sheet(data, archive, budget)
     _fill_merged(rows, merges, budget)
     if not rows:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.clock import Clock
@@ -35,6 +35,8 @@ from bot.domain.errors import (
     UndoRefused,
 )
 from bot.domain.ledger_file import ParsedRow
+from bot.domain.ledger_import import ImportSummary as ImportSummary
+from bot.domain.ledger_import import import_rows
 from bot.domain.ledger_records import LedgerRecords
 from bot.domain.model import (
     ALLOWED_TRANSITIONS,
@@ -71,35 +73,6 @@ REBIND_COUNTER = "rebind"
 # Task fields a report may change; kept in the report so that 撤回 can put them back.
 _RESTORABLE = ("status", "progress", "latest_note", "last_report_at", "last_report",
                "submitted_by", "submission")
-
-
-@dataclass
-class ImportSummary:
-    new: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-
-_IMPORTED_FIELDS = ("title", "goal", "lead_unit", "owners", "leader", "co_units", "deadline",
-                    "category", "frequency", "remark")
-
-
-def _row_fields(row: ParsedRow) -> dict[str, object]:
-    return {name: getattr(row, name) for name in _IMPORTED_FIELDS}
-
-
-def _row_fields_of(task: Task) -> dict[str, object]:
-    return {name: getattr(task, name) for name in _IMPORTED_FIELDS}
-
-
-def _plain_value(value: object) -> object:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, Frequency):
-        return value.value
-    return value
 
 
 @dataclass(frozen=True)
@@ -304,58 +277,9 @@ class Ledger(LedgerRecords):
 
     def import_rows(self, rows: Sequence[ParsedRow], *, who: str, dry_run: bool = False,
                     marker: str = "") -> ImportSummary:
-        """Upsert imported rows as one change: all of them or none.
-
-        A row with a known 编号 updates that task (each changed field in its history); with an
-        unknown 编号 it creates the task under that id; without 编号 it gets a new id.
-        Importing the same file twice changes nothing.
-        """
-        now = self.clock.now()
-        change = Change()
-        summary = ImportSummary()
-        # Rows without 编号 match an existing task by (任务, 牵头单位), so a file imported twice
-        # changes nothing; new ids continue after the highest T-number in the ledger or file.
-        by_name = {(t.title, t.lead_unit): t for t in self.repo.tasks()
-                   if t.status is not TaskStatus.CANCELLED}
-        change.counters[TASK_COUNTER] = max(
-            [self.repo.counter(TASK_COUNTER)]
-            + [_t_number(t.id) for t in self.repo.tasks()]
-            + [_t_number(r.task_id or "") for r in rows])
-        for row in rows:
-            fields = _row_fields(row)
-            fields["owners"] = owners = _names(row.owners)
-            fields["leader"] = leader = normalize_name(row.leader)
-            if row.task_id:
-                existing = self.repo.get_task(row.task_id)
-            else:
-                existing = by_name.get((row.title, row.lead_unit))
-            if existing is None:
-                task_id = row.task_id or self._next_task_id(change)
-                task = Task(id=task_id, created_at=now, **fields)  # type: ignore[arg-type]
-                change.tasks.append(task)
-                change.history.append(HistoryEntry(task_id, now, who, "imported", None,
-                                                   TaskStatus.OPEN, "建账（导入）"))
-                summary.new.append(task_id)
-            else:
-                old = _row_fields_of(existing)
-                diff = {k: [_plain_value(old[k]), _plain_value(v)] for k, v in fields.items()
-                        if old[k] != v}
-                if not diff:
-                    summary.unchanged.append(existing.id)
-                    continue
-                change.tasks.append(existing.with_changes(**fields))
-                change.history.append(HistoryEntry(existing.id, now, who, "import_updated",
-                                                   note="、".join(diff), changes=diff))
-                summary.updated.append(existing.id)
-            self._ensure_units(change, (row.lead_unit, *row.co_units))
-            self._ensure_people(change, owners, unit=row.lead_unit)
-            if leader:
-                self._ensure_leader(change, leader)
-        if marker:
-            change.counters[marker] = 1  # this source is imported, once
-        if not dry_run and (change.tasks or marker):
-            self.repo.commit(change)
-        return summary
+        """Upsert imported rows as one change: all of them or none (bot.domain.ledger_import:
+        下达日期, 进展情况). Importing the same file twice changes nothing."""
+        return import_rows(self, rows, who=who, dry_run=dry_run, marker=marker)
 
     # ---- lifecycle -----------------------------------------------------------------------
 

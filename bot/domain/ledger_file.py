@@ -16,6 +16,7 @@ from datetime import date, datetime, tzinfo
 from bot.domain.deadlines import parse_deadline_phrase
 from bot.domain.errors import InvalidField
 from bot.domain.model import Frequency, Task
+from bot.domain.replies import read_progress
 from bot.domain.text import (
     MAX_YEAR,
     MIN_YEAR,
@@ -45,6 +46,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "类别": ("任务类别", "任务来源"),
     "调度频次": ("调度频率",),
     "备注": (),
+}
+# Read on import only (an export does not write them): when the task was given to the ledger
+# (its created_at, from which history, bulletins and scores count it) and the ledger's own
+# progress column, imported as the task's latest progress note.
+ASSIGNED, PROGRESS_NOTE = "下达日期", "进展情况"
+IMPORT_ONLY: dict[str, tuple[str, ...]] = {
+    ASSIGNED: ("交办日期", "下达时间", "交办时间"),
+    PROGRESS_NOTE: ("工作进展", "推进情况", "完成情况", "进展", "进展情况说明"),
 }
 # Recognised and skipped without a warning: the row number and what an export adds.
 IGNORED_COLUMNS: tuple[str, ...] = ("序号", *EXPORT_EXTRA)
@@ -77,9 +86,10 @@ def header_key(text: str) -> str:
     return _LEADING_MARK.sub("", key)
 
 
-_CANONICAL: dict[str, str] = {header_key(name): name for name in COLUMNS}
+_CANONICAL: dict[str, str] = {header_key(name): name for name in (*COLUMNS, *IMPORT_ONLY)}
 _BY_ALIAS: dict[str, str] = {
-    header_key(alias): name for name, aliases in ALIASES.items() for alias in aliases
+    header_key(alias): name
+    for name, aliases in (*ALIASES.items(), *IMPORT_ONLY.items()) for alias in aliases
 }
 _IGNORED: frozenset[str] = frozenset(header_key(name) for name in IGNORED_COLUMNS)
 
@@ -189,7 +199,8 @@ class RowError:
     """One problem in one cell. `problem` is a key the message layer renders:
 
     required, deadline, deadline_year (outside MIN_YEAR–MAX_YEAR), deadline_past,
-    deadline_far (see deadline_window_errors), frequency, too_long, duplicate_id, bad_id.
+    deadline_far (see deadline_window_errors), frequency, too_long, duplicate_id, bad_id,
+    assigned (下达日期 not a date), assigned_future (see assigned_errors).
     """
 
     row: int
@@ -212,6 +223,27 @@ class ParsedRow:
     category: str
     frequency: Frequency | None
     remark: str
+    assigned: date | None = None  # 下达日期: when the task entered the ledger, if given
+    progress_note: str = ""  # 进展情况 as written ("" when the file has none)
+    progress: int | None = None  # the figure the reply reader finds in it, if any
+
+
+@dataclass(frozen=True)
+class FooterRow:
+    """A row below the header that is no task: 合计/小计/总计, a 填表人/审核人 line, a 注/说明
+    line (and the one-text lines that continue a note). `text` is its first text, shortened."""
+
+    row: int
+    text: str
+
+
+@dataclass
+class ParsedTable:
+    """What parse_table found below the header."""
+
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    footer: list[FooterRow] = field(default_factory=list)
 
 
 def cell_text(value: object) -> str:
@@ -257,23 +289,42 @@ def parse_rows(
     year: int,
     check: Callable[[], None] | None = None,
 ) -> tuple[list[ParsedRow], list[RowError]]:
-    """The data rows below the header → parsed rows and every error of every row.
+    """parse_table's rows and errors (the footer rows it skipped are left out)."""
+    table = parse_table(rows, header, year=year, check=check)
+    return table.rows, table.errors
+
+
+def parse_table(
+    rows: Sequence[tuple[int, Sequence[object]]],
+    header: Header,
+    *,
+    year: int,
+    check: Callable[[], None] | None = None,
+) -> ParsedTable:
+    """The data rows below the header → parsed rows, every error of every row, and the
+    footer rows skipped (is_footer: 合计, 填表人, 注 …).
 
     Blank rows, rows whose known cells are all blank (a pre-numbered 序号 column), section rows
-    merged across the table ("一、重大项目") and a repeated header line are skipped. A row with
-    any error gives no ParsedRow; its errors are all reported.
+    merged across the table ("一、重大项目") and a repeated header line are skipped silently.
+    A row with any error gives no ParsedRow; its errors are all reported.
     `year` is the ledger's year for deadlines that name none (12月底, 一季度). A deadline in a
     year outside MIN_YEAR–MAX_YEAR (0001, 9999) is always an error.
     `check` is called before each row (a time budget that raises to stop the parse).
     """
-    parsed: list[ParsedRow] = []
-    errors: list[RowError] = []
+    table = ParsedTable()
     first_seen: dict[str, int] = {}
+    in_note = False  # the last row was a 注/说明 line: a one-text line below continues it
     for number, cells in rows:
         if check is not None:
             check()
         if number <= header.row:
             continue
+        footer = footer_text(cells, continues_note=in_note)
+        if footer is not None:
+            table.footer.append(FooterRow(number, _shorten(" ".join(footer.split()))))
+            in_note = in_note or _is_note(footer)
+            continue
+        in_note = False
         raw = {
             name: (cells[index] if index < len(cells) else None)
             for index, name in header.columns.items()
@@ -283,9 +334,58 @@ def parse_rows(
             continue
         row, row_errors = _parse_row(number, raw, texts, year=year, first_seen=first_seen)
         if row is not None:
-            parsed.append(row)
-        errors.extend(row_errors)
-    return parsed, errors
+            table.rows.append(row)
+        table.errors.extend(row_errors)
+    return table
+
+
+# Footer rows, told by the row's first text: totals (spaces inside ignored: 合 计), signature
+# lines and notes. A signature word or 注 counts only alone or followed by a colon, a space, a
+# number: 填表人：王五, 注：1. …, but not 注册资本金 or 负责人培训.
+_TOTAL = re.compile(r"^(?:合计|小计|总计|共计)(?:$|[:：(（\d])")
+_SIGNATURE = re.compile(
+    r"^(?:填表人|填报人|制表人|审核人|审批人|签发人|单位负责人|负责人|联系人|联系电话|填表单位"
+    r"|填报单位|填表日期|填报日期|制表日期|报送日期)\s*(?:$|[:：]|\s)")
+_NOTE = re.compile(r"^(?:注|说明|附注|备注)\s*(?:$|[:：]|\d|[一二三四五六七八九]?[、.．])")
+
+
+def footer_text(cells: Sequence[object], *, continues_note: bool = False) -> str | None:
+    """The row's first text when the row is a footer, not a task: 合计/小计/总计, a
+    填表人/审核人 line, a 注/说明 line; with `continues_note` (the row above was a note), also a
+    row of one text only (a merged line: "2. 本表数据截至…"). None for any other row."""
+    filled = [text for text in (cell_text(cell) for cell in cells) if text]
+    if not filled:
+        return None
+    first = unicodedata.normalize("NFKC", filled[0])
+    if (_TOTAL.match(_HEADER_NOISE.sub("", first)) or _SIGNATURE.match(first)
+            or _NOTE.match(first)):
+        return filled[0]
+    if continues_note and len(set(filled)) == 1:
+        return filled[0]
+    return None
+
+
+def has_tasks(rows: Sequence[tuple[int, Sequence[object]]], header: Header) -> bool:
+    """Whether any row under the header may be a task: not a footer row (as parse_table
+    tells them), not blank in every column the header names (an empty template)."""
+    in_note = False
+    for number, cells in rows:
+        if number <= header.row:
+            continue
+        footer = footer_text(cells, continues_note=in_note)
+        if footer is not None:
+            in_note = in_note or _is_note(footer)
+            continue
+        texts = {name: cell_text(cells[index] if index < len(cells) else None)
+                 for index, name in header.columns.items()}
+        if not _skip(texts):
+            return True
+        in_note = False
+    return False
+
+
+def _is_note(text: str) -> bool:
+    return _NOTE.match(unicodedata.normalize("NFKC", text)) is not None
 
 
 def _parse_row(
@@ -355,6 +455,17 @@ def _parse_row(
     except InvalidField:
         fail("调度频次", texts.get("调度频次", ""), "frequency")
 
+    assigned: date | None = None
+    if texts.get(ASSIGNED, ""):
+        try:
+            assigned = parse_deadline_phrase(raw.get(ASSIGNED), year=year)
+        except InvalidField:
+            assigned = None
+        if assigned is None or not MIN_YEAR <= assigned.year <= MAX_YEAR:
+            fail(ASSIGNED, texts[ASSIGNED], "assigned")
+            assigned = None
+
+    note = texts.get(PROGRESS_NOTE, "")
     if row_errors:
         return None, row_errors
     row = ParsedRow(
@@ -370,6 +481,9 @@ def _parse_row(
         category=texts.get("类别", ""),
         frequency=frequency,
         remark=texts.get("备注", ""),
+        assigned=assigned,
+        progress_note=note,
+        progress=read_progress(note) if note else None,
     )
     return row, []
 
@@ -426,6 +540,13 @@ def deadline_window_errors(
         errors.append(RowError(row.row, "完成时限", row.deadline.isoformat(),
                                f"deadline_{problem}"))
     return errors
+
+
+def assigned_errors(rows: Sequence[ParsedRow], today: date) -> list[RowError]:
+    """A RowError for each 下达日期 after `today` (assigned_future): a task cannot have entered
+    the ledger on a day still to come. Not lifted by allowing any 完成时限."""
+    return [RowError(row.row, ASSIGNED, row.assigned.isoformat(), "assigned_future")
+            for row in rows if row.assigned is not None and row.assigned > today]
 
 
 def _shorten(value: str) -> str:

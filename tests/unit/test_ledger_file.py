@@ -291,9 +291,9 @@ def test_missing_columns_without_anything_like_a_header() -> None:
 
 def test_unknown_columns_warn_and_export_columns_do_not() -> None:
     header = find_header([(1, [*HEADER, "联系电话", "进 度", "状态", "预警", "最新进展",
-                               "最近填报", "逾期天数", "完成情况"])])  # fmt: skip
+                               "最近填报", "逾期天数", "资金来源"])])  # fmt: skip
     assert header is not None
-    assert header.unknown == ["联系电话", "完成情况"]
+    assert header.unknown == ["联系电话", "资金来源"]
     assert header.ignored == ["序号", "进 度", "状态", "预警", "最新进展", "最近填报", "逾期天数"]
     assert set(header.columns.values()) == set(COLUMNS)
 
