@@ -104,7 +104,7 @@ async def test_officials_on_leave_get_nothing_and_their_leader_gets_it(bot: Harn
     assert len(texts(bot, ZHANG)) == 1
     assert "没有人请假" in await bot.answer(ADMIN, "/leave")
     assert "已取消" in await bot.answer(ADMIN, "/leave 张三 取消")
-    assert "用法：/leave" in await bot.answer(ADMIN, "/leave 张三 明天")
+    assert "用法：/leave" in await bot.answer(ADMIN, "/leave 张三 尽快")  # 明天 is a date now
     assert "没有找到" in await bot.answer(ADMIN, "/leave 无名氏 11月23日 11月24日")
 
 
