@@ -46,9 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true",
                      help="check and count only, write nothing / 只检查不写入")
-    imp.add_argument("--allow-any-date", action="store_true",
+    imp.add_argument("--allow-past", "--allow-any-date", dest="allow_any_date",
+                     action="store_true",
                      help="also import a 完成时限 in the past or more than three years ahead "
                           "(otherwise such rows are errors) / 允许任意日期")
+    imp.add_argument("--sheet", default=None, metavar="NAME",
+                     help="the worksheet to import, when several look like the ledger / 工作表")
     imp.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                      help="seconds allowed for reading the file (default 20) / 读取时限（秒）")
     exp = sub.add_parser("export", parents=[common],
@@ -97,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return plan_command(config, args.start, args.end, as_json=args.json)
     if command == "import":
         return import_command(config, args.file, dry_run=args.dry_run,
-                              allow_any_date=args.allow_any_date, time_limit=args.time_limit)
+                              allow_any_date=args.allow_any_date, time_limit=args.time_limit,
+                              sheet=args.sheet)
     if command == "export":
         return export_command(config, args.file)
     if command == "score":
@@ -277,7 +281,7 @@ EXIT_INVALID = 1
 
 
 def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date: bool = False,
-                   time_limit: float | None = None) -> int:
+                   time_limit: float | None = None, sheet: str | None = None) -> int:
     """Import a ledger file. Writing needs the store to itself: refused while the bot runs.
 
     The file is read before the store is opened, so a file that fails (or takes longer than
@@ -307,9 +311,9 @@ def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date:
     if size > MAX_BYTES:
         result = ImportResult(sheet_error=SheetError("too_big", f"{size} bytes"))
     else:
-        result = read_ledger_file(path.name, data, year=year,
+        result = read_ledger_file(path.name, data, year=year, sheet=sheet,
                                   seconds=time_limit or PARSE_SECONDS)
-    if result.sheet_error or result.errors or result.missing_columns:
+    if result.sheet_error or result.errors or result.missing_columns or result.sheet_choices:
         print(_strip_html(msgs.import_result(result, path.name, preview=dry_run, cli=True)))
         return EXIT_INVALID
     try:

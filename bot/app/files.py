@@ -15,17 +15,25 @@ Reading and parsing a file is CPU work: it runs in a worker thread (asyncio.to_t
 `parse_seconds`, so a slow file never holds the bot; only the short store step runs on the
 loop. Building the /export workbook runs in a worker thread too.
 
-"/import 允许任意日期" (or "/import any-date"), as a command before the file or as the file's
-caption, lets past and far-off 完成时限 through. The preview then ends with the note
-import_any_date_note, and 确认导入 reads the permission back from the caption or that note.
-The command's "the next file is a ledger" is kept in the caller's dialogue state (a mapping
-the channel keeps per user: Telegram's user_data), under AWAITING_IMPORT.
+"/import 允许任意日期" (or "/import --allow-past", "/import any-date"), as a command before the
+file or as the file's caption, lets past and far-off 完成时限 through. The preview then ends
+with the note import_any_date_note, and 确认导入 reads the permission back from the caption or
+that note. The command's "the next file is a ledger" is kept in the caller's dialogue state (a
+mapping the channel keeps per user: Telegram's user_data), under AWAITING_IMPORT (and the
+sheet asked for under IMPORT_SHEET).
+
+A workbook whose ledger is not its only sheet: the sheet whose header matches is read. When
+several match, the bot asks which, in chat: one button per sheet (IMP sheet <position>) under
+the question, which quotes the file's message as a preview does; the press turns the question
+into that sheet's preview, whose 确认导入 (IMP ok <position>) imports that sheet. "/import
+--sheet 名称" (a caption, or the command before the file) names the sheet at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -57,10 +65,16 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 AWAITING_IMPORT = "awaiting_import"  # dialogue: the next file is a ledger; True or ANY_DATE
+IMPORT_SHEET = "import_sheet"  # dialogue: the sheet /import --sheet named for that file
 ANY_DATE = "any_date"
 # The words after /import that allow any 完成时限, compared without spaces, case or width.
-ANY_DATE_WORDS = frozenset({"允许任意日期", "任意日期", "不限日期", "any-date", "anydate",
-                            "allowanydate", "allow-any-date", "--allow-any-date"})
+ANY_DATE_WORDS = frozenset({"允许任意日期", "任意日期", "不限日期", "允许过去日期", "any-date",
+                            "anydate", "allowanydate", "allow-any-date", "--allow-any-date",
+                            "--allow-past", "allow-past", "allowpast", "--allowpast"})
+# --sheet 名称 (or 工作表=名称) among the words after /import; a name with spaces is quoted.
+_SHEET_OPTION = re.compile(
+    r"(?:--sheet|工作表)\s*[=:：]?\s*(?:\"([^\"]+)\"|“([^”]+)”|「([^」]+)」|'([^']+)'|(\S+))")
+SHEET_LABEL_MAX = 30  # characters of a sheet's name on its button
 # Seams for tests: the time a file may take to read and parse, and the clock it is taken on.
 parse_seconds: float = PARSE_SECONDS
 monotonic: Callable[[], float] = time.monotonic
@@ -96,6 +110,23 @@ def wants_any_date(words: str) -> bool:
     return key in ANY_DATE_WORDS
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the words after /import ask for: any 完成时限, and which sheet (None: find it)."""
+
+    any_date: bool = False
+    sheet: str | None = None
+
+
+def import_options(words: str) -> ImportOptions:
+    """"--sheet 台账 --allow-past", "允许任意日期", "工作表=重点任务" … → ImportOptions."""
+    text = unicodedata.normalize("NFKC", words)
+    match = _SHEET_OPTION.search(text)
+    sheet = next((group for group in match.groups() if group), None) if match else None
+    rest = text[: match.start()] + " " + text[match.end() :] if match else text
+    return ImportOptions(any_date=wants_any_date(rest), sheet=sheet)
+
+
 def _caption_args(caption: str) -> tuple[bool, str]:
     """(is a /import caption, the words after its first word)."""
     parts = caption.split(maxsplit=1)
@@ -117,8 +148,13 @@ async def import_command(services: Services, conversation: Conversation, caller:
     if refusal is not None:
         await conversation.say(refusal)
         return
-    any_date = wants_any_date(words)
+    options = import_options(words)
+    any_date = options.any_date
     dialogue[AWAITING_IMPORT] = ANY_DATE if any_date else True
+    if options.sheet:
+        dialogue[IMPORT_SHEET] = options.sheet
+    else:
+        dialogue.pop(IMPORT_SHEET, None)
     key = "import_send_file_any_date" if any_date else "import_send_file"
     await conversation.say(Reply(services.messages.t(key)))
 
@@ -133,23 +169,19 @@ async def on_ledger_file(services: Services, conversation: Conversation, caller:
         await conversation.say(refusal)
         return
     awaiting = dialogue.pop(AWAITING_IMPORT, None)
+    asked_sheet = dialogue.pop(IMPORT_SHEET, None)
     by_caption, words = _caption_args(said.text)
-    any_date = (wants_any_date(words) if by_caption else False) or awaiting == ANY_DATE
+    options = import_options(words) if by_caption else ImportOptions()
+    any_date = options.any_date or awaiting == ANY_DATE
+    sheet = options.sheet or (asked_sheet if isinstance(asked_sheet, str) else None)
     try:
         result = await _import(services, said, file, who=actor(services, caller),
-                               dry_run=True, allow_any_date=any_date)
+                               dry_run=True, allow_any_date=any_date, sheet=sheet)
     except DownloadFailed as err:
         log.warning("could not download an import file: %s", err)
         await conversation.say(Reply(msgs.t("import_download_failed")))
         return
-    text = msgs.import_result(result, file.name, preview=True)
-    buttons: list[list[tuple[str, str]]] = []
-    if result.ok:
-        if any_date:
-            text += "\n" + msgs.t("import_any_date_note")
-        buttons = [[(msgs.catalog["btn_import_ok"], actions.encode(actions.IMP, "ok")),
-                    (msgs.catalog["btn_import_no"], actions.encode(actions.IMP, "no"))]]
-    await conversation.say(Reply(text, buttons=buttons, quote=said))
+    await conversation.say(_preview(services, result, file.name, any_date=any_date, quote=said))
 
 
 async def on_import_press(services: Services, conversation: Conversation, press: Press,
@@ -177,11 +209,19 @@ async def on_import_press(services: Services, conversation: Conversation, press:
     if choice.target == "no":
         await _tell(conversation, preview, msgs.t("import_cancelled"), also_say=not acknowledged)
         return
-    any_date = (wants_any_date(_caption_args(original.text)[1])
+    options = import_options(_caption_args(original.text)[1])
+    any_date = (options.any_date
                 or _preview_allows_any_date(preview, msgs.t("import_any_date_note")))
+    # The sheet: the one the button names (chosen from the question, or read for the
+    # preview), else the caption's.
+    sheet: str | int | None = int(choice.choice) if choice.choice else options.sheet
+    if choice.target == "sheet":
+        await _show_sheet(services, conversation, press, original, file, sheet,
+                          any_date=any_date, also_say=not acknowledged)
+        return
     try:
         result = await _import(services, original, file, who=actor(services, press.caller),
-                               dry_run=False, allow_any_date=any_date)
+                               dry_run=False, allow_any_date=any_date, sheet=sheet)
     except DownloadFailed as err:
         log.warning("could not download an import file: %s", err)
         text = msgs.t("import_download_failed")
@@ -214,6 +254,55 @@ async def export(services: Services, conversation: Conversation, caller: Caller)
 # ---- the steps -----------------------------------------------------------------------------
 
 
+def _preview(services: Services, result: ImportResult, filename: str, *, any_date: bool,
+             quote: Said) -> Reply:
+    """The answer to a ledger file: its preview with 确认导入 / 取消 (the sheet read named in
+    确认导入), the question which sheet with a button for each, or what is wrong."""
+    msgs = services.messages
+    text = msgs.import_result(result, filename, preview=True)
+    buttons: list[list[tuple[str, str]]] = []
+    no = (msgs.catalog["btn_import_no"], actions.encode(actions.IMP, "no"))
+    if result.sheet_choices:
+        buttons = [[(_label(name), actions.encode(actions.IMP, "sheet", str(position)))]
+                   for name, position in zip(result.sheet_choices, result.sheet_positions,
+                                             strict=True)]
+        buttons.append([no])
+    elif result.ok:
+        position = "" if result.sheet_position is None else str(result.sheet_position)
+        buttons = [[(msgs.catalog["btn_import_ok"], actions.encode(actions.IMP, "ok", position)),
+                    no]]
+    if buttons and any_date:
+        text += "\n" + msgs.t("import_any_date_note")
+    return Reply(text, buttons=buttons, quote=quote)
+
+
+def _label(name: str) -> str:
+    name = " ".join(name.split()) or "—"
+    return name if len(name) <= SHEET_LABEL_MAX else name[: SHEET_LABEL_MAX - 1] + "…"
+
+
+async def _show_sheet(services: Services, conversation: Conversation, press: Press,
+                      original: Said, file: IncomingFile, sheet: str | int | None, *,
+                      any_date: bool, also_say: bool) -> None:
+    """A sheet chosen under the question: the question becomes that sheet's preview."""
+    msgs = services.messages
+    try:
+        result = await _import(services, original, file, who=actor(services, press.caller),
+                               dry_run=True, allow_any_date=any_date, sheet=sheet)
+    except DownloadFailed as err:
+        log.warning("could not download an import file: %s", err)
+        reply = Reply(msgs.t("import_download_failed"))
+    else:
+        reply = _preview(services, result, file.name, any_date=any_date, quote=original)
+    question = press.under
+    assert question is not None
+    edited = await conversation.edit(Posted(question.chat_id, question.message_id), reply)
+    if also_say or not edited:
+        # A new preview must answer the file's message: 确认导入 reads the file from there.
+        await conversation.say(reply)
+
+
+
 def _year(services: Services) -> int:
     """The year a 完成时限 without one (12月底) falls in: the config's, else this year."""
     return services.config.imports.year or services.clock.today().year
@@ -225,14 +314,15 @@ def _marker(said: Said) -> str:
 
 
 async def _import(services: Services, said: Said, file: IncomingFile, *, who: str,
-                  dry_run: bool, allow_any_date: bool) -> ImportResult:
+                  dry_run: bool, allow_any_date: bool,
+                  sheet: str | int | None = None) -> ImportResult:
     """Fetch, read and check (and unless `dry_run`, import) the file of message `said`."""
     if file.size and file.size > MAX_BYTES:
         return ImportResult(sheet_error=SheetError("too_big", ""))
     data = await file.fetch()
     # The CPU part off the event loop, within its time budget; the store part on the loop.
     result = await asyncio.to_thread(read_ledger_file, file.name, data, year=_year(services),
-                                     seconds=parse_seconds, monotonic=monotonic)
+                                     sheet=sheet, seconds=parse_seconds, monotonic=monotonic)
     apply_import(services.ledger, result, who=who, dry_run=dry_run, marker=_marker(said),
                  allow_any_date=allow_any_date)
     return result

@@ -20,6 +20,9 @@ from bot.domain.text import normalize_task_id
 from bot.ledger_io import export_ledger, import_ledger_file
 from tests.chat.conftest import OpenBot, write_config
 from tests.conftest import ADMIN, DEC1, TZ, ZHANG
+from tests.support.county_ledger import ROWS as COUNTY_ROWS
+from tests.support.county_ledger import TITLES as COUNTY_TITLES
+from tests.support.county_ledger import county_workbook
 from tests.support.harness import Harness
 
 
@@ -350,7 +353,10 @@ def test_cli_import_refuses_past_deadlines_unless_allowed(
     source.write_bytes(workbook(rows))
     assert main(["--config", str(config), "import", str(source)]) == 1
     out = capsys.readouterr().out
-    assert "日期已过" in out and "--allow-any-date" in out and "/import" not in out
+    assert "日期已过" in out and "--allow-past" in out and "/import" not in out
+    assert main(["--config", str(config), "import", str(source), "--allow-past",
+                 "--dry-run"]) == 0
+    assert "新增 1 项" in capsys.readouterr().out
     assert main(["--config", str(config), "import", str(source), "--allow-any-date"]) == 0
     assert "新增 1 项" in capsys.readouterr().out
     assert main(["--config", str(config), "import", str(source), "--time-limit", "0"]) == 2
@@ -421,3 +427,41 @@ async def test_import_with_23_bad_rows_lists_20_then_counts_the_rest(tmp_path: P
         assert "另有 3 处错误" in text
         assert not any(m.get("reply_markup") for m in answers)  # nothing to confirm
         assert list(bot.ledger.repo.tasks()) == []
+
+
+# ---- the 台账 a county keeps (issue 14, item 6) ------------------------------------------------
+
+
+async def test_the_county_workbook_imports_with_its_progress_notes(bot: Harness) -> None:
+    """Instructions first, the ledger on sheet 2 under a two-row merged header, 合计 /
+    填表人 / 注 under the data, 进展情况 and 下达日期: previewed, confirmed, imported."""
+    preview = await send_file(bot, "2026年重点任务台账.xlsx", county_workbook())
+    text = preview["text"]
+    assert "新增 4 项" in text and "工作表：重点任务台账" in text
+    assert "其中 2 项读出了进度" in text and "已跳过 4 行合计、落款或说明" in text
+    bot.api.press_button(ADMIN, preview, "IMP ok 1")
+    await bot.pump()
+    assert "已导入" in bot.api.messages_to(ADMIN)[-1]["text"]
+    tasks = {t.title: t for t in bot.ledger.repo.tasks()}
+    assert set(tasks) == set(COUNTY_TITLES)
+    rail = tasks[COUNTY_TITLES[0]]
+    assert (rail.progress, rail.latest_note) == (80, COUNTY_ROWS[0][7])
+    assert rail.created_at == datetime(2026, 9, 1, tzinfo=TZ)
+    assert rail.last_report_at is not None and rail.last_report_at.date() == DEC1.date()
+    # /task shows the note as the latest progress, and the history when it was recorded.
+    answer = await bot.answer(ADMIN, f"/task {rail.id}")
+    assert COUNTY_ROWS[0][7] in answer
+
+
+async def test_several_ledger_sheets_ask_which_then_import_it(bot: Harness) -> None:
+    question = await send_file(bot, "台账.xlsx", county_workbook(second_ledger="11月台账"))
+    assert "2 个工作表都像台账" in question["text"]
+    bot.api.press_button(ADMIN, question, "IMP sheet 2")
+    await bot.pump()
+    assert list(bot.ledger.repo.tasks()) == []
+    edited = bot.api.messages_to(ADMIN)[-1]
+    assert edited["message_id"] == question["message_id"]
+    assert "工作表：11月台账" in edited["text"] and "新增 1 项" in edited["text"]
+    bot.api.press_button(ADMIN, edited, "IMP ok 2")
+    await bot.pump()
+    assert [t.title for t in bot.ledger.repo.tasks()] == [COUNTY_TITLES[0]]

@@ -25,6 +25,8 @@ from bot.app.conversation import Caller, Press, Reply, Said, plain, said_rows
 from bot.domain.ledger import NewTask
 from bot.domain.model import Evidence, Person
 from bot.services import Services
+from tests.support.county_ledger import TITLES as COUNTY_TITLES
+from tests.support.county_ledger import county_workbook
 from tests.support.fake_channel import RecordingConversation
 from tests.unit.conftest import ZHANG, Actor
 
@@ -319,3 +321,100 @@ async def test_export_answers_with_a_workbook_of_the_ledger(
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert rows[0][:2] == ["编号", "任务"]
     assert [row[:2] for row in rows[1:]] == [[kept.id, "世忻铁路复线保德段征地"]]
+
+
+# ---- the 台账 a county keeps (issue 14, item 6) ------------------------------------------------
+
+
+async def test_the_county_workbook_is_previewed_and_imported_from_its_second_sheet(
+        services: Services, conversation: RecordingConversation) -> None:
+    file = FakeFile("2026年重点任务台账.xlsx", county_workbook())
+    await send(services, conversation, file)
+    [preview] = conversation.said
+    text = plain(preview.text)
+    assert "新增 4 项" in text and "工作表：重点任务台账" in text
+    assert "进展情况 3 项记为最新进展（12月1日），其中 2 项读出了进度。" in text
+    assert "已跳过 4 行合计、落款或说明：第 8 行“合计”" in text
+    msgs = services.messages
+    assert preview.buttons == [[(msgs.catalog["btn_import_ok"], "IMP ok 1"),
+                                (msgs.catalog["btn_import_no"], "IMP no")]]
+    await press(services, conversation, preview, "ok 1", file)
+    assert titles(services) == set(COUNTY_TITLES)
+    rail = next(t for t in services.ledger.repo.tasks() if t.title == COUNTY_TITLES[0])
+    assert (rail.progress, rail.created_at.date()) == (80, date(2026, 9, 1))
+    assert "进展情况 3 项" in plain(conversation.edits[-1][1].text)
+
+
+async def test_several_ledger_sheets_are_asked_about_with_a_button_each(
+        services: Services, conversation: RecordingConversation) -> None:
+    file = FakeFile("台账.xlsx", county_workbook(second_ledger="11月台账"))
+    said = await send(services, conversation, file)
+    [question] = conversation.said
+    msgs = services.messages
+    assert plain(question.text).startswith("📋 台账.xlsx 中有 2 个工作表都像台账")
+    assert question.quote == said  # like a preview: the buttons find the file through it
+    assert question.buttons == [[("重点任务台账", "IMP sheet 1")], [("11月台账", "IMP sheet 2")],
+                                [(msgs.catalog["btn_import_no"], "IMP no")]]
+    await press(services, conversation, question, "sheet 2", file)
+    [(posted, preview)] = conversation.edits
+    assert posted.message_id == 1  # the question became that sheet's preview
+    assert "新增 1 项" in plain(preview.text) and "工作表：11月台账" in plain(preview.text)
+    assert preview.buttons == [[(msgs.catalog["btn_import_ok"], "IMP ok 2"),
+                                (msgs.catalog["btn_import_no"], "IMP no")]]
+    assert titles(services) == set()
+    # 确认导入 under the edited message imports the sheet it names.
+    conversation.said[0] = Reply(preview.text, buttons=preview.buttons, quote=said)
+    await press(services, conversation, conversation.said[0], "ok 2", file)
+    assert titles(services) == {COUNTY_TITLES[0]} and file.fetches == 3
+
+
+@pytest.mark.parametrize("caption", ["/import --sheet 11月台账", "/import 工作表=“11月台账”",
+                                     "/import --sheet=11月台账 --allow-past"])
+async def test_a_caption_names_the_sheet(services: Services, conversation: RecordingConversation,
+                                         caption: str) -> None:
+    file = FakeFile("台账.xlsx", county_workbook(second_ledger="11月台账"))
+    await send(services, conversation, file, caption=caption)
+    [preview] = conversation.said
+    assert "工作表：11月台账" in plain(preview.text)
+    await press(services, conversation, preview, "ok", file)  # an old button: the caption's
+    assert titles(services) == {COUNTY_TITLES[0]}
+
+
+async def test_import_sheet_as_a_command_then_the_file(
+        services: Services, conversation: RecordingConversation) -> None:
+    dialogue: dict[str, object] = {}
+    await files.import_command(services, conversation, ADMIN, "--sheet 重点任务台账", dialogue)
+    file = FakeFile("台账.xlsx", county_workbook(second_ledger="11月台账"))
+    await send(services, conversation, file, caption="", dialogue=dialogue)
+    assert dialogue == {}
+    assert "工作表：重点任务台账" in conversation.last
+    assert conversation.said[-1].buttons[0][0][1] == "IMP ok 1"
+
+
+async def test_a_sheet_that_is_not_there_is_named_with_the_sheets_there_are(
+        services: Services, conversation: RecordingConversation) -> None:
+    await send(services, conversation, FakeFile("台账.xlsx", county_workbook()),
+               caption="/import --sheet 台账")
+    assert conversation.last == ("❌ 文件中没有名为“台账”的工作表。"
+                                 "现有工作表：填表说明、重点任务台账。")
+    assert not conversation.said[-1].buttons
+
+
+async def test_allow_past_in_the_caption_lets_past_deadlines_through(
+        services: Services, conversation: RecordingConversation) -> None:
+    file = FakeFile("台账.xlsx", workbook(PAST))
+    await send(services, conversation, file, caption="/import --allow-past")
+    preview = conversation.said[-1]
+    assert conversation.last.endswith(services.messages.t("import_any_date_note"))
+    await press(services, conversation, preview, "ok", file)
+    assert titles(services) == {"去年的任务", "正常任务"}
+
+
+def test_import_options() -> None:
+    assert files.import_options("") == files.ImportOptions()
+    assert files.import_options("允许 任意日期") == files.ImportOptions(any_date=True)
+    assert files.import_options("--ALLOW-PAST") == files.ImportOptions(any_date=True)
+    assert files.import_options('--sheet "重点 任务" 允许任意日期') == files.ImportOptions(
+        any_date=True, sheet="重点 任务")
+    assert files.import_options("工作表：台账") == files.ImportOptions(sheet="台账")
+    assert files.import_options("随便写写") == files.ImportOptions()
