@@ -95,7 +95,8 @@ def _build(config: Config, store: DocStore | None, repo: LedgerRepository, *, cl
     services = Services(
         config=config,
         ledger=Ledger(repo, clock),
-        messages=Messages(config.language, today=clock.today),  # dates show other years' year
+        # dates show other years' year; 逾期N个工作日 on the county's calendar
+        messages=Messages(config.language, today=clock.today, calendar=calendar),
         clock=clock,
         calendar=calendar,
         lights=LightBoard(repo, calendar, WarningRules(**vars(config.warning))),

@@ -396,7 +396,8 @@ def score_command(config: Config, period_code: str, path: Path) -> int:
         return EXIT_STORE
     try:
         services = bootstrap(config, store=store)
-        bulletin = make_bulletin(services.ledger.repo, services.calendar, config, period)
+        bulletin = make_bulletin(services.ledger.repo, services.calendar, config, period,
+                                 today=services.clock.today())
     finally:
         store.close()
     tmp = path.with_name(path.name + ".part")

@@ -42,7 +42,7 @@ from bot.domain.ledger_file import (
 )
 from bot.domain.ledger_import import ImportSummary
 from bot.domain.model import Task, TaskStatus
-from bot.domain.warning import Light, LightBoard
+from bot.domain.warning import Light, LightBoard, overdue_workdays
 
 EXPORT_HEADER = (*COLUMNS, *EXPORT_EXTRA)
 
@@ -229,15 +229,11 @@ def exported_tasks(ledger: Ledger) -> list[Task]:
 
 def export_rows(tasks: Sequence[Task], colours: Mapping[str, Light], calendar: WorkCalendar,
                 today: date) -> list[list[object]]:
-    """One export row per task, with its 预警 light and workdays overdue."""
-    rows: list[list[object]] = []
-    for task in tasks:
-        overdue = 0
-        if task.deadline is not None and task.deadline < today and task.live:
-            overdue = calendar.workdays_between(task.deadline, today)
-        rows.append(export_row(task, light=colours[task.id].value, today=today,
-                               overdue_workdays=overdue))
-    return rows
+    """One export row per task, with its 预警 light and 逾期天数 = 逾期N个工作日 (the one count,
+    `bot.domain.warning.overdue_workdays`: live tasks past their deadline, 待核账 included)."""
+    return [export_row(task, light=colours[task.id].value, today=today,
+                       overdue_workdays=overdue_workdays(task, today, calendar))
+            for task in tasks]
 
 
 def export_filename(today: date | datetime, fmt: str = "xlsx") -> str:

@@ -30,7 +30,7 @@ from bot.domain.model import (
 )
 from bot.domain.rhythm import PlannedReminder, ReminderKind, secured_period
 from bot.domain.text import deadline_needs_confirmation
-from bot.domain.warning import EMOJI, Light
+from bot.domain.warning import EMOJI, Light, overdue_workdays
 
 MAX_MESSAGE = 4096
 
@@ -196,7 +196,8 @@ ZH: dict[str, str] = {
     "deadline_none": "长期",
     "days_left": "还剩 {days} 天",
     "due_today": "今天到期",
-    "days_overdue": "已逾期 {days} 天",
+    "days_overdue": "已逾期 {days} 个工作日",
+    "days_overdue_rest": "已过完成时限",
     "unknown_command": "没有这个命令。发送 /help 查看可用命令。",
     "action_created": "建账",
     "action_cancelled": "撤销",
@@ -453,7 +454,14 @@ ZH: dict[str, str] = {
     "exempted": "已将 <b>{id}</b> 移出考核（容错）：{reason}",
     "bulletin_head": "📊【工作通报】{period}（{start}—{end}）",
     "bulletin_head_unit": "📊【工作通报】{period} · {unit}（{start}—{end}）",
-    "bulletin_totals": "在办 {open} 项｜本期办结 {closed} 项（按时 {on_time} 项）｜逾期 {overdue} 项｜按时完成率 {rate}",
+    "bulletin_head_partial": "📊【工作通报】{period}（{start}—{end}，本期进行中，截至今日）",
+    "bulletin_head_to_date": "📊【工作通报】截至{day}",
+    "bulletin_of_unit": "{period} · {unit}",
+    "bulletin_totals": "本期共涉及任务 {total} 项：已办结 {closed} 项（占 {closed_share}），其中按时办结 {on_time} 项；正在办理 {open} 项，其中逾期 {overdue} 项（占 {overdue_share}）{pending}；按时完成率 {rate}。",
+    "bulletin_totals_to_date": "截至{day}，共有任务 {total} 项，已办结 {closed} 项（占 {closed_share}），其中按时办结 {on_time} 项；正在办理 {open} 项，其中逾期 {overdue} 项（占 {overdue_share}）{pending}；按时完成率 {rate}。",
+    "bulletin_pending": "、待核账 {pending} 项",
+    "bulletin_overdue_units": "逾期任务按单位：{items}",
+    "bulletin_overdue_unit_item": "{unit} {count} 项",
     "bulletin_ranking": "<b>单位排名（比学赶超）</b>",
     "bulletin_unit": "{rank}. {unit} {score} 分{change}（按时率 {rate}，逾期 {overdue} 项）",
     "bulletin_up": " ↑{n} 进位",
@@ -469,12 +477,14 @@ ZH: dict[str, str] = {
     "bulletin_none": "{period}没有需要通报的任务。",
     "bulletin_chart_caption": "{period} 各单位按时完成率与逾期任务数",
     "chart_title": "{period} 各单位按时完成率与逾期任务数",
-    "report_usage": "用法：/report [旬|月|季] [单位]，例如 /report 旬、/report 月 县教育局",
-    "score_usage": "用法：/score [期间]，例如 /score 月、/score 2026-12、/score 2026-Q4、/score 2026-12-2",
+    "report_usage": "用法：/report [今日|旬|月|季|期间] [单位]，例如 /report 今日、/report 月 县教育局、/report 2026-12、/report 2026-Q4、/report 2026-12-1",
+    "report_fallback_today": "说明：{period}台账尚未建立，没有可通报的数据，以下为截至今日的通报。",
+    "report_not_started": "{period}尚未开始，没有可通报或计分的数据。",
+    "period_to_date": "{period}（截至{day}）",
+    "score_usage": "用法：/score [期间]，例如 /score 月、/score 今日、/score 2026-12、/score 2026-Q4、/score 2026-12-2",
     "score_head": "🏆【考核得分】{period}（满分 {base}）",
     "score_line": "{rank}. {unit} {score} 分：{items}",
     "score_item_overdue_days": "逾期 {count} 个工作日 {points}",
-    "score_item_missed_reports": "应报未报 {count} 次 {points}",
     "score_item_closed_on_time": "按时办结 {count} 项 {points}",
     "score_no_items": "无扣分",
     "score_none": "{period}没有计分的任务。",
@@ -685,7 +695,8 @@ EN: dict[str, str] = {
     "deadline_none": "ongoing",
     "days_left": "{days} days left",
     "due_today": "due today",
-    "days_overdue": "{days} days overdue",
+    "days_overdue": "{days} workdays overdue",
+    "days_overdue_rest": "past the deadline",
     "unknown_command": "Unknown command. Send /help for the list.",
     "action_created": "opened",
     "action_cancelled": "cancelled",
@@ -945,7 +956,14 @@ EN: dict[str, str] = {
     "exempted": "<b>{id}</b> is out of scoring from now on (容错): {reason}",
     "bulletin_head": "📊 [Bulletin] {period} ({start} – {end})",
     "bulletin_head_unit": "📊 [Bulletin] {period} · {unit} ({start} – {end})",
-    "bulletin_totals": "Open {open} | closed {closed} (on time {on_time}) | overdue {overdue} | on-time rate {rate}",
+    "bulletin_head_partial": "📊 [Bulletin] {period} ({start} – {end}, in progress, as of today)",
+    "bulletin_head_to_date": "📊 [Bulletin] as of {day}",
+    "bulletin_of_unit": "{period} · {unit}",
+    "bulletin_totals": "Tasks this period: {total}. Closed {closed} ({closed_share}), on time {on_time}; in progress {open}, overdue {overdue} ({overdue_share}){pending}; on-time rate {rate}.",
+    "bulletin_totals_to_date": "As of {day}: {total} tasks. Closed {closed} ({closed_share}), on time {on_time}; in progress {open}, overdue {overdue} ({overdue_share}){pending}; on-time rate {rate}.",
+    "bulletin_pending": ", awaiting verification {pending}",
+    "bulletin_overdue_units": "Overdue by unit: {items}",
+    "bulletin_overdue_unit_item": "{unit} {count}",
     "bulletin_ranking": "<b>Unit ranking</b>",
     "bulletin_unit": "{rank}. {unit} {score} pts{change} (on time {rate}, overdue {overdue})",
     "bulletin_up": " ↑{n}",
@@ -961,12 +979,14 @@ EN: dict[str, str] = {
     "bulletin_none": "Nothing to report for {period}.",
     "bulletin_chart_caption": "{period}: on-time rate and overdue tasks per unit",
     "chart_title": "{period}: on-time rate and overdue tasks per unit",
-    "report_usage": "Usage: /report [旬|月|季] [unit], e.g. /report 月 Land Bureau",
-    "score_usage": "Usage: /score [period], e.g. /score 月, /score 2026-12, /score 2026-Q4",
+    "report_usage": "Usage: /report [today|旬|月|季|period] [unit], e.g. /report today, /report 月 Land Bureau, /report 2026-12, /report 2026-Q4, /report 2026-12-1",
+    "report_fallback_today": "Note: the ledger did not exist yet in {period}, so there is nothing to report for it; here is the bulletin as of today.",
+    "report_not_started": "{period} has not started: nothing to report or score yet.",
+    "period_to_date": "{period} (to {day})",
+    "score_usage": "Usage: /score [period], e.g. /score 月, /score today, /score 2026-12, /score 2026-Q4",
     "score_head": "🏆 [Scores] {period} (out of {base})",
     "score_line": "{rank}. {unit} {score}: {items}",
     "score_item_overdue_days": "overdue {count} workdays {points}",
-    "score_item_missed_reports": "missed reports {count} {points}",
     "score_item_closed_on_time": "closed on time {count} {points}",
     "score_no_items": "no deductions",
     "score_none": "No scored tasks in {period}.",
@@ -1036,12 +1056,15 @@ class Messages:
     """Renders messages in one language. Parameters are escaped here, not by callers."""
 
     def __init__(self, language: str = "zh", *,
-                 today: Callable[[], Date] | None = None) -> None:
+                 today: Callable[[], Date] | None = None,
+                 calendar: WorkCalendar | None = None) -> None:
         """`today` gives the county's date (bot/bootstrap.py passes `clock.today`): a date in
-        another year is shown with its year. Without it the machine's date is used."""
+        another year is shown with its year. Without it the machine's date is used.
+        `calendar` counts 逾期N个工作日 (without it: weekends only)."""
         self.language = language if language in CATALOGS else "zh"
         self.catalog = CATALOGS[self.language]
         self._today = today or date.today
+        self.calendar = calendar or WorkCalendar()
 
     # ---- primitives ----------------------------------------------------------------------
 
@@ -1135,8 +1158,12 @@ class Messages:
             extra = self.catalog["days_left"].format(days=days)
         elif days == 0:
             extra = self.catalog["due_today"]
-        else:
-            extra = self.catalog["days_overdue"].format(days=-days)
+        elif not task.live:  # closed or cancelled: the deadline alone
+            return text
+        elif overdue := overdue_workdays(task, today, self.calendar):  # the one count
+            extra = self.catalog["days_overdue"].format(days=overdue)
+        else:  # the rest days right after the deadline
+            extra = self.catalog["days_overdue_rest"]
         sep = "，" if self.language == "zh" else ", "
         return f"{text}{sep}{extra}"
 
@@ -1346,7 +1373,7 @@ class Messages:
         answer."""
         emoji = EMOJI[light]
         if kind is ReminderKind.OVERDUE:
-            days = calendar.workdays_between(task.deadline or day, day)
+            days = overdue_workdays(task, day, calendar)
             lines = [self.t("rhythm_head_overdue", light=emoji, id=task.id, title=task.title,
                             days=days)]
             owners = self.names(task.owners)
@@ -1441,7 +1468,7 @@ class Messages:
     def escalation_sheet(self, task: Task, day: Date, calendar: WorkCalendar,
                          stranded: Sequence[str] = ()) -> str:
         """督办单 for the 责任领导: the task, how late, who is responsible, the last report."""
-        days = calendar.workdays_between(task.deadline or day, day)
+        days = overdue_workdays(task, day, calendar)
         lines = [self.t("escalation_head", id=task.id, title=task.title),
                  self.t("escalation_days", days=days, deadline=self.date(task.deadline)),
                  self.t("escalation_people", unit=task.lead_unit, owners=self.names(task.owners))]
@@ -1482,23 +1509,61 @@ class Messages:
         text = f"{value:.1f}".rstrip("0").rstrip(".")
         return text
 
+    def period_label(self, period: Any, as_of: Date | None = None) -> str:
+        """A period's label, "12月（截至12月4日）" while in progress (`as_of` before its end);
+        截至今日 reads "截至12月4日"."""
+        label = str(period.label(self.language))
+        if as_of is None or as_of >= period.end or not hasattr(period, "kind"):
+            return label
+        return self.t("period_to_date", period=label, day=self.short_date(as_of))
+
+    def bulletin_label(self, bulletin: Any) -> str:
+        """What a bulletin covers, for its chart: 12月中旬 · 12月（截至12月4日） · 截至12月4日."""
+        return self.period_label(bulletin.period, bulletin.as_of)
+
+    def _share(self, part: int, whole: int) -> str:
+        return self.rate(part / whole if whole else None)
+
     def bulletin(self, bulletin: Any, unit: str | None = None) -> str:
-        """工作通报: totals, the ranking with 进位/退位, 红榜, overdue by unit, 未报送."""
+        """工作通报, written as 督查通报 are: 截至某日 (or the period), totals with their shares,
+        the ranking with 进位/退位, 红榜, overdue by unit, 未报送."""
         period = bulletin.period
-        label = period.label(self.language)
+        to_date = not hasattr(period, "kind")  # 截至今日 (bot.domain.periods.ToDate)
+        until = bulletin.as_of or period.end
+        label = self.bulletin_label(bulletin)
         if not bulletin.units and not bulletin.overdue:
             return self.t("bulletin_none", period=label)
-        head_key = "bulletin_head_unit" if unit else "bulletin_head"
-        lines = [self.t(head_key, period=label, unit=unit or "",
-                        start=self.short_date(period.start), end=self.short_date(period.end))]
+        if to_date:
+            day = esc(self.date(until))
+            if unit:
+                day = self.raw("bulletin_of_unit", period=day, unit=esc(unit))
+            head = self.raw("bulletin_head_to_date", day=day)
+        else:
+            head_key = ("bulletin_head_partial" if bulletin.as_of is not None
+                        else "bulletin_head_unit" if unit else "bulletin_head")
+            name = esc(period.label(self.language))
+            if unit and bulletin.as_of is not None:
+                name = self.raw("bulletin_of_unit", period=name, unit=esc(unit))
+            head = self.raw(head_key, period=name, unit=esc(unit or ""),
+                            start=esc(self.short_date(period.start)),
+                            end=esc(self.short_date(until)))
+        lines = [head]
         totals = bulletin.totals
-        lines.append(self.t("bulletin_totals", open=totals.open, closed=totals.closed,
-                            on_time=totals.closed_on_time, overdue=totals.overdue,
-                            rate=self.rate(totals.on_time_rate)))
+        total = totals.open + totals.closed
+        pending = self.t("bulletin_pending", pending=totals.pending) if totals.pending else ""
+        lines.append(self.raw(
+            "bulletin_totals_to_date" if to_date else "bulletin_totals",
+            day=esc(self.short_date(until)), total=str(total), closed=str(totals.closed),
+            closed_share=self._share(totals.closed, total), on_time=str(totals.closed_on_time),
+            open=str(totals.open), overdue=str(totals.overdue),
+            overdue_share=self._share(totals.overdue, total), pending=pending,
+            rate=self.rate(totals.on_time_rate)))
         if bulletin.units:
             lines.append(self.catalog["bulletin_ranking"])
             for line in bulletin.units:
-                if line.change is None:
+                if to_date:  # no earlier bulletin to compare with
+                    change = ""
+                elif line.change is None:
                     change = self.catalog["bulletin_new"]
                 elif line.change > 0:
                     change = self.catalog["bulletin_up"].format(n=line.change)
@@ -1513,6 +1578,15 @@ class Messages:
             lines.append(self.t("bulletin_red", units=self.names(bulletin.red_list)))
         if bulletin.overdue:
             lines.append(self.catalog["bulletin_overdue_head"])
+            per_unit: dict[str, int] = {}
+            for item in bulletin.overdue:
+                per_unit[item.unit] = per_unit.get(item.unit, 0) + 1
+            if len(per_unit) > 1:
+                sep = "、" if self.language == "zh" else ", "
+                lines.append(self.raw("bulletin_overdue_units", items=sep.join(
+                    self.t("bulletin_overdue_unit_item", unit=name, count=count)
+                    for name, count in sorted(per_unit.items(),
+                                              key=lambda kv: (-kv[1], kv[0])))))
             for item in bulletin.overdue[:40]:
                 lines.append(self.t("bulletin_overdue_line", unit=item.unit, id=item.task_id,
                                     title=_clip(item.title, 24), days=item.days_overdue,
@@ -1529,8 +1603,9 @@ class Messages:
         return "\n".join(lines)
 
     def scores(self, period: Any, scores: Sequence[Any], ranks: dict[str, int],
-               base: float) -> str:
-        label = period.label(self.language)
+               base: float, *, as_of: Date | None = None) -> str:
+        """考核得分 per unit with its items; a period in progress is labelled up to `as_of`."""
+        label = self.period_label(period, as_of)
         if not scores:
             return self.t("score_none", period=label)
         lines = [self.t("score_head", period=label, base=self.points(base))]

@@ -180,7 +180,7 @@ async def publish_bulletin(services: Services, period: Period, today: date) -> N
     repo = services.ledger.repo
     # Up to a second of pure computation for a quarter: off the event loop.
     bulletin = await asyncio.to_thread(make_bulletin, repo, services.calendar, services.config,
-                                       period)
+                                       period, today=today)
     text = services.messages.bulletin(bulletin)
     chart = await asyncio.to_thread(chart_for, bulletin, services.messages)
     task_key = f"bulletin:{period.code()}"

@@ -42,7 +42,8 @@ ELLIPSIS = "…"
 MAX_NAME_CHARS = 12  # longer unit names are shortened with an ellipsis
 # A chosen font must cover this: the test string, the fixed labels and the punctuation used.
 COVERAGE_SAMPLE = (
-    "县教育局按时完成率" + RATE_LABEL + OVERDUE_LABEL + "年月上中下旬%" + NO_RATE + ELLIPSIS
+    "县教育局按时完成率" + RATE_LABEL + OVERDUE_LABEL + "年月日上中下旬截至（）%" + NO_RATE
+    + ELLIPSIS
 )
 NO_FONT_WARNING = (
     "no CJK font found: bulletins are sent as text only; install fonts-noto-cjk or "

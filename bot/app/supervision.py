@@ -15,9 +15,9 @@ from datetime import date
 
 from bot.app.common import actor, admin_refusal
 from bot.app.conversation import Attachment, Caller, Conversation, Reply
-from bot.bulletins import PERIOD_WORDS, chart_for, make_bulletin, parse_period
+from bot.bulletins import chart_for, ledger_existed, make_bulletin, parse_period
 from bot.domain.errors import InvalidField
-from bot.domain.periods import PeriodKind
+from bot.domain.periods import PeriodKind, ToDate, Window
 from bot.domain.text import normalize, normalize_name, normalize_task_id, parse_deadline
 from bot.services import Services
 
@@ -93,10 +93,25 @@ async def exempt(services: Services, caller: Caller, args: Sequence[str],
     await conversation.say(Reply(msgs.t("exempted", id=task.id, reason=reason)))
 
 
+def _period_and_rest(words: Sequence[str], today: date,
+                     default: PeriodKind) -> tuple[Window | None, list[str]]:
+    """The period the first word names (旬|月|季, 今日, 2026-12, 2026-Q4, 2026-12-1), and the
+    words after it; (None, words) when the first word names none."""
+    if words:
+        period = parse_period(words[0], today, default)
+        if period is not None:
+            return period, list(words[1:])
+    return None, list(words)
+
+
 async def report(services: Services, caller: Caller, args: Sequence[str],
                  conversation: Conversation) -> None:
-    """/report [旬|月|季] [单位]: the bulletin of the last complete period, on demand: its
-    chart first (when there is one), then its text. Both are built off the event loop."""
+    """/report [今日|旬|月|季|期间代码] [单位]: the bulletin on demand, its chart first (when
+    there is one), then its text; both built off the event loop.
+
+    Without a period: the last complete 旬 — or 截至今日 when the ledger did not exist then (a
+    new deployment, a ledger imported today), and the bulletin says so. A period in progress
+    is taken up to today; one still to come is answered as such."""
     refusal = admin_refusal(services, caller)
     if refusal is not None:
         await conversation.say(refusal)
@@ -104,41 +119,57 @@ async def report(services: Services, caller: Caller, args: Sequence[str],
     msgs = services.messages
     words = [normalize(a) for a in args]
     today = services.clock.today()
-    word = words[0] if words and words[0].lower() in PERIOD_WORDS else ""
-    rest = words[1:] if word else words
-    period = parse_period(word, today, PeriodKind.XUN)
-    unit = " ".join(rest).strip() or None
+    asked, rest = _period_and_rest(words, today, PeriodKind.XUN)
+    period: Window | None = asked
+    note = ""
     if period is None:
-        await conversation.say(Reply(msgs.t("report_usage")))
+        period = parse_period("", today, PeriodKind.XUN)
+        assert period is not None
+        if not ledger_existed(services.ledger.repo, period):
+            note = msgs.t("report_fallback_today", period=period.label(msgs.language))
+            period = ToDate(today, today)
+    unit = " ".join(rest).strip() or None
+    if period.start > today:
+        await conversation.say(Reply(msgs.t("report_not_started",
+                                            period=period.label(msgs.language))))
         return
     if unit is not None and unit not in services.ledger.unit_names():
         units = msgs.names(services.ledger.unit_names()) or "—"
         await conversation.say(Reply(msgs.t("tasks_none_unit", unit=unit, units=units)))
         return
     bulletin = await asyncio.to_thread(make_bulletin, services.ledger.repo, services.calendar,
-                                       services.config, period, unit)
+                                       services.config, period, unit, today=today)
     chart = await asyncio.to_thread(chart_for, bulletin, msgs)
     if chart is not None:
-        caption = msgs.t("bulletin_chart_caption", period=period.label(msgs.language))
+        caption = msgs.t("bulletin_chart_caption", period=msgs.bulletin_label(bulletin))
         await conversation.say(Reply(caption, attachment=Attachment("bulletin.png", chart,
                                                                     kind="photo")))
-    await conversation.say(Reply(msgs.bulletin(bulletin, unit=unit)))
+    text = msgs.bulletin(bulletin, unit=unit)
+    await conversation.say(Reply(f"{note}\n{text}" if note else text))
 
 
 async def score(services: Services, caller: Caller, args: Sequence[str],
                 conversation: Conversation) -> None:
-    """/score [期间]: unit scores with the deductions, for the last complete month by default."""
+    """/score [期间]: unit scores with the deductions, for the last complete month by default;
+    a period in progress is scored up to today (never over days still to come), 今日 from the
+    ledger's first day to today."""
     refusal = admin_refusal(services, caller)
     if refusal is not None:
         await conversation.say(refusal)
         return
     msgs = services.messages
     text = normalize(" ".join(args))
-    period = parse_period(text, services.clock.today(), PeriodKind.MONTH)
+    today = services.clock.today()
+    period = parse_period(text, today, PeriodKind.MONTH)
     if period is None:
         await conversation.say(Reply(msgs.t("score_usage")))
         return
+    if period.start > today:
+        await conversation.say(Reply(msgs.t("report_not_started",
+                                            period=period.label(msgs.language))))
+        return
     bulletin = await asyncio.to_thread(make_bulletin, services.ledger.repo, services.calendar,
-                                       services.config, period)
-    await conversation.say(Reply(msgs.scores(period, list(bulletin.scores.values()),
-                                             bulletin.ranks, services.config.scoring.base)))
+                                       services.config, period, today=today)
+    await conversation.say(Reply(msgs.scores(bulletin.period, list(bulletin.scores.values()),
+                                             bulletin.ranks, services.config.scoring.base,
+                                             as_of=bulletin.as_of)))

@@ -2,6 +2,8 @@
 
 A period is a day, a 旬 (ten-day period: 上旬 days 1–10, 中旬 11–20, 下旬 21 to month end),
 a month, a quarter or a year. Every period lies inside one calendar year.
+
+`ToDate` is the other window a bulletin covers: 截至今日, from the ledger's first day to a day.
 """
 
 from __future__ import annotations
@@ -206,3 +208,37 @@ def quarter_of(day: date) -> Period:
 
 def year_of(day: date) -> Period:
     return period_of(PeriodKind.YEAR, day)
+
+
+@dataclass(frozen=True)
+class ToDate:
+    """截至某日: the window [start, end] from the ledger's first day (`start`) to `end`, the day
+    the figures are taken (a 督查通报 "截至9月14日"). Not a calendar period: no kind, no
+    neighbours; it has the label and code a bulletin needs."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"a window ends before it starts: {self.start} .. {self.end}")
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def label(self, lang: str = "zh") -> str:
+        """zh "截至12月4日" / en "to 4 Dec"."""
+        end = self.end
+        if lang.lower().startswith("en"):
+            return f"to {end.day} {_EN_MONTHS[end.month - 1]}"
+        return f"截至{end.month}月{end.day}日"
+
+    def code(self) -> str:
+        return f"to-{self.end.isoformat()}"
+
+    def __str__(self) -> str:
+        return self.code()
+
+
+# What a bulletin covers: a calendar period, or 截至今日.
+Window = Period | ToDate

@@ -1,32 +1,40 @@
-"""考核: unit scores for a period, with 容错 exemptions (and the per-task facts bulletins share).
+"""考核: unit scores for a window, with 容错 exemptions (and the per-task facts bulletins share).
 
-Definitions, for a period P = [start, end] (a 旬, month or quarter), "as of" the end of P:
+Scores and rankings rest on results — tasks closed on time, tasks overdue — never on how fast
+or how often people answer. Definitions, for a window W = [start, end] (a 旬, month or
+quarter, or 截至今日 from the ledger's first day), taken as of A = end, or today when W is still
+in progress (a period in progress is scored up to today, never over days still to come):
 
 - A task counts for a unit when the unit is its 牵头单位 (lead_unit). Cancelled tasks (已撤销)
-  never count. A task *counts in P* when it is open at the end of P or closed in P (see below);
-  units that lead no task counting in P are not scored (and not ranked).
-- closed in P: status 已销账 and closed_at.date() in P.
-- done date: the date of the task's 交账 report (`reports[task.submission].at.date()`, when that
-  report is present and not withdrawn), else closed_at.date(). Only 待核账 and 已销账 tasks have
-  one.
-- closed on time: closed in P and (no deadline, or done date <= deadline).
-- overdue at end: not cancelled, deadline is not None, deadline < end, and not (done date is not
-  None and done date <= end).
-- open at end: created on or before end and not closed by end (status 推进中 or 待核账, or
-  已销账 with closed_at.date() > end, so that a past period reads as it was at its end).
-- on-time rate: closed on time / (closed in P + overdue at end); None when the denominator is 0.
-- overdue task-workdays in P, for one task: the workdays d in P with d > deadline, d < done date
-  (or no done date), created on or before d, and d before exempt_since.date() (容错).
-- missed reports in P, for one task: the rhythm's reminders (`rhythm.plan_day`, once per workday
-  of P for all tasks) with the task treated as 推进中 on every workday d from its creation date
-  to the day before its done date, and d before exempt_since.date(); a reminder is missed when no
-  report of the task that was not withdrawn (undone_at is None) is dated within its securing
-  period (`rhythm.securing_period`) cut at the end of P. A report earlier in the securing period
-  than the reminder day counts, as it would have spared the reminder (减负). One count per
+  never count, nor tasks created (下达) after A. A task *counts in W* when it is open at A or
+  closed in W; units that lead no task counting in W are not scored (and not ranked).
+- closed: 已销账, i.e. verified by 核账. A 待核账 task is not closed. closed in W: closed_at.date()
+  in [start, A].
+- done date (of a closed task only): the date of its accepted 交账 report
+  (`reports[task.submission]`, when present and not withdrawn), else closed_at.date(). The
+  work counts as done the day it was reported done, once 核账 has verified it: how long the
+  督查室 took to verify does not make a unit late.
+- submitted date: the same 交账 date for a 待核账 or 已销账 task (reminders stop on it).
+- closed on time (按时办结): closed in W and (no deadline, or done date <= deadline).
+- overdue at A: deadline is not None, deadline < A, and not (done date is not None and done
+  date <= A). A 待核账 task past its deadline is overdue, as it is 🔴 in /tasks.
+- open at A: created on or before A and not closed by A (推进中 or 待核账, or 已销账 with
+  closed_at.date() > A, so that a past period reads as it was at its end).
+- pending at A (待核账 at A): open at A with a submitted date on or before A.
+- on-time rate: closed on time / (closed in W + overdue at A); None when the denominator is 0.
+- overdue task-workdays in W, for one task: the workdays d with max(start, created) <= d <= A,
+  d > deadline, d <= done date (when done) and d before exempt_since.date() (容错) — the days
+  it was 逾期 by the one count (`bot.domain.warning.workdays_overdue`).
+- score = clamp(base - overdue_per_workday * overdue task-workdays + closed_on_time * tasks
+  closed on time in W, 0, 100). A task exempted (exempt_since not None) earns no bonus when
+  it was closed at or after exempt_since.
+- missed reports (information for the 未报送 list of a bulletin, never in a score): the rhythm's
+  reminders (`rhythm.plan_day`, on the workdays of [start, A]) with the task treated as 推进中
+  from its creation to the day before its submitted date, and before exempt_since.date(); a
+  reminder is missed when no report that was not withdrawn is dated within its securing period
+  (`rhythm.securing_period`) cut at the end of W, and that period is over (before today). A
+  report earlier in the securing period than the reminder day counts (减负). One count per
   reminder, whatever the number of owners.
-- score = clamp(base - overdue_per_workday * overdue task-workdays - missed_report * missed
-  reports + closed_on_time * tasks closed on time in P, 0, 100). A task exempted (exempt_since not
-  None) earns no bonus when it was closed at or after exempt_since.
 
 The state history of a task is not an input: a task that was 退回 (sent back) and submitted
 again is taken as open until its latest 交账.
@@ -41,15 +49,15 @@ from datetime import date, datetime, timedelta
 
 from bot.domain.calendar import WorkCalendar
 from bot.domain.model import Report, Task, TaskStatus
-from bot.domain.periods import Period
+from bot.domain.periods import Window
 from bot.domain.rhythm import ReminderKind, plan_day, securing_period
+from bot.domain.warning import workdays_overdue
 
 _ONE_DAY = timedelta(days=1)
 
 OVERDUE_DAYS = "overdue_days"
-MISSED_REPORTS = "missed_reports"
 CLOSED_ON_TIME = "closed_on_time"
-_KIND_ORDER = {OVERDUE_DAYS: 0, MISSED_REPORTS: 1, CLOSED_ON_TIME: 2}
+_KIND_ORDER = {OVERDUE_DAYS: 0, CLOSED_ON_TIME: 1}
 
 SCORE_MIN = 0.0
 SCORE_MAX = 100.0
@@ -57,12 +65,11 @@ SCORE_MAX = 100.0
 
 @dataclass(frozen=True)
 class ScoringRules:
-    """Points of the 考核: a base, minus per overdue workday and per missed report, plus a bonus
-    per task closed on time."""
+    """Points of the 考核: a base, minus per overdue task-workday, plus a bonus per task closed
+    on time. Nothing for reporting often or fast: scores rest on results."""
 
     base: float = 100
     overdue_per_workday: float = 1.0
-    missed_report: float = 2.0
     closed_on_time: float = 2.0
 
 
@@ -74,7 +81,7 @@ class Deduction:
     """One line of a unit's score: `points` is negative for a deduction, positive for the bonus."""
 
     task_id: str
-    kind: str  # "overdue_days" | "missed_reports" | "closed_on_time"
+    kind: str  # "overdue_days" | "closed_on_time"
     count: int
     points: float
 
@@ -89,24 +96,24 @@ class UnitScore:
     base: float
     items: tuple[Deduction, ...]
     overdue_days: int
-    missed_reports: int
     closed_on_time: int
 
 
 @dataclass(frozen=True)
 class TaskFacts:
-    """What one counting task contributes in a period (shared by scores and bulletins)."""
+    """What one counting task contributes in a window (shared by scores and bulletins)."""
 
     task: Task
-    done: date | None  # done date (交账 date, else 销账 date)
+    done: date | None  # done date of a closed task (its accepted 交账's date, else 销账 date)
     open_at_end: bool
     closed_in_period: bool
     closed_on_time: bool
     overdue_at_end: bool
-    overdue_days: int  # overdue task-workdays in P, after 容错
-    missed_reports: int  # missed reminders in P, after 容错
+    overdue_days: int  # overdue task-workdays in the window, after 容错
+    missed_reports: int  # missed reminders in the window, after 容错 (information only)
     bonus: bool  # closed on time and not exempted before closing
     missed_days: tuple[date, ...] = ()  # the workdays of those missed reminders
+    pending_at_end: bool = False  # 待核账 at the end: reported done, not verified yet
 
     @property
     def unit(self) -> str:
@@ -117,8 +124,9 @@ def _dated(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
 
-def done_date(task: Task, reports: Sequence[Report] = ()) -> date | None:
-    """The day the task was reported done (交账), else closed (销账); None while not done."""
+def submitted_date(task: Task, reports: Sequence[Report] = ()) -> date | None:
+    """The day of the task's current 交账 (待核账 or 已销账); else its 销账 day; None while
+    推进中 (or cancelled)."""
     if task.status not in (TaskStatus.SUBMITTED, TaskStatus.CLOSED):
         return None
     if task.submission:
@@ -128,11 +136,29 @@ def done_date(task: Task, reports: Sequence[Report] = ()) -> date | None:
     return _dated(task.closed_at)
 
 
-def _workdays_in(calendar: WorkCalendar, first: date, last: date) -> int:
-    """Workdays d with first <= d <= last."""
+def done_date(task: Task, reports: Sequence[Report] = ()) -> date | None:
+    """The day a closed (verified) task was done: its accepted 交账, else its 销账 day. None for
+    a task that is not closed: a 待核账 task is not done until 核账."""
+    if task.status is not TaskStatus.CLOSED:
+        return None
+    return submitted_date(task, reports)
+
+
+def as_of(window: Window, today: date | None) -> date:
+    """The day a window's figures are taken: its end, or today while it is in progress."""
+    if today is None or today >= window.end:
+        return window.end
+    return today
+
+
+def overdue_workdays_in(deadline: date | None, first: date, last: date,
+                        calendar: WorkCalendar) -> int:
+    """Workdays d with first <= d <= last on which a task with `deadline` was 逾期 (d after the
+    deadline): the one count (`workdays_overdue`) at `last` minus the one before `first`."""
     if last < first:
         return 0
-    return calendar.workdays_between(first - _ONE_DAY, last)
+    return (workdays_overdue(deadline, last, calendar)
+            - workdays_overdue(deadline, first - _ONE_DAY, calendar))
 
 
 @dataclass
@@ -147,21 +173,23 @@ class _Facts:
     overdue_at_end: bool
     overdue_days: int
     bonus: bool
+    pending: bool
     created: date
-    stop: date | None  # first day without reminders: min(done date, exemption date)
+    stop: date | None  # first day without reminders: min(submitted date, exemption date)
     report_days: list[date]  # sorted dates of the reports that were not withdrawn
     missed_days: list[date] = field(default_factory=list)
 
     def frozen(self) -> TaskFacts:
         return TaskFacts(self.task, self.done, self.open_at_end, self.closed_in_period,
                          self.closed_on_time, self.overdue_at_end, self.overdue_days,
-                         len(self.missed_days), self.bonus, tuple(self.missed_days))
+                         len(self.missed_days), self.bonus, tuple(self.missed_days),
+                         self.pending)
 
 
-def _facts_of(task: Task, reports: Sequence[Report], period: Period,
+def _facts_of(task: Task, reports: Sequence[Report], start: date, end: date,
               calendar: WorkCalendar) -> _Facts | None:
-    """The facts of one task, or None when it does not count in `period`."""
-    start, end = period.start, period.end
+    """The facts of one task in [start, end] (end = the as-of day), or None when it does not
+    count there."""
     if task.status is TaskStatus.CANCELLED:
         return None
     created = task.created_at.date()
@@ -175,29 +203,35 @@ def _facts_of(task: Task, reports: Sequence[Report], period: Period,
     closed_in = closed_day is not None and start <= closed_day <= end
     open_at_end = closed_day is None or closed_day > end
     if not (open_at_end or closed_in):
-        return None  # closed before the period began
-    done = done_date(task, reports)
+        return None  # closed before the window began
+    submitted = submitted_date(task, reports)
+    done = submitted if task.status is TaskStatus.CLOSED else None
     deadline = task.deadline
     on_time = closed_in and (deadline is None or (done is not None and done <= deadline))
     overdue = deadline is not None and deadline < end and not (done is not None and done <= end)
+    pending = open_at_end and submitted is not None and submitted <= end
     exempt = _dated(task.exempt_since)
-    stop = done
+    last = end
+    if done is not None:
+        last = min(last, done)
+    if exempt is not None:
+        last = min(last, exempt - _ONE_DAY)
+    days = overdue_workdays_in(deadline, max(start, created), last, calendar)
+    stop = submitted
     if exempt is not None and (stop is None or exempt < stop):
         stop = exempt
-    days = 0
-    if deadline is not None:
-        last = end if stop is None else min(end, stop - _ONE_DAY)
-        days = _workdays_in(calendar, max(start, deadline + _ONE_DAY, created), last)
     bonus = on_time and not (task.exempt_since is not None and task.closed_at is not None
                              and task.closed_at >= task.exempt_since)
     report_days = sorted(r.at.date() for r in reports if r.undone_at is None)
-    return _Facts(task, done, open_at_end, closed_in, on_time, overdue, days, bonus, created,
-                  stop, report_days)
+    return _Facts(task, done, open_at_end, closed_in, on_time, overdue, days, bonus, pending,
+                  created, stop, report_days)
 
 
-def _count_missed(facts: Sequence[_Facts], period: Period, calendar: WorkCalendar) -> None:
-    """Fill in `missed_days`: the rhythm is planned once per workday of the period for all tasks."""
-    start, end = period.start, period.end
+def _count_missed(facts: Sequence[_Facts], start: date, end: date, cut: date,
+                  today: date | None, calendar: WorkCalendar) -> None:
+    """Fill in `missed_days`: the rhythm is planned once per workday of [start, end] for all
+    tasks; a securing period is cut at `cut` (the window's end) and judged once it is over
+    (before `today`, when given)."""
     plannable = [(f.created, f.stop or date.max, f.task.with_changes(status=TaskStatus.OPEN))
                  for f in facts if f.stop is None or f.stop > start]
     by_id = {f.task.id: f for f in facts}
@@ -205,12 +239,18 @@ def _count_missed(facts: Sequence[_Facts], period: Period, calendar: WorkCalenda
         active = [task for created, stop, task in plannable if created <= day < stop]
         if not active:
             continue
-        windows: dict[ReminderKind, tuple[date, date]] = {}
+        windows: dict[ReminderKind, tuple[date, date] | None] = {}
         for reminder in plan_day(active, day, calendar):
-            window = windows.get(reminder.kind)
-            if window is None:
+            if reminder.kind in windows:
+                window = windows[reminder.kind]
+            else:
                 secured = securing_period(reminder.kind, day)
-                window = windows[reminder.kind] = (secured.start, min(secured.end, end))
+                window = (secured.start, min(secured.end, cut))
+                if today is not None and window[1] >= today:
+                    window = None  # still time to report: not missed (yet)
+                windows[reminder.kind] = window
+            if window is None:
+                continue
             f = by_id[reminder.task_id]
             days = f.report_days
             index = bisect_left(days, window[0])
@@ -219,17 +259,22 @@ def _count_missed(facts: Sequence[_Facts], period: Period, calendar: WorkCalenda
 
 
 def task_facts(tasks: Iterable[Task], reports_by_task: Mapping[str, Sequence[Report]],
-               period: Period, calendar: WorkCalendar) -> list[TaskFacts]:
-    """The facts of every task counting in `period` (module docstring), in input order.
+               window: Window, calendar: WorkCalendar, *, today: date | None = None,
+               missed: bool = True) -> list[TaskFacts]:
+    """The facts of every task counting in `window` as of `as_of(window, today)` (module
+    docstring), in input order. `missed=False` skips the missed reports (they are only
+    information, and costly over a long window).
 
     Task ids are taken as unique (SPEC: 编号).
     """
+    end = as_of(window, today)
     working = []
     for task in tasks:
-        f = _facts_of(task, reports_by_task.get(task.id, ()), period, calendar)
+        f = _facts_of(task, reports_by_task.get(task.id, ()), window.start, end, calendar)
         if f is not None:
             working.append(f)
-    _count_missed(working, period, calendar)
+    if missed:
+        _count_missed(working, window.start, end, window.end, today, calendar)
     return [f.frozen() for f in working]
 
 
@@ -243,9 +288,6 @@ def scores_from_facts(facts: Iterable[TaskFacts],
         if f.overdue_days:
             items.append(Deduction(task_id, OVERDUE_DAYS, f.overdue_days,
                                    -rules.overdue_per_workday * f.overdue_days))
-        if f.missed_reports:
-            items.append(Deduction(task_id, MISSED_REPORTS, f.missed_reports,
-                                   -rules.missed_report * f.missed_reports))
         if f.bonus:
             items.append(Deduction(task_id, CLOSED_ON_TIME, 1, rules.closed_on_time))
     scores: dict[str, UnitScore] = {}
@@ -256,13 +298,15 @@ def scores_from_facts(facts: Iterable[TaskFacts],
         scores[unit] = UnitScore(
             unit=unit, score=score, base=rules.base, items=tuple(items),
             overdue_days=sum(i.count for i in items if i.kind == OVERDUE_DAYS),
-            missed_reports=sum(i.count for i in items if i.kind == MISSED_REPORTS),
             closed_on_time=sum(i.count for i in items if i.kind == CLOSED_ON_TIME))
     return scores
 
 
 def score_units(tasks: Iterable[Task], reports_by_task: Mapping[str, Sequence[Report]],
-                period: Period, calendar: WorkCalendar,
-                rules: ScoringRules = DEFAULT_RULES) -> dict[str, UnitScore]:
-    """The score of every unit that leads a task counting in `period`, keyed by unit name."""
-    return scores_from_facts(task_facts(tasks, reports_by_task, period, calendar), rules)
+                window: Window, calendar: WorkCalendar,
+                rules: ScoringRules = DEFAULT_RULES, *,
+                today: date | None = None) -> dict[str, UnitScore]:
+    """The score of every unit that leads a task counting in `window`, keyed by unit name,
+    as of `as_of(window, today)`."""
+    return scores_from_facts(task_facts(tasks, reports_by_task, window, calendar, today=today,
+                                        missed=False), rules)

@@ -1,4 +1,11 @@
-"""预警: the traffic light of a task (红 red, 黄 yellow, 绿 green). Derived, never stored."""
+"""预警: the traffic light of a task (红 red, 黄 yellow, 绿 green), and how overdue it is. Derived,
+never stored.
+
+逾期N个工作日 has one count, `overdue_workdays`, used by /tasks, /task, reminders, 督办单, the
+通报, the 考核 and the export: the workdays after the deadline up to and including the day
+asked about (the official calendar with 调休). A task is overdue while it is live — 推进中, or
+待核账: a task is not closed until 核账 — and its deadline is past.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +39,27 @@ class WarningRules:
 DEFAULT_RULES = WarningRules()
 
 
+def workdays_overdue(deadline: date | None, day: date, calendar: WorkCalendar) -> int:
+    """The N of 逾期N个工作日 on `day` for a deadline: workdays d with deadline < d <= day (0
+    without a deadline, or until it has passed). Can be 0 on the rest days right after the
+    deadline."""
+    if deadline is None or day <= deadline:
+        return 0
+    return calendar.workdays_between(deadline, day)
+
+
+def is_overdue(task: Task, day: date) -> bool:
+    """Live (推进中 or 待核账) and past its deadline on `day`: 🔴."""
+    return task.live and task.deadline is not None and task.deadline < day
+
+
+def overdue_workdays(task: Task, day: date, calendar: WorkCalendar) -> int:
+    """逾期N个工作日 of a task on `day`; 0 unless it is overdue (`is_overdue`)."""
+    if not is_overdue(task, day):
+        return 0
+    return workdays_overdue(task.deadline, day, calendar)
+
+
 def expected_progress(task: Task, today: date) -> int | None:
     """序时进度: the elapsed share of [created, deadline], in percent."""
     if task.deadline is None:
@@ -52,7 +80,7 @@ def light(task: Task, today: date, calendar: WorkCalendar, *,
     绿: otherwise."""
     if task.status in (TaskStatus.CLOSED, TaskStatus.CANCELLED):
         return Light.GREEN
-    if task.deadline is not None and task.deadline < today:
+    if is_overdue(task, today):
         return Light.RED
     if open_difficulty:
         return Light.YELLOW

@@ -186,3 +186,21 @@ async def test_rank_change_between_two_published_xun_bulletins(unseeded_bot: Har
     silent = _silent_line(late)
     assert silent.startswith("📵 未报送：李四 ") and "张三" not in silent
     assert bot.ledger.repo.bulletin_ranks("2026-11-3") == {"县卫健局": 1, "县教育局": 2}
+
+
+async def test_report_today_and_period_codes(bot: Harness) -> None:
+    """/report 今日 is the 通报 as of today; /report takes /score's period codes (a code is
+    never read as a unit name); a month in progress is scored up to today."""
+    bot.clock.set(at(12, 3, 10))
+    today = await bot.answer(ADMIN, "/report 今日")  # after the chart, when there is one
+    assert "📊【工作通报】截至12月3日（周四）\n" in today
+    # 2 tasks: 职业中学 closed on time; 中医院 overdue since 24 Nov (Nov 25–27, 30, Dec 1–3).
+    assert ("截至12月3日，共有任务 2 项，已办结 1 项（占 50%），其中按时办结 1 项；"
+            "正在办理 1 项，其中逾期 1 项（占 50%）") in today
+    assert "县卫健局：T0002 中医院迁建项目一期工程（逾期 7 个工作日，张三）" in today
+    xun = await bot.answer(ADMIN, "/report 2026-11-3")
+    assert "📊【工作通报】11月下旬（11月21日—11月30日）" in xun
+    month = await bot.answer(ADMIN, "/score 2026-12")
+    assert "12月（截至12月3日）" in month and "逾期 3 个工作日 -3" in month
+    tasks = await bot.answer(ADMIN, "/tasks")
+    assert "已逾期 7 个工作日" in tasks

@@ -23,7 +23,8 @@ The ledger (created 2026-10-20 unless said otherwise; "交账 Dec 8" = the compl
 | T11 | 县卫健委 | 郑十 | Dec 8 | created Dec 7; no report (overdue) |
 | T12 | 县财政局 | 钱一 | Dec 4 | created Dec 1; 交账 Dec 1; closed Dec 3 (on time) |
 
-Reminders by the rhythm (a 交账 date stops them; none before creation):
+Reminders by the rhythm (a 交账 date stops them; none before creation) — they make the 未报送
+list of a bulletin, information that is never part of a score or a ranking:
 - T01: Nov 2 xun (window 上旬 Nov 1–10, report Nov 2 ✓); Nov 11–17 daily (deadline in the
   same 旬): 11 ✓, 12 ✗, 13 ✗, 16 ✓, 17 ✓ → 2 missed in November.
 - T02: Nov 2 monthly (deadline next month, same quarter; window Nov 1–30, report Nov 5 ✓);
@@ -153,66 +154,68 @@ def bulletin(period: Period, *, previous_ranks: dict[str, int] | None = None,
 def test_december_first_xun_scores_itemised() -> None:
     tasks, reports = ledger()
     scores = score_units(tasks, reports, XUN_DEC_1, CAL)
+    # Scores rest on results: overdue workdays and tasks closed on time, never on missed
+    # reports. An overdue workday is a workday after the deadline up to and including the
+    # done date (the accepted 交账 of a verified task).
     assert scores == {
-        # T02: overdue workdays after Dec 4 and before its 交账 Dec 8 = Dec 7 → 1 (−1);
-        # 5 missed reminders (Dec 1–4, 7) → −10; closed late → no bonus. 100 − 1 − 10 = 89.
-        EDU: UnitScore(EDU, 89.0, 100, (
-            Deduction("T02", "overdue_days", 1, -1.0),
-            Deduction("T02", "missed_reports", 5, -10.0),
-        ), overdue_days=1, missed_reports=5, closed_on_time=0),
-        # T03: overdue all 8 workdays (−8), 2 missed (−4); T08 closed on time (+2); T04
-        # submitted, nothing. 100 − 8 − 4 + 2 = 90.
-        TRA: UnitScore(TRA, 90.0, 100, (
+        # T02: overdue workdays after Dec 4 up to its 交账 Dec 8 = Dec 7, 8 → 2 (−2); closed
+        # late → no bonus. 100 − 2 = 98.
+        EDU: UnitScore(EDU, 98.0, 100, (
+            Deduction("T02", "overdue_days", 2, -2.0),
+        ), overdue_days=2, closed_on_time=0),
+        # T03: overdue all 8 workdays (−8); T08 closed on time (+2); T04 submitted (待核账),
+        # not closed: nothing. 100 − 8 + 2 = 94.
+        TRA: UnitScore(TRA, 94.0, 100, (
             Deduction("T03", "overdue_days", 8, -8.0),
-            Deduction("T03", "missed_reports", 2, -4.0),
             Deduction("T08", "closed_on_time", 1, 2.0),
-        ), overdue_days=8, missed_reports=2, closed_on_time=1),
-        # T06 (容错 from Dec 7): overdue Dec 1–4 only → 4 (−4), 4 missed (−8); T07 closed on
-        # time (+2); T05 cancelled. 100 − 4 − 8 + 2 = 90.
-        WAT: UnitScore(WAT, 90.0, 100, (
+        ), overdue_days=8, closed_on_time=1),
+        # T06 (容错 from Dec 7): overdue Dec 1–4 only → 4 (−4); T07 closed on time (+2); T05
+        # cancelled. 100 − 4 + 2 = 98.
+        WAT: UnitScore(WAT, 98.0, 100, (
             Deduction("T06", "overdue_days", 4, -4.0),
-            Deduction("T06", "missed_reports", 4, -8.0),
             Deduction("T07", "closed_on_time", 1, 2.0),
-        ), overdue_days=4, missed_reports=4, closed_on_time=1),
-        # T11: overdue Dec 9, 10 → 2 (−2), 4 missed (−8). 100 − 2 − 8 = 90.
-        HEA: UnitScore(HEA, 90.0, 100, (
+        ), overdue_days=4, closed_on_time=1),
+        # T11: overdue Dec 9, 10 → 2 (−2). 100 − 2 = 98.
+        HEA: UnitScore(HEA, 98.0, 100, (
             Deduction("T11", "overdue_days", 2, -2.0),
-            Deduction("T11", "missed_reports", 4, -8.0),
-        ), overdue_days=2, missed_reports=4, closed_on_time=0),
+        ), overdue_days=2, closed_on_time=0),
         # T12 closed on time: 100 + 2 = 102, capped at 100.
         FIN: UnitScore(FIN, 100.0, 100, (
             Deduction("T12", "closed_on_time", 1, 2.0),
-        ), overdue_days=0, missed_reports=0, closed_on_time=1),
+        ), overdue_days=0, closed_on_time=1),
     }
 
 
 def test_december_first_xun_bulletin() -> None:
     b = bulletin(XUN_DEC_1)
     assert b.period == XUN_DEC_1
-    # open at Dec 10: T09 (EDU), T03 + T04 (TRA), T06 (WAT), T11 (HEA) = 5;
-    # closed in P: T02 (late), T08, T07, T12 = 4, on time 3; overdue: T03, T06, T11 = 3.
-    # rate = 3 / (4 + 3) = 3/7.
+    assert (b.as_of, b.until, b.in_progress) == (None, d(12, 10), False)
+    # open at Dec 10: T09 (EDU), T03 + T04 (TRA), T06 (WAT), T11 (HEA) = 5, of which T04 is
+    # 待核账 (交账 Dec 3); closed in P: T02 (late), T08, T07, T12 = 4, on time 3; overdue: T03,
+    # T06, T11 = 3. rate = 3 / (4 + 3) = 3/7.
     assert b.totals == Totals(open=5, closed=4, closed_on_time=3, overdue=3,
-                              on_time_rate=3 / 7)
-    # Ranking: FIN 100 (rate 1/1); TRA 90 (1/(1+1) = 0.5) and WAT 90 (0.5) tie, by name
-    # (交 U+4EA4 < 水 U+6C34); HEA 90 with rate 0/(0+1) = 0 → 4th; EDU 89 (0/(1+0) = 0) → 5th.
+                              on_time_rate=3 / 7, pending=1)
+    assert b.totals.total == 9
+    # Ranking: FIN 100 (rate 1/1); then the 98s by rate: WAT (1/(1+1) = 0.5), then HEA
+    # (0/(0+1) = 0) and EDU (0/(1+0) = 0) share 3rd, by name (卫 U+536B < 教 U+6559);
+    # TRA 94 (0.5) → 5th.
     assert b.units == (
         UnitLine(FIN, 1, None, 100.0, open=0, closed=1, closed_on_time=1, overdue=0,
                  on_time_rate=1.0),
-        UnitLine(TRA, 2, None, 90.0, open=2, closed=1, closed_on_time=1, overdue=1,
+        UnitLine(WAT, 2, None, 98.0, open=1, closed=1, closed_on_time=1, overdue=1,
                  on_time_rate=0.5),
-        UnitLine(WAT, 2, None, 90.0, open=1, closed=1, closed_on_time=1, overdue=1,
+        UnitLine(HEA, 3, None, 98.0, open=1, closed=0, closed_on_time=0, overdue=1,
+                 on_time_rate=0.0),
+        UnitLine(EDU, 3, None, 98.0, open=1, closed=1, closed_on_time=0, overdue=0,
+                 on_time_rate=0.0),
+        UnitLine(TRA, 5, None, 94.0, open=2, closed=1, closed_on_time=1, overdue=1,
                  on_time_rate=0.5),
-        UnitLine(HEA, 4, None, 90.0, open=1, closed=0, closed_on_time=0, overdue=1,
-                 on_time_rate=0.0),
-        UnitLine(EDU, 5, None, 89.0, open=1, closed=1, closed_on_time=0, overdue=0,
-                 on_time_rate=0.0),
     )
-    assert b.ranks == {FIN: 1, TRA: 2, WAT: 2, HEA: 4, EDU: 5}
-    # 红榜: FIN (T12 due Dec 4, closed on time, nothing overdue). EDU has nothing overdue but
-    # T02 closed late; TRA, WAT and HEA have an overdue task.
+    assert b.ranks == {FIN: 1, WAT: 2, HEA: 3, EDU: 3, TRA: 5}
+    # 红榜: FIN (T12 closed on time, nothing overdue). EDU has nothing overdue but no task
+    # closed on time (T02 closed late); TRA, WAT and HEA have an overdue task.
     assert b.red_list == (FIN,)
-    # Overdue at Dec 10, by unit name (交 < 卫 U+536B < 水), days = workdays_between(deadline,
+    # Overdue at Dec 10, by unit name (交 < 卫 U+536B < 水), days = workdays_overdue(deadline,
     # Dec 10): T03 Nov 27 → Nov 30 + 8 = 9; T11 Dec 8 → Dec 9, 10 = 2; T06 Nov 25 → Nov 26,
     # 27, 30 + 8 = 11 (still listed under 容错).
     assert b.overdue == (
@@ -220,10 +223,11 @@ def test_december_first_xun_bulletin() -> None:
         OverdueItem("T11", "任务T11", HEA, ("郑十",), d(12, 8), 2),
         OverdueItem("T06", "任务T06", WAT, ("周八",), d(11, 25), 11, exempt=True),
     )
-    # 未报送: 李四 5 (T02), 周八 4 (T06), 郑十 4 (T11), 王五 2 and 赵六 2 (T03; T04 none).
-    # Equal counts by name: 周 U+5468 < 郑 U+90D1, 王 U+738B < 赵 U+8D75.
+    # 未报送 (information only, out of the score): 李四 5 (T02), 周八 4 (T06), 郑十 4 (T11),
+    # 王五 2 and 赵六 2 (T03; T04 none). Equal counts by name: 周 U+5468 < 郑 U+90D1, 王 U+738B
+    # < 赵 U+8D75.
     assert b.silent == (("李四", 5), ("周八", 4), ("郑十", 4), ("王五", 2), ("赵六", 2))
-    assert b.scores[EDU].score == 89.0
+    assert b.scores[EDU].score == 98.0
 
 
 # ---- November (2026-11: 21 workdays) ------------------------------------------------------
@@ -235,46 +239,44 @@ def test_november_scores_itemised() -> None:
     # T08 (created Nov 24), T09, T11, T12 (created in December) and T05 (cancelled) aside;
     # HEA and FIN lead nothing counting in November → not scored.
     assert scores == {
-        # T01: 2 missed (Nov 12, 13) → −4; closed Nov 19, 交账 Nov 18 <= Nov 20 → +2.
-        # T02: open, its one reminder answered. 100 − 4 + 2 = 98.
-        EDU: UnitScore(EDU, 98.0, 100, (
-            Deduction("T01", "missed_reports", 2, -4.0),
+        # T01: closed Nov 19, 交账 Nov 18 <= Nov 20 → +2 (its 2 missed reminders cost
+        # nothing). T02: open, not due. 100 + 2 = 102 → 100.
+        EDU: UnitScore(EDU, 100.0, 100, (
             Deduction("T01", "closed_on_time", 1, 2.0),
-        ), overdue_days=0, missed_reports=2, closed_on_time=1),
-        # T03: overdue Nov 30 → 1 (−1); 2 missed (Nov 26, 30) → −4. 100 − 1 − 4 = 95.
-        TRA: UnitScore(TRA, 95.0, 100, (
+        ), overdue_days=0, closed_on_time=1),
+        # T03: overdue Nov 30 → 1 (−1). 100 − 1 = 99.
+        TRA: UnitScore(TRA, 99.0, 100, (
             Deduction("T03", "overdue_days", 1, -1.0),
-            Deduction("T03", "missed_reports", 2, -4.0),
-        ), overdue_days=1, missed_reports=2, closed_on_time=0),
-        # T06: overdue Nov 26, 27, 30 → 3 (−3), 6 missed → −12 (容错 starts Dec 7: no effect);
-        # T10: closed Nov 12, 交账 Nov 10 = deadline → +2. 100 − 3 − 12 + 2 = 87.
-        WAT: UnitScore(WAT, 87.0, 100, (
+        ), overdue_days=1, closed_on_time=0),
+        # T06: overdue Nov 26, 27, 30 → 3 (−3) (容错 starts Dec 7: no effect); T10: closed
+        # Nov 12, 交账 Nov 10 = deadline → +2. 100 − 3 + 2 = 99.
+        WAT: UnitScore(WAT, 99.0, 100, (
             Deduction("T06", "overdue_days", 3, -3.0),
-            Deduction("T06", "missed_reports", 6, -12.0),
             Deduction("T10", "closed_on_time", 1, 2.0),
-        ), overdue_days=3, missed_reports=6, closed_on_time=1),
+        ), overdue_days=3, closed_on_time=1),
     }
 
 
 def test_november_bulletin() -> None:
     b = bulletin(NOV)
     # open at Nov 30: T02 (EDU); T03, T04, T08 (TRA); T06, T07 (WAT) = 6. (T02, T04 and T07
-    # were closed or submitted later: they read as open at the end of November.)
-    # closed in P: T01, T10 = 2, both on time; overdue: T03, T06 = 2 → rate 2 / (2 + 2) = 0.5.
+    # were closed or submitted later: they read as open, and not 待核账, at the end of
+    # November.) closed in P: T01, T10 = 2, both on time; overdue: T03, T06 = 2 → rate
+    # 2 / (2 + 2) = 0.5.
     assert b.totals == Totals(open=6, closed=2, closed_on_time=2, overdue=2, on_time_rate=0.5)
-    # EDU 98 (1/(1+0) = 1.0), TRA 95 (0/(0+1) = 0.0), WAT 87 (1/(1+1) = 0.5).
+    # EDU 100 (1/(1+0) = 1.0); WAT 99 (1/(1+1) = 0.5) before TRA 99 (0/(0+1) = 0.0).
     assert b.units == (
-        UnitLine(EDU, 1, None, 98.0, open=1, closed=1, closed_on_time=1, overdue=0,
+        UnitLine(EDU, 1, None, 100.0, open=1, closed=1, closed_on_time=1, overdue=0,
                  on_time_rate=1.0),
-        UnitLine(TRA, 2, None, 95.0, open=3, closed=0, closed_on_time=0, overdue=1,
-                 on_time_rate=0.0),
-        UnitLine(WAT, 3, None, 87.0, open=2, closed=1, closed_on_time=1, overdue=1,
+        UnitLine(WAT, 2, None, 99.0, open=2, closed=1, closed_on_time=1, overdue=1,
                  on_time_rate=0.5),
+        UnitLine(TRA, 3, None, 99.0, open=3, closed=0, closed_on_time=0, overdue=1,
+                 on_time_rate=0.0),
     )
-    assert b.ranks == {EDU: 1, TRA: 2, WAT: 3}
-    # 红榜: EDU (T01 due Nov 20 and closed on time; T02 not due yet, not overdue).
+    assert b.ranks == {EDU: 1, WAT: 2, TRA: 3}
+    # 红榜: EDU (T01 closed on time; T02 not due yet, not overdue).
     assert b.red_list == (EDU,)
-    # T03: workdays_between(Nov 27, Nov 30) = 1; T06: (Nov 25, Nov 30] = 26, 27, 30 = 3;
+    # T03: workdays_overdue(Nov 27, Nov 30) = 1; T06: (Nov 25, Nov 30] = 26, 27, 30 = 3;
     # T06's 容错 starts after November: not marked.
     assert b.overdue == (
         OverdueItem("T03", "任务T03", TRA, ("王五", "赵六"), d(11, 27), 1),
@@ -289,17 +291,16 @@ def test_november_bulletin() -> None:
 
 def test_rank_changes_from_the_previous_xun() -> None:
     first = bulletin(XUN_NOV_3)
-    # November 下旬 (Nov 21–30): EDU has T02 only, no reminder in the 旬 → 100, rate None;
-    # TRA: T03 overdue Nov 30 (−1), missed Nov 26 and 30 (−4) → 95, rate 0/1;
-    # WAT: T06 overdue Nov 26, 27, 30 (−3), missed 6 (−12) → 85, rate 0/1. (T01, T10 were
-    # closed before the 旬.)
+    # November 下旬 (Nov 21–30): EDU has T02 only, nothing due → 100, rate None;
+    # TRA: T03 overdue Nov 30 (−1) → 99, rate 0/1; WAT: T06 overdue Nov 26, 27, 30 (−3) →
+    # 97, rate 0/1. (T01, T10 were closed before the 旬.)
     assert [(u.unit, u.rank, u.score, u.on_time_rate) for u in first.units] == [
-        (EDU, 1, 100.0, None), (TRA, 2, 95.0, 0.0), (WAT, 3, 85.0, 0.0)]
+        (EDU, 1, 100.0, None), (TRA, 2, 99.0, 0.0), (WAT, 3, 97.0, 0.0)]
     second = bulletin(XUN_DEC_1, previous_ranks=first.ranks)
-    # change = previous rank − rank: FIN new; TRA 2 → 2 = 0; WAT 3 → 2 = +1 (进位);
-    # HEA new; EDU 1 → 5 = −4 (退位).
+    # change = previous rank − rank: FIN new; WAT 3 → 2 = +1 (进位); HEA new; EDU 1 → 3 = −2
+    # (退位); TRA 2 → 5 = −3.
     assert [(u.unit, u.rank, u.change) for u in second.units] == [
-        (FIN, 1, None), (TRA, 2, 0), (WAT, 2, 1), (HEA, 4, None), (EDU, 5, -4)]
+        (FIN, 1, None), (WAT, 2, 1), (HEA, 3, None), (EDU, 3, -2), (TRA, 5, -3)]
 
 
 # ---- 容错, capping, rules, the unit filter ----------------------------------------------------
@@ -307,10 +308,9 @@ def test_rank_changes_from_the_previous_xun() -> None:
 
 def test_exemption_removes_deductions_after_exempt_since() -> None:
     tasks, reports = ledger(T06={"exempt_since": None})
-    # Without 容错 T06 is overdue all 8 workdays (−8) and misses 8 overdue reminders (−16):
-    # WAT = 100 − 8 − 16 + 2 = 78 instead of 90.
+    # Without 容错 T06 is overdue all 8 workdays (−8): WAT = 100 − 8 + 2 = 94 instead of 98.
     wat = score_units(tasks, reports, XUN_DEC_1, CAL)[WAT]
-    assert (wat.score, wat.overdue_days, wat.missed_reports) == (78.0, 8, 8)
+    assert (wat.score, wat.overdue_days) == (94.0, 8)
     # 容错 from Dec 1 00:00: nothing of T06 counts in the 旬 → 100 + 2 (T07) = 102 → 100.
     tasks, reports = ledger(T06={"exempt_since": at(12, 1, 0)})
     wat = score_units(tasks, reports, XUN_DEC_1, CAL)[WAT]
@@ -321,47 +321,46 @@ def test_exemption_removes_deductions_after_exempt_since() -> None:
 
 
 def test_exempted_task_closed_after_exemption_earns_no_bonus() -> None:
-    # T07 exempted Nov 30, closed Dec 2 → no bonus: WAT = 100 − 4 − 8 = 88.
+    # T07 exempted Nov 30, closed Dec 2 → no bonus: WAT = 100 − 4 = 96.
     tasks, reports = ledger(T07={"exempt_since": at(11, 30)})
     wat = score_units(tasks, reports, XUN_DEC_1, CAL)[WAT]
-    assert (wat.score, wat.closed_on_time) == (88.0, 0)
-    # Exempted after it was closed (Dec 5): the bonus stays → 90.
+    assert (wat.score, wat.closed_on_time) == (96.0, 0)
+    # Exempted after it was closed (Dec 5): the bonus stays → 98.
     tasks, reports = ledger(T07={"exempt_since": at(12, 5)})
-    assert score_units(tasks, reports, XUN_DEC_1, CAL)[WAT].score == 90.0
+    assert score_units(tasks, reports, XUN_DEC_1, CAL)[WAT].score == 98.0
     # It still counts as closed on time in the bulletin.
     b = build_bulletin(tasks, reports, XUN_DEC_1, CAL)
     assert b.totals.closed_on_time == 3
 
 
 def test_scores_are_capped_at_0_and_100() -> None:
-    # TRA in November is T03 alone: 1 overdue workday, 2 missed reports.
-    # 200 per overdue workday, 10 per missed report: 100 − 200 − 20 = −120 → 0;
-    # 60 per overdue workday: 100 − 60 − 20 = 20 (inside the range, kept).
+    # TRA in November is T03 alone: 1 overdue workday.
+    # 200 per overdue workday: 100 − 200 = −100 → 0; 60: 100 − 60 = 40 (inside, kept).
     tasks, reports = ledger()
-    harsh = ScoringRules(overdue_per_workday=200.0, missed_report=10.0, closed_on_time=2.0)
+    harsh = ScoringRules(overdue_per_workday=200.0, closed_on_time=2.0)
     assert score_units(tasks, reports, NOV, CAL, harsh)[TRA].score == 0.0
-    mild = ScoringRules(overdue_per_workday=60.0, missed_report=10.0)
-    assert score_units(tasks, reports, NOV, CAL, mild)[TRA].score == 20.0
+    mild = ScoringRules(overdue_per_workday=60.0)
+    assert score_units(tasks, reports, NOV, CAL, mild)[TRA].score == 40.0
     # FIN in Dec 上旬 earns 2 above 100 → 100; a bigger bonus changes nothing.
     generous = ScoringRules(closed_on_time=50.0)
     scores = score_units(tasks, reports, XUN_DEC_1, CAL, generous)
     assert scores[FIN].score == 100.0
-    # EDU under a lower base: 80 − 1 − 10 = 69.
-    assert score_units(tasks, reports, XUN_DEC_1, CAL, ScoringRules(base=80))[EDU].score == 69.0
+    # EDU under a lower base: 80 − 2 = 78.
+    assert score_units(tasks, reports, XUN_DEC_1, CAL, ScoringRules(base=80))[EDU].score == 78.0
 
 
 def test_unit_filter() -> None:
     first = bulletin(XUN_NOV_3)
     b = bulletin(XUN_DEC_1, previous_ranks=first.ranks, unit=WAT)
-    # WAT keeps its county-wide rank (2, shared with TRA) and change (+1).
-    assert b.units == (UnitLine(WAT, 2, 1, 90.0, open=1, closed=1, closed_on_time=1,
+    # WAT keeps its county-wide rank (2) and change (+1).
+    assert b.units == (UnitLine(WAT, 2, 1, 98.0, open=1, closed=1, closed_on_time=1,
                                 overdue=1, on_time_rate=0.5),)
     assert b.totals == Totals(open=1, closed=1, closed_on_time=1, overdue=1, on_time_rate=0.5)
     assert b.red_list == ()
     assert b.overdue == (OverdueItem("T06", "任务T06", WAT, ("周八",), d(11, 25), 11,
                                      exempt=True),)
     assert b.silent == (("周八", 4),)
-    assert b.ranks == {FIN: 1, TRA: 2, WAT: 2, HEA: 4, EDU: 5}  # the full ranking, to store
+    assert b.ranks == {FIN: 1, WAT: 2, HEA: 3, EDU: 3, TRA: 5}  # the full ranking, to store
     assert set(b.scores) == {WAT}
     # The red-listed unit alone; a unit with nothing counting → empty.
     assert bulletin(XUN_DEC_1, unit=FIN).red_list == (FIN,)
@@ -383,12 +382,13 @@ def test_nothing_counting_gives_an_empty_bulletin() -> None:
 
 
 def test_a_missing_submission_report_reads_as_not_done() -> None:
-    # T04's 交账 report is not in the store: no done date (a 待核账 task has no closed_at), so
-    # T04 reminders go on after Dec 3 — there are none in the 旬 besides Dec 1's xun, which
-    # the Dec 3 report (still in the store under another id) answers. TRA stays at 90.
+    # T04's 交账 report is not in the store: no submitted date (a 待核账 task has no
+    # closed_at), so T04 reminders go on after Dec 3 — there are none in the 旬 besides Dec
+    # 1's xun, which the Dec 3 report (still in the store under another id) answers; and it
+    # does not read as 待核账. TRA stays at 94.
     tasks, reports = ledger(T04={"submission": "R-missing"})
     b = build_bulletin(tasks, reports, XUN_DEC_1, CAL)
-    assert (b.ranks[TRA], b.scores[TRA].score) == (2, 90.0)
+    assert (b.ranks[TRA], b.scores[TRA].score, b.totals.pending) == (5, 94.0, 0)
     # The quarter as a whole builds as well (every task, every rhythm).
     quarter = build_bulletin(tasks, reports, Period.parse("2026-Q4"), CAL)
     assert set(quarter.ranks) == {EDU, TRA, WAT, HEA, FIN}
@@ -397,7 +397,7 @@ def test_a_missing_submission_report_reads_as_not_done() -> None:
 def test_an_official_on_leave_is_not_named_for_those_days() -> None:
     """周八's 4 missed reminders in December 上旬 fall on Dec 1–4 (see test_unit_filter); on
     leave Dec 1–2, only the other days count against them by name; the unit's score is the
-    same, the task still missed its reports."""
+    same (missed reports are never in a score)."""
     tasks, reports = ledger()
 
     def on_leave(name: str, day: date) -> bool:

@@ -25,7 +25,7 @@ def test_the_demo_has_a_past_xun_and_month_to_report_on() -> None:
     assert not demo.seed_demo(ledger, calendar, NOW)  # only into an empty ledger
     for kind in (PeriodKind.XUN, PeriodKind.MONTH):
         previous = period_of(kind, NOW.date()).previous()
-        bulletin = make_bulletin(repo, calendar, Config(), previous)
+        bulletin = make_bulletin(repo, calendar, Config(), previous, today=NOW.date())
         assert len(bulletin.units) >= 5, kind  # ranked units, so a chart too
     assert all(t.created_at < NOW for t in repo.tasks())
     assert {p.name for p in repo.people() if p.user_id} >= {n for n, _u, _i in demo.OFFICIALS}
