@@ -5,9 +5,6 @@
   const ROLE_GROUPS = { admin: "管理员", leader: "领导", new: "新用户" };
   const ROLE_NAMES = { admin: "管理员", leader: "领导", official: "干部", new: "新用户" };
   const STORAGE_KEY = "luoshi-sandbox-user";
-  const GUIDE_KEY = "luoshi-sandbox-guide-seen";
-  const NOTICE_KEY = "luoshi-sandbox-notice";
-  const INVITE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
   const OFFLINE = "无法连接沙盒：它可能已停止或正在重启。请确认终端里的沙盒仍在运行。";
   const MAX_UPLOAD = 10 * 1024 * 1024;
   const STATE_REFRESH_MS = 15000;
@@ -240,7 +237,7 @@
     const query = state.identity ? `?user=${state.identity.user_id}` : "";
     const data = await request("GET", `/api/state${query}`);
     if (data.cursor < state.cursor) {
-      startedOver();
+      dialogs.startedOver();
       return data;
     }
     state.cursor = Math.max(state.cursor, data.cursor);
@@ -378,7 +375,7 @@
         );
         if (generation !== state.pollGeneration) return;
         if (data.cursor < since) {
-          startedOver();
+          dialogs.startedOver();
           return;
         }
         applyMessages(data.messages, data.deleted, since === 0);
@@ -688,8 +685,8 @@
         else toast(data.text);
       }
       if (data.url) {
-        const code = inviteCode(data.url);
-        if (code !== null) openInvite(code);
+        const code = dialogs.inviteCode(data.url);
+        if (code !== null) dialogs.openInvite(code);
         else window.open(data.url, "_blank", "noopener");
       }
     } catch (error) {
@@ -782,112 +779,9 @@
 
   // ---------------------------------------------------------------- guide, invites, reset
 
-  function showGuide() {
-    el.guideDialog.hidden = false;
-    el.guideClose.focus();
-  }
-
-  function closeGuide() {
-    el.guideDialog.hidden = true;
-    try {
-      localStorage.setItem(GUIDE_KEY, "1");
-    } catch (_error) {
-      // private browsing: the guide shows again next time, which is fine
-    }
-  }
-
-  function guideSeen() {
-    try {
-      return localStorage.getItem(GUIDE_KEY) === "1";
-    } catch (_error) {
-      return false;
-    }
-  }
-
-  // The start code of a deep link to this bot (https://t.me/<bot>?start=CODE), else null.
-  function inviteCode(href) {
-    let url;
-    try {
-      url = new URL(href, location.href);
-    } catch (_error) {
-      return null;
-    }
-    const host = url.hostname.toLowerCase();
-    if (!["t.me", "www.t.me", "telegram.me"].includes(host)) return null;
-    const name = url.pathname.replace(/^\/+|\/+$/g, "").toLowerCase();
-    if (!state.botUsername || name !== state.botUsername.toLowerCase()) return null;
-    const code = url.searchParams.get("start");
-    return code !== null && INVITE_CODE.test(code) ? code : null;
-  }
-
-  function openInvite(code) {
-    state.pendingInvite = code;
-    el.inviteCommand.textContent = `/start ${code}`;
-    el.inviteIdentity.replaceChildren();
-    const fresh = state.identities.filter((i) => i.role === "new");
-    const others = state.identities.filter((i) => i.role !== "new");
-    for (const identity of [...fresh, ...others]) {
-      const option = document.createElement("option");
-      option.value = String(identity.user_id);
-      const role = ROLE_NAMES[identity.role] || identity.role;
-      option.textContent = identity.role === "new"
-        ? "新用户（还没绑定的新账号）"
-        : `${identity.name}（${[role, identity.unit].filter(Boolean).join(" · ")}）`;
-      el.inviteIdentity.appendChild(option);
-    }
-    el.inviteDialog.hidden = false;
-    el.inviteIdentity.focus();
-  }
-
-  function closeInvite() {
-    state.pendingInvite = null;
-    el.inviteDialog.hidden = true;
-  }
-
-  async function acceptInvite() {
-    const code = state.pendingInvite;
-    if (!code) return;
-    const userId = Number(el.inviteIdentity.value);
-    closeInvite();
-    await switchIdentity(userId);
-    await sendText(`/start ${code}`);
-  }
-
-  async function resetSandbox() {
-    el.resetConfirm.disabled = true;
-    el.resetCancel.disabled = true;
-    el.resetConfirm.classList.add("busy");
-    try {
-      const data = await request("POST", "/api/reset", {});
-      try {
-        sessionStorage.setItem(NOTICE_KEY, data.result || "沙盒已重置");
-      } catch (_error) {
-        // the page reloads without the notice
-      }
-      location.reload();
-    } catch (error) {
-      el.resetDialog.hidden = true;
-      toast(error.message, { error: true });
-    } finally {
-      el.resetConfirm.disabled = false;
-      el.resetCancel.disabled = false;
-      el.resetConfirm.classList.remove("busy");
-    }
-  }
-
-  // The sandbox started over (重置沙盒, or its saved chats were set aside): what the page
-  // holds is gone, so it loads again.
-  let reloading = false;
-  function startedOver() {
-    if (reloading) return;
-    reloading = true;
-    try {
-      sessionStorage.setItem(NOTICE_KEY, "沙盒已重新开始，页面已刷新。");
-    } catch (_error) {
-      // reload without the notice
-    }
-    location.reload();
-  }
+  const dialogs = window.LuoshiDialogs({
+    el, state, request, toast, switchIdentity, sendText, roleNames: ROLE_NAMES,
+  });
 
   // ---------------------------------------------------------------- events
 
@@ -927,10 +821,10 @@
     if (link) {
       // An invitation to this bot opens here, as the identity chosen; other links, documents
       // and photos open normally.
-      const code = inviteCode(link.href);
+      const code = dialogs.inviteCode(link.href);
       if (code !== null) {
         event.preventDefault();
-        openInvite(code);
+        dialogs.openInvite(code);
       }
       return;
     }
@@ -969,27 +863,11 @@
   el.alertOk.addEventListener("click", () => {
     el.alertDialog.hidden = true;
   });
-  el.guideOpen.addEventListener("click", showGuide);
-  el.guideClose.addEventListener("click", closeGuide);
-  el.inviteCancel.addEventListener("click", closeInvite);
-  el.inviteOpen.addEventListener("click", () => {
-    acceptInvite().catch((error) => toast(error.message, { error: true }));
-  });
-  el.resetOpen.addEventListener("click", () => {
-    el.resetDialog.hidden = false;
-    el.resetCancel.focus();
-  });
-  el.resetCancel.addEventListener("click", () => {
-    el.resetDialog.hidden = true;
-  });
-  el.resetConfirm.addEventListener("click", resetSandbox);
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     if (!el.alertDialog.hidden) el.alertDialog.hidden = true;
     if (!el.uploadDialog.hidden) closeUpload();
-    if (!el.guideDialog.hidden) closeGuide();
-    if (!el.inviteDialog.hidden) closeInvite();
-    if (!el.resetDialog.hidden && !el.resetConfirm.disabled) el.resetDialog.hidden = true;
+    dialogs.escape();
   });
 
   for (const button of document.querySelectorAll(".actions button")) {
@@ -1018,14 +896,8 @@
       }
     }
     el.banner.hidden = true;
-    let notice = null;
-    try {
-      notice = sessionStorage.getItem(NOTICE_KEY);
-      sessionStorage.removeItem(NOTICE_KEY);
-    } catch (_error) {
-      notice = null;
-    }
-    if (!guideSeen()) showGuide();
+    const notice = dialogs.takeNotice();
+    dialogs.showGuideOnce();
     const identity = pickInitialIdentity();
     if (identity) {
       await switchIdentity(identity.user_id).catch((error) => toast(error.message, { error: true }));
