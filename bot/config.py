@@ -539,8 +539,9 @@ FIELDS: tuple[ConfigField, ...] = (
     F("scoring.base", "number", 100, "考核起始分", "score each unit starts from", low=0, high=100),
     F("scoring.overdue_per_workday", "number", 1.0, "逾期任务每个工作日扣分",
       "points off per overdue task and workday", low=0, high=100),
-    F("scoring.missed_report", "number", 2.0, "每次应报未报扣分",
-      "points off per reminder not answered in its period", low=0, high=100),
+    F("scoring.missed_report", "number", 2.0, "已停用：考核只看结果，不因应报未报扣分",
+      "no longer used: scores rest on results (kept so that older configs load)",
+      low=0, high=100),
     F("scoring.closed_on_time", "number", 2.0, "每项按时办结加分",
       "points added per task closed on time", low=0, high=100),
 )
