@@ -113,8 +113,11 @@ def reminder_parts(messages: Messages, name: str, day: date, entries: Sequence[D
         return messages.t("digest_head_more", day=messages.date(day), name=name,
                           first=first, last=last, count=len(entries))
 
-    example = entries[1].task.id if len(entries) > 1 else entries[0].task.id
-    how = messages.t("digest_how", id=example)
+    def how(group: Sequence[int]) -> str:
+        """How to answer, with examples from this part's own tasks."""
+        example = entries[group[1] if len(group) > 1 else group[0]].task.id
+        return messages.t("digest_how", n=group[0] + 1, id=example)
+
     return _pack(entries, lines, buttons, head, how)
 
 
@@ -149,16 +152,17 @@ def escalation_parts(messages: Messages, day: date, entries: Sequence[DigestEntr
     def head(first: int, last: int) -> str:
         return messages.t("escalation_digest_head", day=messages.date(day), count=len(entries))
 
-    return _pack(entries, lines, [], head, messages.t("escalation_ask"))
+    return _pack(entries, lines, [], head, lambda _group: messages.t("escalation_ask"))
 
 
 def _pack(entries: Sequence[DigestEntry], lines: Sequence[str],
           buttons: Sequence[tuple[str, str]], head: Callable[[int, int], str],
-          how: str) -> list[DigestPart]:
-    """Lines into as few messages as the limits allow; each part: head, its lines, `how`,
-    and its own tasks' buttons (one row each)."""
+          how: Callable[[Sequence[int]], str]) -> list[DigestPart]:
+    """Lines into as few messages as the limits allow; each part: head, its lines, how to
+    answer, and its own tasks' buttons (one row each)."""
+    final = len(entries) - 1
     widest = max(units(head(1, len(entries))), units(head(len(entries), len(entries))))
-    fixed = widest + units(how) + 2
+    fixed = widest + units(how([final, final])) + 24  # the examples' 序号 and 编号 may be longer
     groups: list[list[int]] = [[]]
     size = fixed
     markup = 0
@@ -175,7 +179,7 @@ def _pack(entries: Sequence[DigestEntry], lines: Sequence[str],
     parts = []
     for group in groups:
         first, last = group[0] + 1, group[-1] + 1
-        text = "\n".join([head(first, last), *(lines[i] for i in group), how])
+        text = "\n".join([head(first, last), *(lines[i] for i in group), how(group)])
         rows = [[buttons[i]] for i in group] if buttons else None
         parts.append(DigestPart(text, rows, tuple(entries[i] for i in group)))
     return parts

@@ -496,3 +496,62 @@ def test_check_prints_next_year_calendar_warning_on_injected_date(
         assert "chinese-calendar" in out and "extra_holidays" in out
     else:
         assert "2027" not in out and "chinese-calendar" not in out
+
+
+# ---- 每人每日一条 in chat: the digest, its buttons, replies naming a task --------------------
+
+
+async def test_the_digest_in_chat_buttons_and_replies_reach_the_task_named(bot: Harness) -> None:
+    """Through the fake Bot API: 📝 opens a task's four choices (✅ there 交账s that task);
+    a reply "2 已完成" reports on the second task; a reply naming none asks which."""
+    ids = [add(bot, f"任务{i}", ("张三",), date(2026, 12, 8 + i)) for i in range(3)]
+    await bot.services.dispatcher.run()
+    [digest] = bot.api.messages_to(ZHANG)
+    assert "共 3 项" in digest["text"]
+    bot.api.press_button(ZHANG, digest, f"ACT {ids[0]} open")
+    await bot.pump()
+    card = bot.api.messages_to(ZHANG)[-1]
+    assert ids[0] in card["text"] and "【日调度】" in card["text"]
+    bot.api.press_button(ZHANG, card, f"ACT {ids[0]} done")
+    await bot.pump()
+    assert bot.ledger.task(ids[0]).status.value == "待核账"
+    texts = await bot.say(ZHANG, "2 进度40%", reply_to=digest)
+    assert any(ids[1] in m.get("text", "") for m in texts)
+    assert bot.ledger.task(ids[1]).progress == 40
+    asked = await bot.answer(ZHANG, "进度50%", reply_to=digest)
+    assert "哪一项" in asked
+    assert bot.ledger.task(ids[2]).progress == 0
+
+
+async def test_restart_mid_fan_out_of_digests_sends_each_task_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with Harness(data, now=DEC1) as bot:
+        for i in range(4):
+            bot.bind(f"官员{i}", 2100 + i)
+        ids = [add(bot, f"任务{i}-{k}", (f"官员{i}",), date(2026, 12, 31))
+               for i in range(4) for k in range(3)]
+
+        class Crash(BaseException):
+            pass
+
+        sent = 0
+        real_send = bot.services.dispatcher.sender.send
+
+        async def dying_send(chat_id: int, text: str, buttons: Any = None) -> int:
+            nonlocal sent
+            if sent == 2:
+                raise Crash  # the process dies here
+            sent += 1
+            return await real_send(chat_id, text, buttons)
+
+        bot.services.dispatcher.sender.send = dying_send  # type: ignore[method-assign]
+        with pytest.raises(Crash):
+            await bot.services.dispatcher.run()
+        first_api = bot.api
+    async with Harness(data, now=DEC1.replace(hour=10), api=first_api) as bot:
+        report = await bot.services.dispatcher.run()
+        assert (report.sent_before, report.sent, report.messages) == (6, 6, 2)
+    assert len(first_api.sent) == 4  # one digest per official, never two
+    per_task = Counter(tid for m in first_api.sent for tid in ids
+                       if f"{tid} " in m["text"])
+    assert per_task == dict.fromkeys(ids, 1)
