@@ -18,6 +18,7 @@ from bot.adapters.spreadsheet import (
     MAX_ROWS,
     MAX_ROWS_ABOVE_DATA,
     SheetError,
+    read_sheets,
     read_table,
     write_csv,
     write_xlsx,
@@ -514,3 +515,83 @@ def test_title_rows_do_not_count_against_the_row_limit() -> None:
     over = (titles + "任务,县发改局,张三,年底\n" * (MAX_ROWS + 1)).encode()
     error = read_ledger_file("a.csv", over, year=2026).sheet_error
     assert error is not None and error.code == "too_many_rows"
+
+
+# ---- every worksheet: read_sheets (issue 14, item 6) --------------------------------------------
+
+
+def _book(*sheets: tuple[str, list[list[object]]], hidden: str = "") -> bytes:
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        if title == hidden:
+            sheet.sheet_state = "hidden"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+LEDGER_ROWS: list[list[object]] = [["任务", "牵头单位", "责任人", "完成时限"],
+                                   *[[f"任务{i}", "县发改局", "张三", "长期"] for i in range(40)]]
+NOTES_ROWS: list[list[object]] = [[f"第{i}条说明"] for i in range(40)]
+
+
+def _is_ledger(head: list[tuple[int, list[object]]]) -> bool:
+    return any(cells[:1] == ["任务"] for _number, cells in head)
+
+
+def test_read_sheets_reads_past_the_head_only_the_sheets_that_look_right() -> None:
+    data = _book(("说明", NOTES_ROWS), ("台账", LEDGER_ROWS), ("隐藏", LEDGER_ROWS), hidden="隐藏")
+    notes, ledger, hidden = read_sheets("台账.xlsx", data, looks_right=_is_ledger)
+    assert (notes.name, notes.position, notes.complete, len(notes.rows)) == (
+        "说明", 0, False, MAX_ROWS_ABOVE_DATA)
+    assert (ledger.name, ledger.position, ledger.complete, len(ledger.rows)) == (
+        "台账", 1, True, 41)
+    assert (hidden.hidden, ledger.hidden) == (True, False)
+
+
+def test_read_sheets_by_name_or_position() -> None:
+    data = _book(("说明", NOTES_ROWS), ("Sheet 2", LEDGER_ROWS))
+    [by_name] = read_sheets("台账.xlsx", data, sheet="ｓｈｅｅｔ２")  # width, case, spaces
+    [by_position] = read_sheets("台账.xlsx", data, sheet=0, looks_right=_is_ledger)
+    assert (by_name.name, len(by_name.rows)) == ("Sheet 2", 41)
+    assert (by_position.name, by_position.complete, len(by_position.rows)) == ("说明", True, 40)
+    with pytest.raises(SheetError) as raised:
+        read_sheets("台账.xlsx", data, sheet="台账")
+    assert (raised.value.code, raised.value.detail, raised.value.sheets) == (
+        "no_sheet", "台账", ("说明", "Sheet 2"))
+    with pytest.raises(SheetError, match="no_sheet"):
+        read_sheets("台账.xlsx", data, sheet=5)
+
+
+def test_read_sheets_fills_merged_cells_before_asking() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["重点任务", "责任分工", None, "完成时限"])
+    sheet.append([None, "牵头单位", "责任人"])
+    sheet.merge_cells("A1:A2")
+    sheet.merge_cells("D1:D2")
+    sheet.merge_cells("B1:C1")
+    out = io.BytesIO()
+    book.save(out)
+    seen: list[list[object]] = []
+
+    def looks_right(head: list[tuple[int, list[object]]]) -> bool:
+        seen.extend(cells for _number, cells in head)
+        return False
+
+    read_sheets("台账.xlsx", out.getvalue(), looks_right=looks_right)
+    assert seen == [["重点任务", "责任分工", "责任分工", "完成时限"],
+                    ["重点任务", "牵头单位", "责任人", "完成时限"]]
+
+
+def test_a_csv_is_one_sheet_without_a_name() -> None:
+    [sheet] = read_sheets("台账.csv", "任务,牵头单位\n甲,县发改局\n".encode())
+    assert (sheet.name, sheet.position, sheet.rows) == ("", 0, [(1, ["任务", "牵头单位"]),
+                                                               (2, ["甲", "县发改局"])])
