@@ -38,7 +38,7 @@ def incoming_file(context: LuoshiContext, document: Document) -> files.IncomingF
 
 
 async def import_command(update: Update, context: LuoshiContext) -> None:
-    """/import [允许任意日期]."""
+    """/import [允许任意日期 | --allow-past] [--sheet 名称]."""
     user = update.effective_user
     if user is None:
         return
@@ -66,7 +66,8 @@ async def on_document(update: Update, context: LuoshiContext) -> None:
 
 
 async def on_import_button(update: Update, context: LuoshiContext) -> None:
-    """确认导入 / 取消: the file is the one of the message the preview answers."""
+    """确认导入 / 取消, or a sheet chosen under the question which: the file is the one of the
+    message the preview (or the question) answers."""
     query = update.callback_query
     if query is None:
         return
