@@ -311,7 +311,7 @@ def import_command(config: Config, path: Path, *, dry_run: bool, allow_any_date:
     if size > MAX_BYTES:
         result = ImportResult(sheet_error=SheetError("too_big", f"{size} bytes"))
     else:
-        result = read_ledger_file(path.name, data, year=year, sheet=sheet,
+        result = read_ledger_file(path.name, data, year=year, sheet=sheet, today=clock.today(),
                                   seconds=time_limit or PARSE_SECONDS)
     if result.sheet_error or result.errors or result.missing_columns or result.sheet_choices:
         print(_strip_html(msgs.import_result(result, path.name, preview=dry_run, cli=True)))

@@ -77,7 +77,7 @@ class ImportResult:
 
 
 def read_ledger_file(filename: str, data: bytes, *, year: int, sheet: str | int | None = None,
-                     seconds: float = PARSE_SECONDS,
+                     today: date | None = None, seconds: float = PARSE_SECONDS,
                      monotonic: Callable[[], float] = time.monotonic) -> ImportResult:
     """Parse and validate a file; nothing is read from or written to the store.
 
@@ -102,7 +102,7 @@ def read_ledger_file(filename: str, data: bytes, *, year: int, sheet: str | int 
             result.sheet_error = SheetError("too_many_rows", f"more than {MAX_ROWS} data rows")
             return result
         result.unknown_columns = list(header.unknown)
-        parsed = parse_table(table.rows, header, year=year, check=budget.check)
+        parsed = parse_table(table.rows, header, year=year, today=today, check=budget.check)
         result.rows, result.errors, result.footer = parsed.rows, parsed.errors, parsed.footer
     except SheetError as err:
         result.rows, result.errors, result.footer = [], [], []
@@ -204,8 +204,10 @@ def import_ledger_file(ledger: Ledger, filename: str, data: bytes, *, who: str, 
                        dry_run: bool, marker: str = "", allow_any_date: bool = False,
                        sheet: str | int | None = None, seconds: float = PARSE_SECONDS,
                        monotonic: Callable[[], float] = time.monotonic) -> ImportResult:
-    """Read, validate and import a file; if any row is wrong nothing is imported."""
-    result = read_ledger_file(filename, data, year=year, sheet=sheet, seconds=seconds,
+    """Read, validate and import a file; if any row is wrong nothing is imported. Deadlines
+    are read as on the ledger's clock's today (一季度 in December: next year's)."""
+    result = read_ledger_file(filename, data, year=year, sheet=sheet,
+                              today=ledger.clock.today(), seconds=seconds,
                               monotonic=monotonic)
     return apply_import(ledger, result, who=who, dry_run=dry_run, marker=marker,
                         allow_any_date=allow_any_date)

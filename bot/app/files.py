@@ -322,7 +322,8 @@ async def _import(services: Services, said: Said, file: IncomingFile, *, who: st
     data = await file.fetch()
     # The CPU part off the event loop, within its time budget; the store part on the loop.
     result = await asyncio.to_thread(read_ledger_file, file.name, data, year=_year(services),
-                                     sheet=sheet, seconds=parse_seconds, monotonic=monotonic)
+                                     sheet=sheet, today=services.clock.today(),
+                                     seconds=parse_seconds, monotonic=monotonic)
     apply_import(services.ledger, result, who=who, dry_run=dry_run, marker=_marker(said),
                  allow_any_date=allow_any_date)
     return result

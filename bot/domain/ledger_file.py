@@ -287,10 +287,11 @@ def parse_rows(
     header: Header,
     *,
     year: int,
+    today: date | None = None,
     check: Callable[[], None] | None = None,
 ) -> tuple[list[ParsedRow], list[RowError]]:
     """parse_table's rows and errors (the footer rows it skipped are left out)."""
-    table = parse_table(rows, header, year=year, check=check)
+    table = parse_table(rows, header, year=year, today=today, check=check)
     return table.rows, table.errors
 
 
@@ -299,6 +300,7 @@ def parse_table(
     header: Header,
     *,
     year: int,
+    today: date | None = None,
     check: Callable[[], None] | None = None,
 ) -> ParsedTable:
     """The data rows below the header → parsed rows, every error of every row, and the
@@ -307,8 +309,10 @@ def parse_table(
     Blank rows, rows whose known cells are all blank (a pre-numbered 序号 column), section rows
     merged across the table ("一、重大项目") and a repeated header line are skipped silently.
     A row with any error gives no ParsedRow; its errors are all reported.
-    `year` is the ledger's year for deadlines that name none (12月底, 一季度). A deadline in a
-    year outside MIN_YEAR–MAX_YEAR (0001, 9999) is always an error.
+    `year` is the ledger's year for deadlines that name none (12月底, 一季度). With `today` in
+    that year, they are read as in chat (the one deadline reader): 一季度 imported in December
+    is next year's 3月31日, 月底前 and 下周五 are read too. A deadline in a year outside
+    MIN_YEAR–MAX_YEAR (0001, 9999) is always an error.
     `check` is called before each row (a time budget that raises to stop the parse).
     """
     table = ParsedTable()
@@ -332,7 +336,8 @@ def parse_table(
         texts = {name: cell_text(value) for name, value in raw.items()}
         if _skip(texts):
             continue
-        row, row_errors = _parse_row(number, raw, texts, year=year, first_seen=first_seen)
+        row, row_errors = _parse_row(number, raw, texts, year=year, today=today,
+                                     first_seen=first_seen)
         if row is not None:
             table.rows.append(row)
         table.errors.extend(row_errors)
@@ -394,6 +399,7 @@ def _parse_row(
     texts: dict[str, str],
     *,
     year: int,
+    today: date | None,
     first_seen: dict[str, int],
 ) -> tuple[ParsedRow | None, list[RowError]]:
     row_errors: list[RowError] = []
@@ -441,7 +447,7 @@ def _parse_row(
         fail("完成时限", "", "required")
     else:
         try:
-            deadline = parse_deadline_phrase(raw.get("完成时限"), year=year)
+            deadline = parse_deadline_phrase(raw.get("完成时限"), year=year, today=today)
         except InvalidField:
             fail("完成时限", texts["完成时限"], "deadline")
         else:

@@ -281,3 +281,21 @@ def test_the_preview_names_the_sheet_the_notes_and_the_skipped_rows(county: Ledg
     assert Messages("zh").import_result(question, "台账.xlsx", preview=True, cli=True) == (
         "台账.xlsx 中有多个工作表都像台账：重点任务台账、11月台账。"
         "请加上 --sheet 工作表名称 重新运行。")
+
+
+def test_deadlines_are_read_as_in_chat_on_the_import_day() -> None:
+    """The one deadline reader: 一季度 imported in December is next year's 3月31日 (never this
+    year's, 248 days overdue), and 月底前 is this month's end — as /add would read them."""
+    data = ("任务,牵头单位,责任人,完成时限\n"
+            "征地拆迁,县自然资源局,张三,一季度\n"
+            "供热改造,县住建局,钱七,月底前\n").encode("utf-8-sig")
+    ledger = Ledger(FakeRepository(), FixedClock(DEC1))
+    result = import_ledger_file(ledger, "台账.csv", data, who="督查室", year=Y, dry_run=False)
+    assert not result.errors
+    deadlines = {task.title: task.deadline for task in ledger.repo.tasks()}
+    assert deadlines == {"征地拆迁": date(2027, 3, 31), "供热改造": date(2026, 12, 31)}
+    # A ledger of another year (`[imports] year`) places them in that year, as before:
+    # 月底前 names no month then, so it is an error row there.
+    other = read_ledger_file("台账.csv", data, year=2028, today=DEC1.date())
+    assert [row.deadline for row in other.rows] == [date(2028, 3, 31)]
+    assert [e.column for e in other.errors] == ["完成时限"]
