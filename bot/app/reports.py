@@ -20,6 +20,7 @@ The admins' side of the loop (核账 commands) is in `review`; the buttons in `d
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from datetime import date
 
 from bot.alerts import notify_admins, notify_admins_at, notify_person
 from bot.app import actions
-from bot.app.common import actor, date_question
+from bot.app.common import actor, date_question, guarded
 from bot.app.conversation import Caller, Conversation, Reply, Said
 from bot.app.digest import Mark, Part, listed_tasks, named_parts, part_said, part_source
 from bot.domain.errors import InvalidField
@@ -322,6 +323,11 @@ async def apply_report(services: Services, conversation: Conversation, caller: C
     if not may_report(services, caller, task):
         await conversation.say(Reply(msgs.t("not_your_task", id=task.id)))
         return
+    if _resuming.get():
+        source = part_source(said, span)
+        if services.ledger.repo.report_from(source) is not None:
+            await reanswer(services, conversation, source, quote=said)  # recorded already
+            return
     text = said.text.strip()
     evidence = said.evidence
     if not evidence and intent is None and is_acknowledgement(text):
@@ -521,6 +527,35 @@ def difficulty_buttons(services: Services, difficulty_id: str) -> Buttons:
 
 
 # ---- after a crash ----
+
+# True while a message applied in part before a crash is handled again (`resume`).
+_resuming: contextvars.ContextVar[bool] = contextvars.ContextVar("resuming", default=False)
+
+
+async def resume(services: Services, conversation: Conversation, caller: Caller,
+                 said: Said) -> bool:
+    """A message whose report(s) were being recorded when the process died: its first
+    commit marked it applied (the inbox's receipt), so it is not handled again as new. A
+    message of several parts (lines naming several tasks) makes one report per part, each in
+    its own commit: the parts recorded are answered again (`reanswer`), those not yet
+    recorded are applied now — each part exactly once, named by its source. Returns False
+    when no part of the message was recorded (it was no report: the caller falls back)."""
+    replied = said.reply_to
+    by_bot = replied is not None and replied.by_bot
+    listed = listed_tasks(replied) if replied is not None and by_bot else {}
+    parts = named_parts(said.text, _resolver(services, caller, listed))
+    sources = {said.source, *(part_source(said, part.span) for part in parts)}
+    if not any(services.ledger.repo.report_from(source) is not None for source in sources):
+        return False
+    token = _resuming.set(True)
+    try:
+        handle = on_reply if by_bot else on_plain
+        await guarded(services, conversation,
+                      lambda: handle(services, conversation, caller, said))
+    finally:
+        _resuming.reset(token)
+    return True
+
 
 
 async def reanswer(services: Services, conversation: Conversation, source: str,

@@ -63,16 +63,29 @@ async def reanswer(app: Any, update: Update) -> None:
     services = services_of(app)
     query = update.callback_query
     message = update.effective_message
+    chat = update.effective_chat
+    chat_id = chat.id if chat is not None else query.from_user.id if query is not None else None
+    conversation = TelegramConversation(services, chat_id)
     if query is not None:
         source, quote = f"callback:{query.id}", None
     elif message is not None:
+        user = message.from_user
+        if user is not None and await reports.resume(
+                services, conversation, caller_of(user), said_of(message, _bot_id(app))):
+            return  # a report (its parts answered again, those not yet recorded applied)
         quote = said_of(message, None)
         source = quote.source
     else:
         return
-    chat = update.effective_chat
-    chat_id = chat.id if chat is not None else query.from_user.id if query is not None else None
-    await reports.reanswer(services, TelegramConversation(services, chat_id), source, quote)
+    await reports.reanswer(services, conversation, source, quote)
+
+
+def _bot_id(app: Any) -> int | None:
+    """The bot's own id, once the Application is initialised (it knows itself by getMe)."""
+    try:
+        return int(app.bot.id)
+    except RuntimeError:
+        return None
 
 
 # ---- admin commands ----

@@ -38,6 +38,7 @@ from jobs.dispatch import DispatchReport
 from jobs.pacing import Pacer
 from tests.conftest import TZ
 from tests.support.fake_channel import FakeSender, RecordingConversation, Sent
+from tests.support.fakes import FakeRepository
 from tests.support.harness import FakeTime
 from tests.unit.conftest import LEADER, LI, ZHANG, Actor
 
@@ -307,6 +308,45 @@ async def test_an_explicit_number_wins_and_several_lines_report_on_each(
     assert len({services.ledger.task(listed[1]).last_report,
                 services.ledger.task(five[0].id).last_report}) == 2
     assert services.ledger.task(five[0].id).latest_note == "进度70%，征地已完成大半"
+
+
+class Crash(BaseException):
+    """The process dying mid-handling (not an error any guard would catch)."""
+
+
+async def test_a_reply_of_several_parts_cut_by_a_crash_is_completed_at_restart(
+        services: Services, sender: FakeSender, repo: FakeRepository,
+        official: Person, five: list[Task], dispatch: Callable[[], object]) -> None:
+    """Each part is its own commit; the first marks the message applied (the inbox's
+    receipt), so after a crash between them the message is not handled again as new. At
+    restart the recorded part is answered again and the rest applied — each exactly once."""
+    digest = await _digest(services, sender, dispatch)
+    listed = listed_tasks(digest)
+    message = said("1 进度30%\n2 进度40%\n3 进度50%", digest)
+    commit = repo.commit
+    commits: list[int] = []
+
+    def dying_commit(change: Change) -> None:
+        if change.reports:
+            commits.append(1)
+            if len(commits) == 2:
+                raise Crash
+        commit(change)
+
+    repo.commit = dying_commit  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await reports.on_reply(services, RecordingConversation(), OFFICIAL, message)
+    repo.commit = commit  # type: ignore[method-assign]
+    assert [services.ledger.task(listed[n]).progress for n in (1, 2, 3)] == [30, 0, 0]
+    restarted = RecordingConversation()
+    assert await reports.resume(services, restarted, OFFICIAL, message)
+    assert [services.ledger.task(listed[n]).progress for n in (1, 2, 3)] == [30, 40, 50]
+    assert len(list(repo.reports())) == 3  # the first part was not applied twice
+    assert [listed[n] in text for n, text in zip((1, 2, 3), restarted.texts, strict=True)] \
+        == [True, True, True]  # part 1 confirmed again, parts 2 and 3 now
+    # A message nothing of which was recorded is not taken for a report.
+    assert not await reports.resume(services, RecordingConversation(), OFFICIAL,
+                                    said("县发改局", None))
 
 
 async def test_a_reply_naming_no_task_asks_which(
