@@ -517,6 +517,8 @@ def render_dispatch_report(services: Services, report: DispatchReport) -> str:
         return msgs.t("dispatch_rest_day", day=day)
     lines = [msgs.t("dispatch_report", day=day, due=report.due, sent=report.sent,
                     before=report.sent_before)]
+    if 0 < report.messages < report.sent:
+        lines.append(msgs.t("dispatch_messages", sent=report.sent, messages=report.messages))
     if report.skipped_reported:
         lines.append(msgs.t("dispatch_skipped", count=report.skipped_reported))
     if report.failed:

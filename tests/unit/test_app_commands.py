@@ -393,6 +393,26 @@ async def test_dispatch_reports_back_to_the_chat_it_came_from(
     assert "调度：应发 0 条" in report
 
 
+async def test_dispatch_says_how_many_messages_the_reminders_went_out_in(
+        services: Services, conversation: RecordingConversation, sender: FakeSender,
+        bind: Callable[[Actor], Person], make_task: Callable[..., Task]) -> None:
+    """每人每日一条: two due tasks of one official are one message, and the admin reads so."""
+    from jobs.pacing import Pacer
+    from tests.support.harness import FakeTime
+
+    time = FakeTime()
+    services.dispatcher._pacer_factory = lambda: Pacer(monotonic=time.monotonic,
+                                                       sleep=time.sleep)
+    bind(ZHANG)
+    make_task("供暖管网抢修", deadline=date(2026, 12, 8))
+    make_task("中医院迁建项目一期工程", deadline=date(2026, 11, 24))
+    await commands.dispatch_now(services, ADMIN, said("/dispatch"), conversation)
+    await services.background_idle()
+    [report] = [text for text in sender.to(ADMIN.user_id) if "调度：" in text]
+    assert "本次发送 2 条" in report and "2 条提醒合并为 1 条消息" in report
+    assert len(sender.to(ZHANG.user_id)) == 1
+
+
 @pytest.mark.parametrize("days", ["0", "61", "十", "-3"])
 async def test_plan_refuses_bad_days(services: Services, conversation: RecordingConversation,
                                      days: str) -> None:
