@@ -9,14 +9,15 @@ of that day, local time), from which 序时进度, bulletins and scores count it
 the history keeps the moment of the import (who imported what, when), its note naming the
 下达日期.
 
-进展情况 (ParsedRow.progress_note) becomes the task's latest progress note, dated the import:
-recorded as a report by the importer (user id 0: nobody can 撤回 it) with a "progress"
-history entry, as Ledger.submit_report records a progress reply, so that reminders and
-督办单 show it as 最近进展 and 减负 counts the task as reported in the current period. Its
-figure (ParsedRow.progress, read by the reply reader) sets 进度 when the note states one. A
-note does not 交账 (an imported "已完成" sets 进度 100, the task stays 推进中 until it is
-reported done and verified), opens no 困难 and asks for no 延期; a task that is not live (已办结,
-已撤销) or waits for 核账 keeps its 进度. A note the task already has is not recorded again.
+进展情况 (ParsedRow.progress_note) becomes the task's latest progress note (最新进展), dated the
+import, with a "progress" history entry by the importer. Its figure (ParsedRow.progress, read
+by the reply reader) sets 进度 when the note states one. It is the 督查室's record, not the
+official's report: it does not count as 最近填报 — reminders go out this period as usual (减负
+skips only what officials reported), 督办单 do not say the official reported, lights and
+the daily summary count only real reports. A note does not 交账 (an imported "已完成" sets
+进度 100, the task stays 推进中 until it is reported done and verified), opens no 困难 and asks
+for no 延期; a task that is not live (已办结, 已撤销) or waits for 核账 keeps its 进度. A note
+the task already has is not recorded again.
 """
 
 from __future__ import annotations
@@ -27,16 +28,14 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from bot.domain.ledger_file import ParsedRow
-from bot.domain.model import Frequency, HistoryEntry, Report, Task, TaskStatus
+from bot.domain.model import Frequency, HistoryEntry, Task, TaskStatus
 from bot.domain.ports import Change
-from bot.domain.replies import ReplyKind
 
 if TYPE_CHECKING:
     from bot.domain.ledger import Ledger
 
 IMPORTED_FIELDS = ("title", "goal", "lead_unit", "owners", "leader", "co_units", "deadline",
                    "category", "frequency", "remark")
-IMPORT_USER_ID = 0  # the reports of imported progress notes: no chat account made them
 
 
 @dataclass
@@ -125,9 +124,9 @@ def import_rows(ledger: Ledger, rows: Sequence[ParsedRow], *, who: str, dry_run:
 
 def _progress_note(ledger: Ledger, change: Change, task: Task, row: ParsedRow, *, who: str,
                    now: datetime) -> Task | None:
-    """The task with the row's 进展情况 as its latest progress note (a report and a history
-    entry added to `change`), or None when there is none to record."""
-    from bot.domain.ledger import REPORT_COUNTER, _snapshot, _states_figure
+    """The task with the row's 进展情况 as its latest progress note (a history entry added to
+    `change`), or None when there is none to record."""
+    from bot.domain.ledger import _states_figure
 
     text = row.progress_note.strip()
     if not text or task.status in (TaskStatus.CLOSED, TaskStatus.CANCELLED):
@@ -135,15 +134,9 @@ def _progress_note(ledger: Ledger, change: Change, task: Task, row: ParsedRow, *
     figure = row.progress if task.status is TaskStatus.OPEN else None
     if text == task.latest_note and (figure is None or figure == task.progress):
         return None
-    report_id = ledger._next_id(change, REPORT_COUNTER, "R", 6)
-    change.reports.append(Report(
-        id=report_id, task_id=task.id, who=who, user_id=IMPORT_USER_ID, at=now,
-        kind=(ReplyKind.PROGRESS if figure is not None else ReplyKind.NOTE).value, text=text,
-        progress=figure, before=_snapshot(task)))
     note = text if figure is None or _states_figure(text, figure) else f"{figure}%：{text}"
     change.history.append(HistoryEntry(task.id, now, who, "progress", note=note))
-    updates: dict[str, object] = {"latest_note": text, "last_report_at": now,
-                                  "last_report": report_id}
+    updates: dict[str, object] = {"latest_note": text}
     if figure is not None:
         updates["progress"] = figure
     return task.with_changes(**updates)
