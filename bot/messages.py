@@ -74,9 +74,11 @@ ZH: dict[str, str] = {
         "　“困难：配套资金未到位”\n"
         "　“申请延期至1月15日，原因：……”\n"
         "也可点提醒下方的按钮：✅ 已完成 · 📈 报进度 · ⚠️ 有困难 · ⏳ 申请延期。\n"
-        "/tasks — 我负责的任务　/task 编号 — 任务详情，例如 /task T0007\n"
-        "直接回复调度提醒报送，例如“进度80%”“已完成”“困难：……”。"
+        "同一天有多项任务时，提醒合并为一条：回复时写明序号或编号，如“2 进度60%”“T0005 已完成”，"
+        "或点📝按钮选任务。\n"
+        "/tasks — 我负责的任务　/task 编号 — 任务详情，例如 /task T0007"
     ),
+    "greeting_hint": "直接回复调度提醒报送，例如“进度80%”“已完成”“困难：……”。",
     "help_leader": (
         "<b>落实 · 使用说明（责任领导）</b>\n"
         "/mine — 我分管的任务，带🔴🟡🟢预警\n"
@@ -237,7 +239,8 @@ ZH: dict[str, str] = {
     "escalation_digest_stranded": "　⚠️ 无法接收提醒：{names}",
     "dispatch_rest_day": "{day}是休息日，不发送调度提醒。",
     "dispatch_report": "{day}调度：应发 {due} 条，本次发送 {sent} 条，此前已发 {before} 条。",
-    "dispatch_messages": "每人每日一条：{sent} 条提醒合并为 {messages} 条消息发出。",
+    "dispatch_messages": "每人每日一条：共发出 {messages} 条消息。",
+    "dispatch_escalated": "另向责任领导发送督办单 {count} 项。",
     "dispatch_skipped": "减负：{count} 条因本期已报送而免发。",
     "dispatch_failed": "⚠️ {count} 条暂未发出（网络问题），稍后再次调度时会补发。",
     "dispatch_unbound": "未绑定（请用 /invite 邀请）：{names}",
@@ -573,9 +576,11 @@ EN: dict[str, str] = {
         "  \"problem: the funds have not arrived\"\n"
         "  \"extend to 15 Jan, because …\"\n"
         "Or press the buttons under it: ✅ Done · 📈 Progress · ⚠️ Problem · ⏳ Extension.\n"
-        "/tasks — my tasks  /task ID — task details, e.g. /task T0007\n"
-        "Reply to a reminder to report, e.g. \"progress 80%\", \"done\", \"problem: …\"."
+        "Several tasks on one day come in one message: name the number or ID when you reply, "
+        "e.g. \"2 progress 60%\", \"T0005 done\", or press a 📝 button to pick the task.\n"
+        "/tasks — my tasks  /task ID — task details, e.g. /task T0007"
     ),
+    "greeting_hint": "Reply to a reminder to report, e.g. \"progress 80%\", \"done\", \"problem: …\".",
     "help_leader": (
         "<b>Luoshi · how to use (leader)</b>\n"
         "/mine — the tasks I lead, with 🔴🟡🟢 lights\n"
@@ -737,7 +742,8 @@ EN: dict[str, str] = {
     "escalation_digest_stranded": "  ⚠️ Cannot receive reminders: {names}",
     "dispatch_rest_day": "{day} is a rest day: no reminders are sent.",
     "dispatch_report": "Dispatch {day}: {due} due, {sent} sent now, {before} sent earlier.",
-    "dispatch_messages": "One message per person a day: {sent} reminders went out in {messages} messages.",
+    "dispatch_messages": "One message per person a day: {messages} messages sent in all.",
+    "dispatch_escalated": "Supervision sheets to leaders: {count} tasks.",
     "dispatch_skipped": "Burden limit: {count} skipped, already reported this period.",
     "dispatch_failed": "⚠️ {count} not sent yet (network trouble); the next run retries them.",
     "dispatch_unbound": "Not registered (use /invite): {names}",

@@ -115,7 +115,7 @@ def _greeting(services: Services, person: Person, *, bound_now: bool) -> str:
     if not tasks:
         return f"{first}\n{msgs.t('no_open_tasks')}{lead_hint}"
     listing = msgs.task_list(msgs.t("your_open_tasks", count=len(tasks)), tasks, today)
-    return f"{first}\n{listing}\n{msgs.t('help_official').splitlines()[-1]}{lead_hint}"
+    return f"{first}\n{listing}\n{msgs.t('greeting_hint')}{lead_hint}"
 
 
 def tasks_led_by(services: Services, name: str) -> list[Task]:
@@ -515,10 +515,13 @@ def render_dispatch_report(services: Services, report: DispatchReport) -> str:
     day = msgs.date(report.day)
     if not report.workday:
         return msgs.t("dispatch_rest_day", day=day)
-    lines = [msgs.t("dispatch_report", day=day, due=report.due, sent=report.sent,
+    reminders = report.sent - report.escalated  # 督办单 are counted apart: they were not due
+    lines = [msgs.t("dispatch_report", day=day, due=report.due, sent=reminders,
                     before=report.sent_before)]
+    if report.escalated:
+        lines.append(msgs.t("dispatch_escalated", count=report.escalated))
     if 0 < report.messages < report.sent:
-        lines.append(msgs.t("dispatch_messages", sent=report.sent, messages=report.messages))
+        lines.append(msgs.t("dispatch_messages", messages=report.messages))
     if report.skipped_reported:
         lines.append(msgs.t("dispatch_skipped", count=report.skipped_reported))
     if report.failed:

