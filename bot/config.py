@@ -1,11 +1,13 @@
 """Configuration loading and validation for Luoshi.
 
 The configuration lives in a TOML file (``config.toml``; see ``config.example.toml``).
-Every key is optional except the Telegram bot token, which may also come from the
-``BOT_TOKEN`` environment variable. Every problem is reported as a single
-:class:`ConfigError` whose message names the offending key, says what was expected
-(in Chinese and in English) and names the file. The token value never appears in
-error messages, in ``repr(config)`` or in :meth:`Config.redacted_summary`.
+Every key is optional except a channel to run on: the Telegram bot token (which may also
+come from the ``BOT_TOKEN`` environment variable), or a complete ``[dingtalk]`` section
+(client_id, client_secret — or ``DINGTALK_CLIENT_SECRET`` — and robot_code). Every
+problem is reported as a single :class:`ConfigError` whose message names the offending key,
+says what was expected (in Chinese and in English) and names the file. Secret values (the
+token, 钉钉's client secret, webhook and its secret) never appear in error messages, in ``repr(config)`` or in
+:meth:`Config.redacted_summary`.
 
 Every key is declared once, in :data:`FIELDS` (key, kind, default, allowed range or
 choices, description): the valid keys of each section, the order in which keys are
@@ -30,15 +32,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = [
     "DEFAULT_CONFIG_NAME",
     "ENV_CONFIG",
+    "ENV_DINGTALK_SECRET",
+    "ENV_DINGTALK_WEBHOOK_SECRET",
     "ENV_TOKEN",
     "EXAMPLE_CONFIG_NAME",
     "FIELDS",
     "AccessConfig",
     "CalendarConfig",
+    "ChannelsConfig",
     "ChatsConfig",
     "Config",
     "ConfigError",
     "ConfigField",
+    "DingTalkConfig",
     "EscalationConfig",
     "ImportConfig",
     "RhythmConfig",
@@ -56,6 +62,10 @@ Language = Literal["zh", "en"]
 
 ENV_TOKEN = "BOT_TOKEN"
 ENV_CONFIG = "BOT_CONFIG"
+ENV_DINGTALK_SECRET = "DINGTALK_CLIENT_SECRET"
+ENV_DINGTALK_WEBHOOK_SECRET = "DINGTALK_WEBHOOK_SECRET"
+# [dingtalk]: what running the channel needs (a partial section is an error naming the rest).
+DINGTALK_REQUIRED = ("dingtalk.client_id", "dingtalk.client_secret", "dingtalk.robot_code")
 DEFAULT_CONFIG_NAME = "config.toml"
 EXAMPLE_CONFIG_NAME = "config.example.toml"
 
@@ -415,6 +425,28 @@ def _read_user_ids(f: ConfigField, value: Any) -> frozenset[int]:
     return frozenset(admins)
 
 
+def _read_strings(f: ConfigField, value: Any) -> frozenset[str]:
+    """A list of non-empty account strings (钉钉 userids); duplicates collapse."""
+    if not isinstance(value, list):
+        raise _type_error(f.key, value, f'字符串的列表，例如 ["{f.sample}"]',
+                          f'a list of strings such as ["{f.sample}"]')
+    result: set[str] = set()
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, str) or not item.strip():
+            zh_got, en_got = _got(item)
+            hint_zh = hint_en = ""
+            if _is_int(item):
+                hint_zh, hint_en = "（请加引号）", " (put it in quotes)"
+            raise ConfigError(
+                f.key,
+                f'第 {index} 项应为非空字符串，例如 "{f.sample}"，实际为 {zh_got}{hint_zh}',
+                f'item {index}: expected a non-empty string such as "{f.sample}", '
+                f"got {en_got}{hint_en}",
+            )
+        result.add(item.strip())
+    return frozenset(result)
+
+
 def _read_chat_id(f: ConfigField, value: Any) -> int | None:
     """A chat id; 0 means none (None)."""
     if not _is_int(value):
@@ -439,6 +471,7 @@ _READERS: dict[str, Callable[[ConfigField, Any], Any]] = {
     "time": _read_time,
     "dates": _read_dates,
     "user_ids": _read_user_ids,
+    "strings": _read_strings,
     "chat_id": _read_chat_id,
 }
 
@@ -466,6 +499,7 @@ class ConfigField:
     sample: str = ""  # an example value named in error messages
     secret: bool = False  # never shown in messages, summaries or repr
     in_example: bool = True  # False: deliberately left out of config.example.toml
+    commented: bool = False  # in config.example.toml as a commented-out line (`# key = …`)
     target: str = ""  # where the value lands in Config, when not at `key`
 
     @property
@@ -509,10 +543,41 @@ FIELDS: tuple[ConfigField, ...] = (
       "commits after which the journal is folded into a snapshot early", low=1),
     F("access.admins", "user_ids", [], "管理员（督查室）的 Telegram 用户 ID",
       "Telegram user ids of the admins (督查室)"),
+    F("access.dingtalk_admins", "strings", [], "管理员（督查室）的钉钉 userid（staffId）",
+      "钉钉 (DingTalk) userids (staffId) of the admins", sample="manager4220", commented=True),
     F("chats.admin_group", "chat_id", 0, "管理群 ID：提交、督办、通报（0 表示不使用）",
       "admin group chat id: submissions, escalations, bulletins (0 = none)"),
     F("chats.work_group", "chat_id", 0, "工作群 ID：通报（0 表示不使用）",
       "work group chat id: bulletins (0 = none)"),
+    F("channels.prefer", "choice", "last",
+      "同一人在 Telegram 和钉钉都已绑定时，提醒发往哪个渠道（每条提醒只发一次）",
+      "where a person bound on several channels gets each reminder (once)",
+      choices=(("last", "最近使用的渠道", "the channel they last used"),
+               ("telegram", "Telegram", "Telegram"), ("dingtalk", "钉钉", "DingTalk"))),
+    F("dingtalk.client_id", "string", "", "钉钉应用的 Client ID（原 AppKey）",
+      "the 钉钉 app's Client ID (formerly AppKey)", commented=True),
+    F("dingtalk.client_secret", "string", "",
+      f"钉钉应用的 Client Secret（原 AppSecret；环境变量 {ENV_DINGTALK_SECRET} 优先）",
+      f"the 钉钉 app's Client Secret (formerly AppSecret; the {ENV_DINGTALK_SECRET} "
+      "environment variable overrides it)", secret=True, commented=True),
+    F("dingtalk.robot_code", "string", "", "机器人的 RobotCode（通常与 Client ID 相同）",
+      "the robot's RobotCode (usually the Client ID)", commented=True),
+    F("dingtalk.api_base", "url", "https://api.dingtalk.com", "钉钉开放平台接口地址",
+      "the 钉钉 open platform API", sample="https://api.dingtalk.com", commented=True),
+    F("dingtalk.admin_group", "string", "",
+      "钉钉管理群的 openConversationId：提交、督办、通报（留空表示不使用）",
+      "openConversationId of the 钉钉 admin group: submissions, escalations, bulletins "
+      "(empty = none)", commented=True),
+    F("dingtalk.work_group", "string", "",
+      "钉钉工作群的 openConversationId：通报（留空表示不使用）",
+      "openConversationId of the 钉钉 work group: bulletins (empty = none)", commented=True),
+    F("dingtalk.webhook", "url", "", "可选：群自定义机器人的 Webhook 地址（含 access_token）",
+      "optional: a custom group robot's webhook URL (with its access_token)",
+      sample="https://oapi.dingtalk.com/robot/send?access_token=…", commented=True),
+    F("dingtalk.webhook_secret", "string", "",
+      f"可选：群自定义机器人的加签密钥（环境变量 {ENV_DINGTALK_WEBHOOK_SECRET} 优先）",
+      f"optional: the custom group robot's signing secret (the {ENV_DINGTALK_WEBHOOK_SECRET} "
+      "environment variable overrides it)", secret=True, commented=True),
     F("rhythm.send_at", "time", "09:00", "每个工作日发送提醒的时间",
       "daily reminder time on workdays"),
     F("calendar.extra_holidays", "dates", [], "额外放假日", "extra days off"),
@@ -591,6 +656,7 @@ class StorageConfig:
 @dataclass(frozen=True)
 class AccessConfig:
     admins: frozenset[int] = field_default("access.admins")
+    dingtalk_admins: frozenset[str] = field_default("access.dingtalk_admins")
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
@@ -600,6 +666,34 @@ class AccessConfig:
 class ChatsConfig:
     admin_group: int | None = field_default("chats.admin_group")
     work_group: int | None = field_default("chats.work_group")
+
+
+@dataclass(frozen=True)
+class ChannelsConfig:
+    """[channels]: `prefer` — where a person reachable on several channels gets each
+    reminder: "last" (the channel they last used, Person.last_channel), or a channel's name."""
+
+    prefer: str = field_default("channels.prefer")
+
+
+@dataclass(frozen=True)
+class DingTalkConfig:
+    """[dingtalk]: the second channel (Stream mode). Groups are openConversationId strings
+    ("" = none); the webhook is a custom group robot's, optional."""
+
+    client_id: str = field_default("dingtalk.client_id")
+    client_secret: str = field(default=field_default("dingtalk.client_secret"), repr=False)
+    robot_code: str = field_default("dingtalk.robot_code")
+    api_base: str = field_default("dingtalk.api_base")
+    admin_group: str = field_default("dingtalk.admin_group")
+    work_group: str = field_default("dingtalk.work_group")
+    webhook: str = field(default=field_default("dingtalk.webhook"), repr=False)
+    webhook_secret: str = field(default=field_default("dingtalk.webhook_secret"), repr=False)
+
+    @property
+    def enabled(self) -> bool:
+        """The channel can run: client_id, client_secret and robot_code are all set."""
+        return bool(self.client_id and self.client_secret and self.robot_code)
 
 
 @dataclass(frozen=True)
@@ -658,6 +752,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     chats: ChatsConfig = field(default_factory=ChatsConfig)
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    dingtalk: DingTalkConfig = field(default_factory=DingTalkConfig)
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     warning: WarningConfig = field(default_factory=WarningConfig)
@@ -668,8 +764,15 @@ class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     source: Path | None = None
 
+    @property
+    def channels_enabled(self) -> tuple[str, ...]:
+        """The channels this config can run ("telegram", "dingtalk"), in that order; none:
+        the sandbox (`make run` without a token)."""
+        return (("telegram",) if self.telegram.token else ()) + (
+            ("dingtalk",) if self.dingtalk.enabled else ())
+
     def redacted_summary(self) -> list[str]:
-        """Human-readable lines for the ``check`` command. Never shows the token."""
+        """Human-readable lines for the ``check`` command. Never shows a secret."""
         token = self.telegram.token
         if token:
             token_line = f"已设置 / set (…{len(token)} chars, hidden)"
@@ -692,7 +795,43 @@ class Config:
             f"额外调休工作日 / Extra workdays: {len(self.calendar.extra_workdays)}",
             f"Bot API 服务器 / Bot API server: {_redact(base_url, token)}",
             f"令牌 / Token: {token_line}",
+            *self._dingtalk_summary(),
         ]
+
+    def _dingtalk_summary(self) -> list[str]:
+        ding = self.dingtalk
+        prefer = {"last": "最近使用 / last used"}.get(self.channels.prefer, self.channels.prefer)
+        lines = [f"渠道 / Channels: {', '.join(self.channels_enabled) or '沙盒 / sandbox'}",
+                 f"提醒渠道优先 / Reminders prefer: {prefer}"]
+        if not ding.enabled:
+            return [*lines, "钉钉 / DingTalk: 未配置 / not configured"]
+        secrets = (self.telegram.token, ding.client_secret, ding.webhook_secret)
+        return [
+            *lines,
+            f"钉钉 Client ID / DingTalk client id: {_redact_all(ding.client_id, secrets)}",
+            f"钉钉 Client Secret / DingTalk client secret: {_set_text(ding.client_secret)}",
+            f"钉钉 RobotCode / DingTalk robot code: {_redact_all(ding.robot_code, secrets)}",
+            f"钉钉接口 / DingTalk API: {_redact_all(ding.api_base, secrets)}",
+            f"钉钉管理员 / DingTalk admins: {len(self.access.dingtalk_admins)} 人 / user(s)",
+            f"钉钉管理群 / DingTalk admin group: {_group_text(ding.admin_group, secrets)}",
+            f"钉钉工作群 / DingTalk work group: {_group_text(ding.work_group, secrets)}",
+            f"钉钉群 Webhook / DingTalk webhook: {_set_text(ding.webhook)}",
+            f"钉钉 Webhook 加签 / DingTalk webhook secret: {_set_text(ding.webhook_secret)}",
+        ]
+
+
+def _set_text(secret: str) -> str:
+    return "已设置 / set (hidden)" if secret else "未设置 / not set"
+
+
+def _group_text(cid: str, secrets: tuple[str, ...]) -> str:
+    return _redact_all(cid, secrets) if cid else "未设置 / none"
+
+
+def _redact_all(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = _redact(text, secret)
+    return text
 
 
 def _chat_text(chat_id: int | None) -> str:
@@ -742,15 +881,16 @@ def parse_config(
     :class:`ConfigError` naming ``source``.
     """
     environ: Mapping[str, str] = os.environ if env is None else env
-    env_token = (environ.get(ENV_TOKEN) or "").strip()
-    secrets = [env_token]
-    telegram = data.get("telegram")
-    if isinstance(telegram, dict) and isinstance(telegram.get("token"), str):
-        secrets.append(telegram["token"].strip())
+    env_values = {key: (environ.get(name) or "").strip() for key, name in _ENV_OVERRIDES}
+    secrets = list(env_values.values())
+    for f in FIELDS:
+        table = data.get(f.section) if f.section else data
+        if f.secret and isinstance(table, dict) and isinstance(table.get(f.name), str):
+            secrets.append(table[f.name].strip())
     secrets = [secret for secret in secrets if secret]
     reset = _SECRETS.set(tuple(secrets))
     try:
-        return _build(data, source=source, env_token=env_token, require_token=require_token)
+        return _build(data, source=source, env=env_values, require_token=require_token)
     except ConfigError as err:
         for secret in secrets:
             err = err.scrubbed(secret)
@@ -759,8 +899,40 @@ def parse_config(
         _SECRETS.reset(reset)
 
 
+# Keys an environment variable overrides (when set and not blank).
+_ENV_OVERRIDES = (("telegram.token", ENV_TOKEN),
+                  ("dingtalk.client_secret", ENV_DINGTALK_SECRET),
+                  ("dingtalk.webhook_secret", ENV_DINGTALK_WEBHOOK_SECRET))
+
+
+def _check_dingtalk(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """A [dingtalk] section names all of client_id, client_secret (or the environment
+    variable) and robot_code, or none: a partial one is an error naming what is missing.
+    The environment's secret alone configures nothing."""
+    table = data.get("dingtalk")
+    written = [name for name, value in (table.items() if isinstance(table, dict) else ())
+               if name != "api_base" and value not in ("", [], 0)]
+    missing = [key for key in DINGTALK_REQUIRED if not values[key]]
+    if not written or not missing:
+        return
+    names = ", ".join(key.rpartition(".")[2] for key in missing)
+    secret_zh = f"（client_secret 也可用环境变量 {ENV_DINGTALK_SECRET} 提供）" \
+        if "dingtalk.client_secret" in missing else ""
+    secret_en = f" (client_secret may come from the {ENV_DINGTALK_SECRET} environment " \
+        "variable)" if "dingtalk.client_secret" in missing else ""
+    raise ConfigError(
+        missing[0],
+        f"[dingtalk] 小节不完整：缺少 {names}{secret_zh}。请在钉钉开发者后台的应用凭证中"
+        "查看，或删除整个 [dingtalk] 小节以不使用钉钉",
+        f"the [dingtalk] section is incomplete: {names} missing{secret_en}. Find them under "
+        "the app's credentials in the DingTalk developer console, or remove the whole "
+        "[dingtalk] section to run without 钉钉",
+    )
+
+
 def _build(
-    data: Mapping[str, Any], *, source: Path | None, env_token: str, require_token: bool
+    data: Mapping[str, Any], *, source: Path | None, env: Mapping[str, str],
+    require_token: bool
 ) -> Config:
     _check_unknown(None, data, _TOP_KEYS)
     values: dict[str, Any] = {}
@@ -771,20 +943,25 @@ def _build(
         if section in _SECTION_CHECKS:
             _SECTION_CHECKS[section](values)
 
-    if env_token:
-        values["telegram.token"] = env_token
+    for key, value in env.items():
+        if value:
+            values[key] = value
+    _check_dingtalk(data, values)
     store_dir: Path = values["storage.dir"]
     if not store_dir.is_absolute() and source is not None:
         values["storage.dir"] = source.parent / store_dir
 
     # Checked last, so that other mistakes in the file are reported first.
-    if require_token and not values["telegram.token"]:
+    dingtalk = all(values[key] for key in DINGTALK_REQUIRED)
+    if require_token and not values["telegram.token"] and not dingtalk:
         raise ConfigError(
             "telegram.token",
             "缺少机器人令牌：请在 Telegram 中向 @BotFather 申请令牌，"
-            f"填入 [telegram] token，或设置环境变量 {ENV_TOKEN}",
+            f"填入 [telegram] token，或设置环境变量 {ENV_TOKEN}"
+            "（只用钉钉时，请改为填写 [dingtalk] 小节）",
             "the bot token is missing: get a token from @BotFather in Telegram and put it "
-            f"in [telegram] token or the {ENV_TOKEN} environment variable",
+            f"in [telegram] token or the {ENV_TOKEN} environment variable "
+            "(to run on 钉钉 alone, fill in the [dingtalk] section instead)",
         )
     return _assemble(values, source)
 

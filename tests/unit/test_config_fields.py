@@ -4,6 +4,7 @@ Config dataclasses' defaults and RhythmDispatcher's defaults all agree with it."
 from __future__ import annotations
 
 import inspect
+import re
 import tomllib
 from dataclasses import replace
 from typing import Any
@@ -27,9 +28,35 @@ EXAMPLE = ROOT / "config.example.toml"
 BY_KEY = {f.key: f for f in FIELDS}
 
 
-def example_values() -> dict[str, Any]:
-    """Every key written in config.example.toml, dotted, with its TOML value."""
-    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+_SECTION_LINE = re.compile(r"^(?:# )?\[([a-z_]+)\]\s*$")
+_COMMENTED_KEY = re.compile(r"^# ([a-z_]+) = ")
+
+
+def example_text(*, uncomment: bool = False) -> str:
+    """config.example.toml; with `uncomment`, its commented-out keys (`# key = value` of the
+    fields marked `commented`, and their `# [section]` headers) made live."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    if not uncomment:
+        return text
+    commented = {f.key for f in FIELDS if f.commented}
+    sections = {f.section for f in FIELDS}
+    lines, section = [], ""
+    for line in text.splitlines():
+        header = _SECTION_LINE.match(line)
+        if header and header.group(1) in sections:
+            section = header.group(1)
+            line = line.removeprefix("# ")
+        key = _COMMENTED_KEY.match(line)
+        if key and f"{section}.{key.group(1)}" in commented:
+            line = line.removeprefix("# ")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def example_values(*, uncomment: bool = False) -> dict[str, Any]:
+    """Every key written in config.example.toml, dotted, with its TOML value (with
+    `uncomment`, the commented-out ones too)."""
+    data = tomllib.loads(example_text(uncomment=uncomment))
     values: dict[str, Any] = {}
     for name, value in data.items():
         if isinstance(value, dict):
@@ -57,8 +84,9 @@ def test_keys_are_unique_and_described() -> None:
 
 
 def test_example_keys_are_known_fields_with_the_default_values() -> None:
-    """The example's header says omitted keys take the values shown: so they are the defaults."""
-    for key, value in example_values().items():
+    """The example's header says omitted keys take the values shown: so they are the defaults
+    (the commented-out ones too)."""
+    for key, value in example_values(uncomment=True).items():
         assert key in BY_KEY, f"config.example.toml has {key}, which FIELDS does not declare"
         try:
             read = BY_KEY[key].read(value)
@@ -69,9 +97,19 @@ def test_example_keys_are_known_fields_with_the_default_values() -> None:
 
 def test_every_field_is_in_the_example_unless_deliberately_omitted() -> None:
     written = set(example_values())
-    wanted = {f.key for f in FIELDS if f.in_example}
+    wanted = {f.key for f in FIELDS if f.in_example and not f.commented}
     assert wanted - written == set(), "missing from config.example.toml"
     assert written - wanted == set(), "in the example but undeclared, or marked in_example=False"
+
+
+def test_commented_fields_are_documented_commented_out() -> None:
+    """The 钉钉 keys are in the example as `# key = default` lines (under `# [dingtalk]`),
+    with their description; made live they are the defaults, and the config still loads."""
+    live = set(example_values(uncomment=True)) - set(example_values())
+    assert live == {f.key for f in FIELDS if f.commented and f.in_example}
+    assert "# [dingtalk]" in example_text()
+    data = tomllib.loads(example_text(uncomment=True))
+    assert parse_config(data, env={}, require_token=False) == Config()
 
 
 def test_secrets_in_the_example_are_empty() -> None:
@@ -120,7 +158,10 @@ def test_secret_values_never_show() -> None:
     for f in FIELDS:
         if f.secret:
             (data.setdefault(f.section, {}) if f.section else data)[f.name] = marker
+    data["dingtalk"].update(client_id="ding-id", robot_code="ding-robot",
+                            webhook=f"https://oapi.dingtalk.com/robot/send?access_token={marker}")
     config = parse_config(data, env={})
+    assert config.dingtalk.enabled
     assert marker not in repr(config)
     assert marker not in "\n".join(config.redacted_summary())
 
