@@ -1,0 +1,224 @@
+"""`DingTalkSender`: the services' `Sender` port for 钉钉 (``channel = "dingtalk"``).
+
+* **Chats** are the application's account and group numbers (bot/domain/accounts.py). A
+  `Directory` (injected: the identity side knows people's staffIds and the configured groups)
+  turns one into ``("user", staffId)`` or ``("group", openConversationId)``; a number it does
+  not know is `Unreachable`.
+* **Rendering**: bot/dingtalk/render.py (markdown, action cards; long texts in parts, the
+  buttons under the last).
+* **Outcomes**: 钉钉's refusals become the domain's. `Unreachable` (retrying will not help
+  this recipient): the staffId in ``invalidStaffIdList`` (no such user, not in the
+  organisation, left it), an unknown or dissolved group, the robot not in the group or
+  stopped (`GONE_CODES`, and codes naming those). `DeliveryFailed`: everything else — the
+  network, 5xx, throttling (HTTP 429, ``Throttling…``, ``flowControlledStaffIdList``) after
+  `retry_delays` short retries on the injected sleep, and app-wide problems (a bad
+  robotCode, the permission ``qyapi_robot_sendmsg`` not granted): those are the operator's
+  to fix, not the recipient's fault, so the outbox keeps trying (logged as errors).
+  Conservative on purpose: marking a person unreachable on a guess would stop their
+  reminders.
+* **Pacing**: each group at most `group_per_minute` (20, 钉钉's documented limit for group
+  robots; more throttles the robot for 10 minutes) messages in any 60 seconds. Slots are
+  reserved when a send starts, so a group's messages keep their order and a waiting group
+  costs the others nothing. Time is injected (tests never wait).
+* **Message ids**: 钉钉 names a sent message by its processQueryKey (a string); the port
+  wants an int. The id is a 48-bit number derived from the key (stable, no counter to
+  persist), and the last `KEPT` ids are kept with their key so `read_by` can ask 钉钉 who has
+  read the message (督办's 已送达未读, which Telegram cannot give).
+* **Photos**: a robot message cannot carry a local image without uploading it as media
+  first (not done here). `send_photo` sends the caption with a line saying the chart was not
+  attached (`PHOTO_NOTE`) — the reader is told, nothing pretends the picture went — and
+  returns that message's id. `send_document` keeps the port's default (DeliveryFailed).
+* **Edits**: robot messages cannot be edited: `edit` returns False (the port's default), so
+  callers tell people anew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal, Protocol
+
+from bot.dingtalk import render
+from bot.dingtalk.api import DingTalkApi, DingTalkError
+from bot.domain.ports import Buttons, DeliveryFailed, Sender, Unreachable
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dingtalk"
+Kind = Literal["user", "group"]
+Target = tuple[Kind, str]
+Sleep = Callable[[float], Awaitable[None]]
+
+KEPT = 20_000  # message ids remembered for read status (a day's reminders and then some)
+PHOTO_NOTE = "（图表未随本消息发送：钉钉机器人消息不能附带图片）"
+
+# 钉钉 codes meaning this recipient cannot be reached (documented for the robot APIs).
+GONE_CODES = frozenset({
+    "invalidStaffIdList",  # bot/dingtalk/api.py: every recipient was an invalid staffId
+    "invalid.openConversationId",  # 无效的openConversationId
+    "invalidParameter.openConversationId.invalid",
+    "invalidParameter.robotCode.notExsit",  # 机器人不存在，请检查机器人是否在群内
+    "bot.stopped",  # 群机器人已经停用
+    "group.disbanded",
+})
+# Substrings of codes that name the same (钉钉's codes are not all documented).
+GONE_SIGNS = ("notingroup", "not.in.group", "disband", "dismiss", "staffid.notexist",
+              "userid.notexist", "user.notexist", "notinorg")
+THROTTLE_CODES = frozenset({"flowControlledStaffIdList", "send.too.fast", "too.many.group",
+                            "too.many.people", "send.byToken.tooFast", "410100", "130101"})
+
+
+class Directory(Protocol):
+    """Who an account or group number is on 钉钉: ("user", staffId), ("group",
+    openConversationId), or None when the number is not a 钉钉 chat we know."""
+
+    def __call__(self, chat_id: int) -> Target | None: ...
+
+
+def message_id_of(process_query_key: str) -> int:
+    """The port's int id of a 钉钉 message: 48 bits of SHA-256 of its processQueryKey."""
+    return int.from_bytes(hashlib.sha256(process_query_key.encode()).digest()[:6], "big")
+
+
+def is_gone(err: DingTalkError, kind: Kind) -> bool:
+    """Whether 钉钉's refusal means this recipient cannot be reached (not: try later)."""
+    code = err.code
+    lowered = code.lower()
+    if code == "invalidParameter.robotCode.notExsit":
+        return kind == "group"  # for one-to-one messages it is the robotCode itself
+    return code in GONE_CODES or any(sign in lowered for sign in GONE_SIGNS)
+
+
+def is_transient(err: DingTalkError) -> bool:
+    """Worth a short retry: no answer, 5xx, or throttled."""
+    return (err.status == 0 or err.status >= 500 or err.status == 429
+            or err.code in THROTTLE_CODES or err.code.startswith("Throttling"))
+
+
+class DingTalkSender(Sender):
+    channel = CHANNEL
+
+    def __init__(self, api: DingTalkApi, directory: Directory, *,
+                 group_per_minute: int = 20,
+                 retry_delays: Sequence[float] = (1.0, 5.0),
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Sleep = asyncio.sleep,
+                 kept: int = KEPT) -> None:
+        self.api = api
+        self.directory = directory
+        self.group_per_minute = group_per_minute
+        self.retry_delays = tuple(retry_delays)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._kept = kept
+        self._slots: dict[str, deque[float]] = {}  # each group's reserved send times
+        self._sent: OrderedDict[int, tuple[Target, str]] = OrderedDict()
+
+    # --- the port -----------------------------------------------------------------------------
+
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
+        target = self._target(chat_id)
+        message_id = 0
+        for part in render.render(text, buttons):
+            message_id = await self._deliver(chat_id, target, part)
+        return message_id
+
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
+        """The caption, with `PHOTO_NOTE` saying the image is not attached (see the module)."""
+        target = self._target(chat_id)
+        text = f"{caption}\n{PHOTO_NOTE}" if caption else PHOTO_NOTE
+        message_id = 0
+        for part in render.render(text):
+            message_id = await self._deliver(chat_id, target, part)
+        return message_id
+
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   buttons: Buttons | None = None) -> bool:
+        """Robot messages cannot be edited."""
+        return False
+
+    # --- read status --------------------------------------------------------------------------
+
+    async def read_by(self, message_id: int) -> set[str] | None:
+        """The staffIds who have read a message sent here (by the id `send` returned); None
+        when it is not known (sent before a restart, forgotten, or 钉钉 could not say)."""
+        sent = self._sent.get(message_id)
+        if sent is None:
+            return None
+        (kind, address), key = sent
+        try:
+            if kind == "user":
+                return await self.api.read_status(key)
+            return await self.api.group_read_status(address, key)
+        except DingTalkError as err:
+            log.info("read status of message %s not known: %s", message_id, err)
+            return None
+
+    def process_query_key(self, message_id: int) -> str | None:
+        """钉钉's key of a message sent here (to keep with the outbox), if remembered."""
+        sent = self._sent.get(message_id)
+        return sent[1] if sent else None
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    def _target(self, chat_id: int) -> Target:
+        target = self.directory(chat_id)
+        if target is None:
+            raise Unreachable(f"{chat_id} is not a 钉钉 chat we know")
+        return target
+
+    async def _deliver(self, chat_id: int, target: Target, part: render.Rendered) -> int:
+        kind, address = target
+        attempt = 0
+        while True:
+            if kind == "group":
+                await self._pace(address)
+            try:
+                if kind == "user":
+                    key = await self.api.send_to_users([address], part.msg_key, part.msg_param)
+                else:
+                    key = await self.api.send_to_group(address, part.msg_key, part.msg_param)
+            except DingTalkError as err:
+                if is_gone(err, kind):
+                    log.warning("钉钉 %s %s cannot be reached: %s", kind, chat_id, err)
+                    raise Unreachable(str(err)) from None
+                if is_transient(err) and attempt < len(self.retry_delays):
+                    delay = self.retry_delays[attempt]
+                    attempt += 1
+                    log.info("钉钉 %s %s: %s; retrying in %.1f s", kind, chat_id, err, delay)
+                    await self._sleep(delay)
+                    continue
+                if not is_transient(err):
+                    log.error("钉钉 refused a message to %s %s: %s", kind, chat_id, err)
+                raise DeliveryFailed(str(err)) from None
+            message_id = message_id_of(key)
+            self._sent[message_id] = (target, key)
+            self._sent.move_to_end(message_id)
+            while len(self._sent) > self._kept:
+                self._sent.popitem(last=False)
+            return message_id
+
+    def _reserve(self, group: str) -> float:
+        """Reserve the group's next send time: at most `group_per_minute` in any 60 s, in
+        the order the sends came."""
+        now = self._monotonic()
+        slots = self._slots.setdefault(group, deque())
+        while slots and slots[0] <= now - 60.0:
+            slots.popleft()
+        slot = max(now, slots[-1]) if slots else now
+        if len(slots) >= self.group_per_minute:
+            slot = max(slot, slots[-self.group_per_minute] + 60.0)
+        slots.append(slot)
+        if len(self._slots) > 1000:  # forget groups that are quiet again
+            self._slots = {g: s for g, s in self._slots.items() if s and s[-1] > now - 60.0}
+            self._slots.setdefault(group, slots)
+        return slot
+
+    async def _pace(self, group: str) -> None:
+        delay = self._reserve(group) - self._monotonic()
+        if delay > 0:
+            await self._sleep(delay)
