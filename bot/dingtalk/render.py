@@ -229,12 +229,23 @@ def _cut_line(line: str, chars: int, size: int) -> list[str]:
     pieces: list[str] = []
     bold = False  # the emphasis before the current token
     chunk: list[str] = []
+    used_chars = used_bytes = 0  # the chunk's rendered size, counted as it grows
     for token in _TOKEN.findall(line):
-        candidate = "".join(chunk) + token + ("</b>" if bold or token == "<b>" else "")
-        if chunk and not _fits(line_markdown(candidate), chars, size):
+        if token in ("<b>", "</b>"):
+            width = 2  # "**"
+            weight = 2
+        else:
+            rendered = (html.unescape(token) if token.startswith("&") else token)
+            rendered = rendered.translate(_INLINE)
+            width, weight = len(rendered), len(rendered.encode())
+        # 8: room for closing and reopening the emphasis, and a line-start mark
+        if chunk and (used_chars + width + 8 > chars or used_bytes + weight + 8 > size):
             pieces.append(line_markdown("".join(chunk) + ("</b>" if bold else "")))
             chunk = ["<b>"] if bold else []
+            used_chars = used_bytes = 2 if bold else 0
         chunk.append(token)
+        used_chars += width
+        used_bytes += weight
         if token in ("<b>", "</b>"):
             bold = token == "<b>"
     if chunk:
