@@ -60,6 +60,7 @@ PHOTO_NOTE = "（图表未随本消息发送：钉钉机器人消息不能附带
 GONE_CODES = frozenset({
     "invalidStaffIdList",  # bot/dingtalk/api.py: every recipient was an invalid staffId
     "invalid.openConversationId",  # 无效的openConversationId
+    "invalidParameter.openConversationId",  # the fake 钉钉's unknown group (bot/fakedingtalk)
     "invalidParameter.openConversationId.invalid",
     "invalidParameter.robotCode.notExsit",  # 机器人不存在，请检查机器人是否在群内
     "bot.stopped",  # 群机器人已经停用
@@ -70,6 +71,8 @@ GONE_SIGNS = ("notingroup", "not.in.group", "disband", "dismiss", "staffid.notex
               "userid.notexist", "user.notexist", "notinorg")
 THROTTLE_CODES = frozenset({"flowControlledStaffIdList", "send.too.fast", "too.many.group",
                             "too.many.people", "send.byToken.tooFast", "410100", "130101"})
+# e.g. Throttling.Api, Forbidden.AccessDenied.QpsLimitForAppkeyAndApi (403: over the QPS limit)
+THROTTLE_SIGNS = ("Throttling", "QpsLimit", "flowControl")
 
 
 class Directory(Protocol):
@@ -96,7 +99,8 @@ def is_gone(err: DingTalkError, kind: Kind) -> bool:
 def is_transient(err: DingTalkError) -> bool:
     """Worth a short retry: no answer, 5xx, or throttled."""
     return (err.status == 0 or err.status >= 500 or err.status == 429
-            or err.code in THROTTLE_CODES or err.code.startswith("Throttling"))
+            or err.code in THROTTLE_CODES
+            or any(sign in err.code for sign in THROTTLE_SIGNS))
 
 
 class DingTalkSender(Sender):

@@ -124,7 +124,7 @@ async def test_unknown_chats_and_gone_recipients_are_unreachable() -> None:
     with pytest.raises(Unreachable):
         await sender.send(USER, "x")
     for code in ("invalid.openConversationId", "invalidParameter.robotCode.notExsit",
-                 "bot.stopped"):
+                 "bot.stopped", "robot.not.in.group", "invalidParameter.openConversationId"):
         fake.group_answer = respond(400, code=code, message="…")
         with pytest.raises(Unreachable):
             await sender.send(GROUP_A, "x")
@@ -164,6 +164,12 @@ async def test_throttling_and_5xx_are_retried_then_failed() -> None:
     fake.group_answer = down
     with pytest.raises(DeliveryFailed):
         await sender.send(GROUP_A, "x")
+    fake.group_answer = respond(403, code="Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+                                message="调用该接口触发了限流")
+    sleeps.delays.clear()
+    with pytest.raises(DeliveryFailed):
+        await sender.send(GROUP_B, "x")
+    assert sleeps.delays == [1.0, 5.0]  # throttled: retried, not unreachable
 
 
 async def test_a_group_gets_20_a_minute_and_another_group_does_not_wait() -> None:
