@@ -127,9 +127,13 @@ async def test_open_message_ack_and_ping(
     assert recorder.calls[2][0] == CARD_CALLBACK_TOPIC
     assert recorder.calls[2][1]["userId"] == "lisi"
 
+    link_id = fake.press_link("zhangsan", "dtmd://dingtalkclient/sendMessage?content=%2Fdone%203")
+    assert await fake.wait_acked(link_id)
+    assert recorder.calls[3][1]["text"]["content"] == "/done 3"
+
     assert await fake.ping()
     await _finish(stop, task)
-    assert client.acked == 3
+    assert client.acked == 4
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert fake.tickets_used and logged
     for ticket in fake.tickets_used:
