@@ -119,8 +119,10 @@ class FakeDingTalk:
 
     def start(self) -> FakeDingTalk:
         self.stream.start()
-        self._http = _HTTPServer(self)
-        self._http_thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        http = self._http = _HTTPServer(self)
+        self._http_thread = threading.Thread(
+            target=lambda: http.serve_forever(poll_interval=0.05), daemon=True
+        )
         self._http_thread.start()
         return self
 
