@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Config
+from bot.domain.accounts import account_number, group_number, is_foreign
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.ledger import Ledger
-from bot.domain.model import Person
+from bot.domain.model import DINGTALK, TELEGRAM, Address, Person, channel_for
 from bot.domain.ports import Sender
 from bot.domain.warning import LightBoard
 from bot.messages import Messages
@@ -64,6 +65,10 @@ class Services:
     # When (time.monotonic) admins were last told that the store cannot write (a full disk).
     store_alert_at: float | None = None
     dispatcher: RhythmDispatcher = field(init=False, repr=False)  # jobs/dispatch.py
+    # The config's own accounts and chats on other channels (钉钉 admins, groups), by number;
+    # computed once per config.
+    _configured: tuple[Config, dict[int, Address]] | None = field(
+        default=None, init=False, repr=False)
     jobs: ScheduledJobs = field(init=False, repr=False)  # the scheduler hooks
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -74,7 +79,75 @@ class Services:
         self.dispatcher.sender = sender
 
     def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.config.access.admins
+        """An admin: a Telegram id of [access] admins, or the account number of one of
+        [access] dingtalk_admins (bot/domain/accounts.py)."""
+        if user_id is None:
+            return False
+        if not is_foreign(user_id):
+            return user_id in self.config.access.admins
+        found = self._configured_numbers().get(user_id)
+        return found is not None and found.channel == DINGTALK \
+            and found.id in self.config.access.dingtalk_admins
+
+    def admin_accounts(self) -> list[Address]:
+        """Every admin's account: Telegram's ids, then 钉钉 userids (each sorted)."""
+        return [*(Address(TELEGRAM, str(i)) for i in sorted(self.config.access.admins)),
+                *(Address(DINGTALK, u) for u in sorted(self.config.access.dingtalk_admins))]
+
+    def admin_group_numbers(self) -> dict[str, int]:
+        """The admin group of each channel that has one, as chat numbers: Telegram's current
+        id (it may have become a supergroup), 钉钉's openConversationId as
+        `group_number(Address("dingtalk", cid))`."""
+        groups: dict[str, int] = {}
+        telegram = self.admin_group()
+        if telegram is not None:
+            groups[TELEGRAM] = telegram
+        if self.config.dingtalk.admin_group:
+            groups[DINGTALK] = group_number(Address(DINGTALK, self.config.dingtalk.admin_group))
+        return groups
+
+    def work_group_numbers(self) -> dict[str, int]:
+        """The work group of each channel that has one, as chat numbers."""
+        groups: dict[str, int] = {}
+        telegram = self.config.chats.work_group
+        if telegram:
+            groups[TELEGRAM] = self.watch.resolve(telegram) if self.watch else telegram
+        if self.config.dingtalk.work_group:
+            groups[DINGTALK] = group_number(Address(DINGTALK, self.config.dingtalk.work_group))
+        return groups
+
+    def address_of(self, number: int) -> Address | None:
+        """The account or chat behind a number (how a channel's sender finds the 钉钉 userid
+        or openConversationId to send to): Telegram's numbers are their ids; other channels'
+        are the config's admins and groups and the people's accounts. None: not known."""
+        if not is_foreign(number):
+            return Address(TELEGRAM, str(number))
+        configured = self._configured_numbers().get(number)
+        if configured is not None:
+            return configured
+        owner = self.ledger.account_owner(number)
+        return owner[1] if owner is not None else None
+
+    def reminder_address(self, person: Person,
+                         running: tuple[str, ...] | None = None) -> Address | None:
+        """Where one reminder to `person` goes: one address on the channels `running`
+        ([channels] prefer, else the channel they last used; bot/domain/model.py
+        `channel_for`)."""
+        return channel_for(person, self.config.channels.prefer, running=running)
+
+    def _configured_numbers(self) -> dict[int, Address]:
+        cached = self._configured
+        if cached is not None and cached[0] is self.config:
+            return cached[1]
+        numbers: dict[int, Address] = {}
+        for userid in self.config.access.dingtalk_admins:
+            address = Address(DINGTALK, userid)
+            numbers[account_number(address)] = address
+        for cid in (self.config.dingtalk.admin_group, self.config.dingtalk.work_group):
+            if cid:
+                numbers[group_number(Address(DINGTALK, cid))] = Address(DINGTALK, cid)
+        self._configured = (self.config, numbers)
+        return numbers
 
     def is_known(self, user_id: int) -> bool:
         """An admin or a bound official (anyone else is a stranger to the intake)."""

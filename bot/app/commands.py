@@ -17,6 +17,7 @@ the answers so far as a plain dict and return the next step to wait at, or `DONE
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, MutableMapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -80,12 +81,13 @@ def command_rest(text: str) -> str:
 
 async def start(services: Services, caller: Caller, args: Sequence[str],
                 conversation: Conversation) -> None:
-    """/start: with an invite code, bind the caller's account to their person (a person bound
-    to another account asks the admins first: 换绑); without, greet by role."""
+    """/start: with an invite code, bind the caller's account (`caller.address`, on whichever
+    channel they came from) to their person (a person bound to another account on that channel
+    asks the admins first: 换绑); without, greet by role."""
     msgs = services.messages
     if args:
         try:
-            bound = services.ledger.redeem_invite(args[0], caller.user_id)
+            bound = services.ledger.redeem_invite(args[0], caller.user_id, caller.address)
         except RebindPending as pending:
             # The person is bound to another account: an admin must confirm (换绑).
             await conversation.say(Reply(msgs.error(pending)))
@@ -101,6 +103,28 @@ async def start(services: Services, caller: Caller, args: Sequence[str],
         await conversation.say(Reply(_greeting(services, person, bound_now=False)))
     else:
         await conversation.say(Reply(msgs.t("not_registered")))
+
+
+# "绑定 ABC123", "/start ABC123" (also 绑定：ABC123, full-width letters): an invite code typed.
+_BIND_TEXT = re.compile(r"(?:绑定|/start(?:@\w+)?)[\s:]*([A-Za-z0-9_-]{4,64})", re.IGNORECASE)
+
+
+def invite_code_in(text: str) -> str | None:
+    """The invite code of a message that is only "绑定 CODE" or "/start CODE", else None."""
+    match = _BIND_TEXT.fullmatch(normalize(text))
+    return match.group(1) if match else None
+
+
+async def bind_by_text(services: Services, caller: Caller, said: Said,
+                       conversation: Conversation) -> bool:
+    """An invite code typed as plain text in a one-to-one chat ("绑定 ABC123", "/start
+    ABC123": how 钉钉 users bind, and Telegram users may type it too) is redeemed as /start
+    would; False (nothing done) for any other message."""
+    code = invite_code_in(said.text) if said.private and not said.evidence else None
+    if code is None:
+        return False
+    await start(services, caller, [code], conversation)
+    return True
 
 
 def _greeting(services: Services, person: Person, *, bound_now: bool) -> str:
@@ -150,8 +174,9 @@ async def ask_admins_to_rebind(services: Services, request: RebindRequest,
     """换绑: the admins decide, with 确认换绑 / 不同意 (the REBIND action, bot/app/actions.py)."""
     msgs = services.messages
     person = services.ledger.repo.get_person(request.name)
-    text = msgs.rebind_question(request, unit=person.unit if person else "",
-                                old=str(request.old_user_id or "—"), new=caller.label)
+    old = request.old_address.id if request.old_address else str(request.old_user_id or "—")
+    text = msgs.rebind_question(request, unit=person.unit if person else "", old=old,
+                                new=caller.label)
     buttons = [[(msgs.catalog["btn_rebind_ok"], actions.encode(actions.REBIND, request.id, "yes")),
                 (msgs.catalog["btn_rebind_no"], actions.encode(actions.REBIND, request.id, "no"))]]
     if not await notify_admins(services, text, buttons):

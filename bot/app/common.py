@@ -32,7 +32,7 @@ def actor(services: Services, caller: Caller) -> str:
     person = services.person(caller.user_id)
     if person is not None:
         return person.name
-    return f"{caller.name}（{caller.user_id}）"
+    return f"{caller.name}（{caller.account or caller.user_id}）"
 
 
 async def guarded(services: Services, conversation: Conversation,

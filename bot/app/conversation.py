@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.domain.model import Evidence
+from bot.domain.accounts import account_number
+from bot.domain.model import Address, Evidence
 from bot.domain.ports import Buttons
 
 CHANNEL_TELEGRAM = "telegram"
@@ -33,18 +34,37 @@ CHANNEL_TELEGRAM = "telegram"
 @dataclass(frozen=True)
 class Caller:
     """Who is speaking: an account on a channel (not yet a person of the ledger: the
-    services map it, `Services.person`)."""
+    services map it, `Services.person`).
+
+    `user_id` is the account's number (bot/domain/accounts.py): on Telegram its id itself.
+    A channel naming accounts by strings (钉钉: the staffId "manager4220") gives that string
+    as `account` and `account_number(Address(channel, account))` as `user_id` — build it
+    with `Caller.on(channel, account, …)`, which does both.
+    """
 
     user_id: int
     name: str = ""  # their name on the channel, shown to admins for strangers and 换绑
     handle: str = ""  # their @username, where the channel has one
     channel: str = CHANNEL_TELEGRAM
+    account: str = ""  # the channel's own id of the account, when it is not `user_id`
+
+    @classmethod
+    def on(cls, channel: str, account: str, name: str = "", handle: str = "") -> Caller:
+        """A caller on a channel that names accounts by strings (钉钉's staffId)."""
+        address = Address(channel, account)
+        return cls(account_number(address), name, handle, channel, account)
+
+    @property
+    def address(self) -> Address:
+        """The account as an address (channel, the channel's own id)."""
+        return Address(self.channel, self.account or str(self.user_id))
 
     @property
     def label(self) -> str:
-        """How the account is shown to admins: name, @handle and id."""
+        """How the account is shown to admins: name, @handle and id (the channel's own)."""
+        shown = self.account or str(self.user_id)
         handle = f" @{self.handle}" if self.handle else ""
-        return f"{self.name}{handle}（{self.user_id}）" if self.name else str(self.user_id)
+        return f"{self.name}{handle}（{shown}）" if self.name else shown
 
 
 @dataclass(frozen=True)

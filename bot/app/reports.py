@@ -256,6 +256,10 @@ async def on_plain(services: Services, conversation: Conversation, caller: Calle
     msgs = services.messages
     if not said.private:
         return  # in groups only replies to the bot count
+    from bot.app.commands import bind_by_text  # commands builds on the same layer
+
+    if await bind_by_text(services, caller, said, conversation):
+        return  # "绑定 ABC123" typed: an invite redeemed
     person = services.person(caller.user_id)
     if person is None:
         key = "help_admin" if services.is_admin(caller.user_id) else "not_registered"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from bot.domain.accounts import account_number, is_foreign
 from bot.domain.clock import Clock
 from bot.domain.errors import (
     AlreadyBound,
@@ -41,6 +42,8 @@ from bot.domain.ledger_records import LedgerRecords
 from bot.domain.model import (
     ALLOWED_TRANSITIONS,
     LIVE_STATES,
+    TELEGRAM,
+    Address,
     Difficulty,
     Evidence,
     ExtensionRequest,
@@ -103,7 +106,8 @@ class ReportOutcome:
 @dataclass(frozen=True)
 class Rebinding:
     """换绑 confirmed: `person` is now bound to `new_user_id`; `old_user_id` (the account it
-    replaced, None if it had none by then) is to be told."""
+    replaced, None if it had none by then) is to be told. Account numbers; on a channel other
+    than Telegram the request's `new_address` and `old_address` name the accounts."""
 
     person: Person
     old_user_id: int | None
@@ -150,6 +154,10 @@ class Ledger(LedgerRecords):
         self.repo = repo
         self.clock = clock
         self._new_code = new_code
+        # Account numbers of other channels' accounts (Person.accounts) → (name, address):
+        # rebuilt from the people when a number is not found or no longer matches.
+        self._accounts: dict[int, tuple[str, Address]] = {}
+        self._numbers: dict[Address, int] = {}
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -171,7 +179,35 @@ class Ledger(LedgerRecords):
         return [t for t in self.live_tasks() if name in t.owners]
 
     def person_for_user(self, user_id: int) -> Person | None:
-        return self.repo.person_by_user(user_id)
+        """The person bound to an account number (bot/domain/accounts.py): a Telegram user
+        id, or another channel's account (Person.accounts)."""
+        found = self.account_owner(user_id)
+        return found[0] if found is not None else None
+
+    def account_owner(self, user_id: int) -> tuple[Person, Address] | None:
+        """The person bound to an account number, and that account (which channel)."""
+        if not is_foreign(user_id):
+            person = self.repo.person_by_user(user_id)
+            return (person, Address(TELEGRAM, str(user_id))) if person is not None else None
+        for attempt in range(2):
+            hit = self._accounts.get(user_id)
+            if hit is not None:
+                person = self.repo.get_person(hit[0])
+                if person is not None and hit[1] in person.accounts:
+                    return person, hit[1]
+            if attempt == 0:
+                self._index_accounts()
+        return None
+
+    def _index_accounts(self) -> None:
+        index: dict[int, tuple[str, Address]] = {}
+        for person in self.repo.people():
+            for address in person.accounts:
+                number = self._numbers.get(address)
+                if number is None:
+                    number = self._numbers[address] = account_number(address)
+                index[number] = (person.name, address)
+        self._accounts = index
 
     def person_named(self, name: str) -> Person | None:
         """A person by name as typed (/leave 张三, a 责任领导 cell): normalised first, so a
@@ -374,6 +410,11 @@ class Ledger(LedgerRecords):
         updated = task.with_changes(**updates)
         change.tasks.append(updated)
         change.reports.append(report)
+        owner = self.account_owner(user_id)
+        if owner is not None:
+            used = _last_used(owner[0], owner[1].channel)
+            if used is not owner[0]:
+                change.people.append(used)
         self.repo.commit(change)
         return ReportOutcome(updated, report, difficulty, extension)
 
@@ -500,7 +541,11 @@ class Ledger(LedgerRecords):
     def _self_verify(self, task: Task, who: str, user_id: int | None) -> bool:
         report = self.repo.get_report(task.submission) if task.submission else None
         if user_id is not None and report is not None and report.user_id:
-            return report.user_id == user_id
+            if report.user_id == user_id:
+                return True
+            # The same person on another channel (reported on 钉钉, verifies on Telegram).
+            mine, theirs = self.person_for_user(user_id), self.person_for_user(report.user_id)
+            return mine is not None and theirs is not None and mine.name == theirs.name
         return task.submitted_by == who
 
     def _check_submission(self, task: Task, submission: str | None) -> None:
@@ -691,22 +736,29 @@ class Ledger(LedgerRecords):
         self.repo.commit(change)
         return invite
 
-    def redeem_invite(self, code: str, user_id: int) -> Person:
-        """Bind a Telegram account to the invited person. Single use, valid for 7 days.
+    def redeem_invite(self, code: str, user_id: int, address: Address | None = None) -> Person:
+        """Bind an account to the invited person. Single use, valid for 7 days.
 
-        When the person is already bound to another account, nothing is rebound: a 换绑
-        request is recorded (durably) and RebindPending is raised with it, for an admin to
-        confirm (confirm_rebind) or refuse (refuse_rebind); the invite stays unused until then.
-        Redeeming again from the same account raises RebindPending for the same request; from a
-        third account, or after the request was refused, InviteUsed.
+        `user_id` is the account's number; `address` the account (None: Telegram's
+        `user_id`). On another channel the person's `accounts` gain it, replacing their
+        account on that channel only (a person may be bound on Telegram and 钉钉 at once).
+        When the person is already bound to another account on that channel, nothing is
+        rebound: a 换绑 request is recorded (durably) and RebindPending is raised with it, for
+        an admin to confirm (confirm_rebind) or refuse (refuse_rebind); the invite stays unused
+        until then. Redeeming again from the same account raises RebindPending for the same
+        request; from a third account, or after the request was refused, InviteUsed.
         """
+        address = address or Address(TELEGRAM, str(user_id))
+        if account_number(address) != user_id:
+            raise ValueError(f"account {address} is not number {user_id}")
         invite = self.repo.get_invite(code.strip())
         if invite is None:
             raise InviteUnknown(code=code)
         name = normalize_name(invite.name)
         person = self.repo.get_person(name) or Person(name=name)
+        held = person.address_on(address.channel)
         if invite.used_by is not None:
-            if invite.used_by == user_id and person.user_id == user_id:
+            if invite.used_by == user_id and held == address:
                 return person  # the same person tapped the link twice: nothing to do
             raise InviteUsed(code=code)
         requests = [r for r in self.repo.rebinds() if r.invite == invite.code]
@@ -718,19 +770,22 @@ class Ledger(LedgerRecords):
         now = self.clock.now()
         if now >= invite.expires_at:
             raise InviteExpired(code=code, expired_at=invite.expires_at)
-        current = self.repo.person_by_user(user_id)
+        current = self.person_for_user(user_id)
         if current is not None and current.name != person.name:
             raise AlreadyBound(name=current.name)
-        if person.user_id is not None and person.user_id != user_id:
+        if held is not None and held != address:
             change = Change()
+            foreign = address.channel != TELEGRAM
             request = RebindRequest(
                 id=self._next_id(change, REBIND_COUNTER, "B", 4), name=name,
-                invite=invite.code, old_user_id=person.user_id, new_user_id=user_id,
-                requested_at=now)
+                invite=invite.code, old_user_id=account_number(held), new_user_id=user_id,
+                requested_at=now, new_address=address if foreign else None,
+                old_address=held if foreign else None)
             change.rebinds.append(request)
             self.repo.commit(change)
             raise RebindPending(request=request, request_id=request.id, name=name, new=True)
-        bound = person.with_changes(user_id=user_id, bound_at=now, unreachable_since=None)
+        bound = _last_used(person.with_account(address).with_changes(
+            bound_at=now, unreachable_since=None), address.channel)
         self.repo.commit(Change(people=[bound], invites=[_used(invite, user_id, now)]))
         return bound
 
@@ -756,14 +811,15 @@ class Ledger(LedgerRecords):
         if admin_id == request.new_user_id:
             raise NotAllowed(reason="self_rebind", task_id=request.id)
         person = self.repo.get_person(request.name) or Person(name=request.name)
-        if person.user_id != request.old_user_id:
+        held = person.address_on(request.channel)
+        if (account_number(held) if held is not None else None) != request.old_user_id:
             raise Superseded(what="rebind", task_id=request.id)
-        current = self.repo.person_by_user(request.new_user_id)
+        current = self.person_for_user(request.new_user_id)
         if current is not None and current.name != person.name:
             raise AlreadyBound(name=current.name)
         now = self.clock.now()
-        bound = person.with_changes(user_id=request.new_user_id, bound_at=now,
-                                    unreachable_since=None)
+        bound = _last_used(person.with_account(request.new).with_changes(
+            bound_at=now, unreachable_since=None), request.channel)
         decided = request.with_changes(status=RebindStatus.CONFIRMED, decided_by=who,
                                        decided_by_id=admin_id, decided_at=now)
         change = Change(people=[bound], rebinds=[decided])
@@ -820,6 +876,15 @@ class Ledger(LedgerRecords):
 def _names(names: Iterable[str]) -> tuple[str, ...]:
     """Normalised names (normalize_name), empty ones and duplicates dropped, order kept."""
     return tuple(dict.fromkeys(n for n in (normalize_name(name) for name in names) if n))
+
+
+def _last_used(person: Person, channel: str) -> Person:
+    """`person` having just used `channel` (a report, a binding): their `last_channel`,
+    kept once they have accounts on more than one channel (where reminders go under
+    [channels] prefer = "last"); the same object when nothing changes."""
+    if person.last_channel == channel or len({a.channel for a in person.addresses}) < 2:
+        return person
+    return person.with_changes(last_channel=channel)
 
 
 def _used(invite: Invite, user_id: int, now: datetime) -> Invite:

@@ -50,11 +50,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
 # Read on import only (an export does not write them): when the task was given to the ledger
 # (its created_at, from which history, bulletins and scores count it) and the ledger's own
 # progress column, imported as the task's latest progress note.
-ASSIGNED, PROGRESS_NOTE = "下达日期", "进展情况"
+# And each 责任人's 钉钉 userid (staffId), in the order of the 责任人 cell: it binds them on 钉钉.
+ASSIGNED, PROGRESS_NOTE, DINGTALK_ID = "下达日期", "进展情况", "钉钉UserID"
 IMPORT_ONLY: dict[str, tuple[str, ...]] = {
     ASSIGNED: ("交办日期", "下达时间", "交办时间"),
     PROGRESS_NOTE: ("工作进展", "推进情况", "完成情况", "进展", "进展情况说明"),
+    DINGTALK_ID: ("钉钉userid", "钉钉UserId", "钉钉ID", "钉钉id", "钉钉用户ID", "钉钉账号",
+                  "UserID", "userid", "userId"),
 }
+USERID_MAX = 64  # a 钉钉 userid
 # Recognised and skipped without a warning: the row number and what an export adds.
 IGNORED_COLUMNS: tuple[str, ...] = ("序号", *EXPORT_EXTRA)
 
@@ -226,6 +230,7 @@ class ParsedRow:
     assigned: date | None = None  # 下达日期: when the task entered the ledger, if given
     progress_note: str = ""  # 进展情况 as written ("" when the file has none)
     progress: int | None = None  # the figure the reply reader finds in it, if any
+    dingtalk_ids: tuple[str, ...] = ()  # 钉钉UserID: one per 责任人, in their order
 
 
 @dataclass(frozen=True)
@@ -471,6 +476,7 @@ def _parse_row(
             fail(ASSIGNED, texts[ASSIGNED], "assigned")
             assigned = None
 
+    dingtalk_ids = _dingtalk_ids(texts.get(DINGTALK_ID, ""), owners, fail)
     note = texts.get(PROGRESS_NOTE, "")
     if row_errors:
         return None, row_errors
@@ -490,8 +496,21 @@ def _parse_row(
         assigned=assigned,
         progress_note=note,
         progress=read_progress(note) if note else None,
+        dingtalk_ids=dingtalk_ids,
     )
     return row, []
+
+
+def _dingtalk_ids(text: str, owners: tuple[str, ...], fail: _Fail) -> tuple[str, ...]:
+    """The 钉钉UserID cell: one userid per 责任人 (separated as they are), or none at all."""
+    ids = tuple(dict.fromkeys(part for part in re.split(r"[、，,;；/\s]+", normalize(text))
+                              if part))
+    if ids and owners and len(ids) != len(owners):
+        fail(DINGTALK_ID, text, "dingtalk_ids")
+    for userid in ids:
+        if len(userid) > USERID_MAX:
+            fail(DINGTALK_ID, userid, "too_long")
+    return ids
 
 
 def _skip(texts: dict[str, str]) -> bool:

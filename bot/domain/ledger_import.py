@@ -18,6 +18,10 @@ the daily summary count only real reports. A note does not 交账 (an imported "
 进度 100, the task stays 推进中 until it is reported done and verified), opens no 困难 and asks
 for no 延期; a task that is not live (已办结, 已撤销) or waits for 核账 keeps its 进度. A note
 the task already has is not recorded again.
+
+钉钉UserID (ParsedRow.dingtalk_ids, one per 责任人) binds each 责任人 on 钉钉 (Person.accounts,
+replacing an account they had there), in the same change; a userid another person is bound
+to is left alone and listed (ImportSummary.account_conflicts).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
+from bot.domain.accounts import account_number
 from bot.domain.ledger_file import ParsedRow
-from bot.domain.model import Frequency, HistoryEntry, Task, TaskStatus
+from bot.domain.model import DINGTALK, Address, Frequency, HistoryEntry, Person, Task, TaskStatus
 from bot.domain.ports import Change
 
 if TYPE_CHECKING:
@@ -52,6 +57,8 @@ class ImportSummary:
     notes: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
     on: date = date.min  # the import day (the date of its progress notes)
+    accounts: list[str] = field(default_factory=list)  # people given a 钉钉 account (names)
+    account_conflicts: list[str] = field(default_factory=list)  # "userid（bound to 名字）"
 
 
 def import_rows(ledger: Ledger, rows: Sequence[ParsedRow], *, who: str, dry_run: bool = False,
@@ -71,9 +78,13 @@ def import_rows(ledger: Ledger, rows: Sequence[ParsedRow], *, who: str, dry_run:
         [repo.counter(TASK_COUNTER)]
         + [_t_number(t.id) for t in repo.tasks()]
         + [_t_number(r.task_id or "") for r in rows])
+    accounts: dict[str, tuple[str, str]] = {}  # name → (userid, unit)
     for row in rows:
         fields: dict[str, object] = {name: getattr(row, name) for name in IMPORTED_FIELDS}
         fields["owners"] = owners = _names(row.owners)
+        if len(row.dingtalk_ids) == len(owners):
+            accounts.update((name, (userid, row.lead_unit))
+                            for name, userid in zip(owners, row.dingtalk_ids, strict=True))
         fields["leader"] = leader = normalize_name(row.leader)
         created = _start_of(row.assigned, now) if row.assigned is not None else None
         if row.task_id:
@@ -115,9 +126,10 @@ def import_rows(ledger: Ledger, rows: Sequence[ParsedRow], *, who: str, dry_run:
         ledger._ensure_people(change, owners, unit=row.lead_unit)
         if leader:
             ledger._ensure_leader(change, leader)
+    _bind_accounts(ledger, change, accounts, summary)
     if marker:
         change.counters[marker] = 1  # this source is imported, once
-    if not dry_run and (change.tasks or marker):
+    if not dry_run and (change.tasks or change.people or marker):
         repo.commit(change)
     return summary
 
@@ -140,6 +152,33 @@ def _progress_note(ledger: Ledger, change: Change, task: Task, row: ParsedRow, *
     if figure is not None:
         updates["progress"] = figure
     return task.with_changes(**updates)
+
+
+def _bind_accounts(ledger: Ledger, change: Change, accounts: dict[str, tuple[str, str]],
+                   summary: ImportSummary) -> None:
+    """Each named person bound to their 钉钉 userid (see the module's docstring)."""
+    pending = {p.name: i for i, p in enumerate(change.people)}
+    taken: dict[str, str] = {}  # userid → name, within this import
+    for name, (userid, unit) in accounts.items():
+        address = Address(DINGTALK, userid)
+        owner = ledger.account_owner(account_number(address))
+        holder = taken.get(userid) or (owner[0].name if owner is not None else name)
+        if holder != name:
+            summary.account_conflicts.append(f"{userid}（{holder}）")
+            continue
+        taken[userid] = name
+        index = pending.get(name)
+        person = change.people[index] if index is not None else (
+            ledger.repo.get_person(name) or Person(name=name, unit=unit))
+        if person.address_on(DINGTALK) == address:
+            continue
+        bound = person.with_account(address)
+        if index is None:
+            pending[name] = len(change.people)
+            change.people.append(bound)
+        else:
+            change.people[index] = bound
+        summary.accounts.append(name)
 
 
 def _start_of(day: date, now: datetime) -> datetime:

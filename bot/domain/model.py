@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -57,6 +58,8 @@ class Unit:
 
 
 TELEGRAM = "telegram"  # the first channel; its account ids are Person.user_id
+DINGTALK = "dingtalk"  # 钉钉: accounts are userids (staffId), in Person.accounts
+PREFER_LAST = "last"  # [channels] prefer: the channel the person last used
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ class Address:
 
 @dataclass(frozen=True)
 class Person:
-    """An official (承办人) or leader (责任领导), bound to Telegram once they accept an invite."""
+    """An official (承办人) or leader (责任领导), bound to a channel's account once they accept
+    an invite there (Telegram: `user_id`; other channels: `accounts`, one per channel)."""
 
     name: str
     unit: str = ""
@@ -84,10 +88,14 @@ class Person:
     leave_from: date | None = None  # 请假: no prompts in [leave_from, leave_to] …
     leave_to: date | None = None  # … their tasks' leaders get the reminders instead
     accounts: tuple[Address, ...] = ()  # accounts on channels other than Telegram
+    # The channel they last used (a report, a binding), kept only once they have accounts on
+    # more than one: where reminders go under [channels] prefer = "last" (channel_for).
+    last_channel: str = ""
 
     @property
     def bound(self) -> bool:
-        return self.user_id is not None
+        """Bound on some channel."""
+        return self.user_id is not None or bool(self.accounts)
 
     @property
     def addresses(self) -> tuple[Address, ...]:
@@ -104,7 +112,14 @@ class Person:
 
     @property
     def reachable(self) -> bool:
-        return self.user_id is not None and self.unreachable_since is None
+        return self.bound and self.unreachable_since is None
+
+    def with_account(self, address: Address) -> Person:
+        """Bound to `address`, replacing their account on that channel (Telegram: user_id)."""
+        if address.channel == TELEGRAM:
+            return self.with_changes(user_id=int(address.id))
+        others = tuple(a for a in self.accounts if a.channel != address.channel)
+        return self.with_changes(accounts=(*others, address))
 
     def with_changes(self, **changes: Any) -> Person:
         return replace(self, **changes)
@@ -121,6 +136,7 @@ class Person:
             "leave_to": self.leave_to.isoformat() if self.leave_to else None,
             **({"accounts": [[a.channel, a.id] for a in self.accounts]} if self.accounts
                else {}),
+            **({"last_channel": self.last_channel} if self.last_channel else {}),
         }
 
     @classmethod
@@ -136,7 +152,26 @@ class Person:
             leave_to=date.fromisoformat(doc["leave_to"]) if doc.get("leave_to") else None,
             accounts=tuple(Address(str(channel), str(id_))
                            for channel, id_ in doc.get("accounts", ())),
+            last_channel=str(doc.get("last_channel") or ""),
         )
+
+
+def channel_for(person: Person, prefer: str = PREFER_LAST, last_used: str | None = None,
+                running: Collection[str] | None = None) -> Address | None:
+    """Where one reminder to `person` goes: one address, never two.
+
+    Among the person's addresses on the channels `running` (None: any), the preferred
+    channel's ([channels] prefer: "telegram", "dingtalk") if they have one there; else the
+    channel they used last (`last_used`, by default `person.last_channel`); else the first
+    of `person.addresses` (Telegram's first). None when no running channel reaches them.
+    """
+    addresses = [a for a in person.addresses if running is None or a.channel in running]
+    last = person.last_channel if last_used is None else last_used
+    for wanted in (prefer if prefer != PREFER_LAST else "", last):
+        chosen = next((a for a in addresses if wanted and a.channel == wanted), None)
+        if chosen is not None:
+            return chosen
+    return addresses[0] if addresses else None
 
 
 @dataclass(frozen=True)
@@ -325,10 +360,14 @@ class RebindStatus(StrEnum):
 
 @dataclass(frozen=True)
 class RebindRequest:
-    """换绑: an invite for a person already bound to another Telegram account was redeemed.
+    """换绑: an invite for a person already bound to another account on the same channel was
+    redeemed.
 
     Nothing is rebound until an admin confirms; the invite is used only then. The previous
-    account is told when it happens.
+    account is told when it happens. `old_user_id` and `new_user_id` are account numbers
+    (bot/domain/accounts.py: Telegram's ids themselves); on another channel `new_address`
+    (and `old_address`) say which accounts they are — None on Telegram, whose documents keep
+    the form they had.
     """
 
     id: str  # B0001
@@ -341,10 +380,21 @@ class RebindRequest:
     decided_by: str = ""  # actor label, e.g. "admin:1001"
     decided_by_id: int | None = None  # the admin's user id
     decided_at: datetime | None = None
+    new_address: Address | None = None
+    old_address: Address | None = None
 
     @property
     def pending(self) -> bool:
         return self.status is RebindStatus.PENDING
+
+    @property
+    def channel(self) -> str:
+        return self.new_address.channel if self.new_address is not None else TELEGRAM
+
+    @property
+    def new(self) -> Address:
+        """The account to bind."""
+        return self.new_address or Address(TELEGRAM, str(self.new_user_id))
 
     def with_changes(self, **changes: Any) -> RebindRequest:
         return replace(self, **changes)
@@ -361,6 +411,10 @@ class RebindRequest:
             "decided_by": self.decided_by,
             "decided_by_id": self.decided_by_id,
             "decided_at": _dt_out(self.decided_at),
+            **({"new_address": [self.new_address.channel, self.new_address.id]}
+               if self.new_address is not None else {}),
+            **({"old_address": [self.old_address.channel, self.old_address.id]}
+               if self.old_address is not None else {}),
         }
 
     @classmethod
@@ -378,7 +432,13 @@ class RebindRequest:
             decided_by=doc.get("decided_by", ""),
             decided_by_id=doc.get("decided_by_id"),
             decided_at=_dt_in(doc.get("decided_at")),
+            new_address=_address_in(doc.get("new_address")),
+            old_address=_address_in(doc.get("old_address")),
         )
+
+
+def _address_in(value: Any) -> Address | None:
+    return Address(str(value[0]), str(value[1])) if value else None
 
 
 @dataclass(frozen=True)

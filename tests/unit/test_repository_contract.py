@@ -24,7 +24,10 @@ import pytest
 
 from bot.adapters.docstore import DocStore
 from bot.adapters.repository import StoreRepository
+from bot.domain.accounts import account_number
 from bot.domain.model import (
+    DINGTALK,
+    Address,
     DeliveryStatus,
     Difficulty,
     Evidence,
@@ -196,8 +199,9 @@ def sample() -> Sample:
                   status=TaskStatus.CLOSED, progress=100, closed_at=at(50))
     people = [
         Person(name="张三", unit="县自然资源局", user_id=2001, bound_at=at(3),
-               leave_from=date(2026, 12, 7), leave_to=date(2026, 12, 11)),
-        Person(name="李四", unit="县教育局"),
+               leave_from=date(2026, 12, 7), leave_to=date(2026, 12, 11),
+               accounts=(Address(DINGTALK, "zhang3"),), last_channel=DINGTALK),
+        Person(name="李四", unit="县教育局", accounts=(Address(DINGTALK, "manager4220"),)),
         Person(name="陈副县长", role=Role.LEADER, user_id=2900, bound_at=at(4),
                unreachable_since=at(5)),
     ]
@@ -280,6 +284,11 @@ def sample() -> Sample:
                           new_user_id=2900, requested_at=at(2),
                           status=RebindStatus.CONFIRMED, decided_by="admin:1001",
                           decided_by_id=1001, decided_at=at(4)),
+            RebindRequest(id="B0003", name="李四", invite="INV0005",
+                          old_user_id=account_number(Address(DINGTALK, "manager4220")),
+                          new_user_id=account_number(Address(DINGTALK, "li4-new")),
+                          requested_at=at(9), new_address=Address(DINGTALK, "li4-new"),
+                          old_address=Address(DINGTALK, "manager4220")),
         ],
     )
 
@@ -428,7 +437,7 @@ def test_records_are_overwritten_by_key_and_history_is_appended(backend: Backend
         difficulties=[updated.difficulties[0], *s.difficulties[1:]],
         extensions=[updated.extensions[0], s.extensions[1]],
         bulletin_ranks=updated.bulletin_ranks,
-        rebinds=[updated.rebinds[0], s.rebinds[1]],
+        rebinds=[updated.rebinds[0], *s.rebinds[1:]],
     )
 
     def expect(repo: LedgerRepository) -> None:
@@ -446,7 +455,8 @@ def test_records_are_overwritten_by_key_and_history_is_appended(backend: Backend
 def test_an_unbound_person_is_found_by_no_account(backend: Backend) -> None:
     zhang = sample().people[0]
     backend.repo.commit(Change(people=[zhang]))
-    backend.repo.commit(Change(people=[zhang.with_changes(user_id=None, bound_at=None)]))
+    backend.repo.commit(Change(people=[zhang.with_changes(user_id=None, bound_at=None,
+                                                          accounts=())]))
 
     def expect(repo: LedgerRepository) -> None:
         assert repo.person_by_user(2001) is None
