@@ -6,8 +6,8 @@ come from the ``BOT_TOKEN`` environment variable), or a complete ``[dingtalk]`` 
 (client_id, client_secret — or ``DINGTALK_CLIENT_SECRET`` — and robot_code). Every
 problem is reported as a single :class:`ConfigError` whose message names the offending key,
 says what was expected (in Chinese and in English) and names the file. Secret values (the
-token, 钉钉's client secret, webhook and its secret) never appear in error messages, in ``repr(config)`` or in
-:meth:`Config.redacted_summary`.
+token, 钉钉's client secret, webhook and its secret) never appear in error messages, in
+``repr(config)`` or in :meth:`Config.redacted_summary`.
 
 Every key is declared once, in :data:`FIELDS` (key, kind, default, allowed range or
 choices, description): the valid keys of each section, the order in which keys are
