@@ -89,6 +89,13 @@ def answer(
         if state.http_failures > 0:
             state.http_failures -= 1
             return error("ServiceUnavailable")
+    if method == "GET" and path == "/v1.0/robot/oToMessages/readStatus":
+        # The SDKs (BatchOTOQuery) ask with GET and query parameters, not a body.
+        if not state.token_valid(headers.get("x-acs-dingtalk-access-token")):
+            return error("InvalidAuthentication")
+        if query.get("robotCode", [""])[0] != state.robot_code:
+            return error("robot.not.exist")
+        return _read_status(state, {"processQueryKey": query.get("processQueryKey", [""])[0]})
     if method != "POST":
         return error("NotFound")
     if path == "/v1.0/oauth2/accessToken":
@@ -98,7 +105,6 @@ def answer(
     routes = {
         "/v1.0/robot/oToMessages/batchSend": _batch_send,
         "/v1.0/robot/groupMessages/send": _group_send,
-        "/v1.0/robot/oToMessages/readStatus": _read_status,
     }
     route = routes.get(path)
     if route is None:

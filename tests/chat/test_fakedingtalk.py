@@ -97,11 +97,16 @@ def test_one_to_one_rules_and_read_status(fake: FakeDingTalk, http: httpx.Client
     assert len(fake.messages_to("zhangsan", include_dropped=True)) == 2
 
     key = answer["processQueryKey"]
-    status = _send(http, token, {"robotCode": "robot", "processQueryKey": key}, READ).json()
-    assert status["messageReadInfoList"][0]["readStatus"] == "UNREAD"
+
+    def read_status() -> httpx.Response:  # a GET with query parameters, as the SDKs ask
+        return http.get(READ, params={"robotCode": "robot", "processQueryKey": key},
+                        headers={"x-acs-dingtalk-access-token": token})
+
+    assert read_status().json()["messageReadInfoList"][0]["readStatus"] == "UNREAD"
     fake.mark_read(fake.messages_to("zhangsan")[0])
-    status = _send(http, token, {"robotCode": "robot", "processQueryKey": key}, READ).json()
-    assert status["messageReadInfoList"][0]["readStatus"] == "READ"
+    assert read_status().json()["messageReadInfoList"][0]["readStatus"] == "READ"
+    assert _send(http, token, {"robotCode": "robot", "processQueryKey": key},
+                 READ).status_code == 404  # not a POST
 
 
 READ = "/v1.0/robot/oToMessages/readStatus"
@@ -169,3 +174,40 @@ def test_press_link_sends_the_content_as_the_users_text() -> None:
     assert link_text(url) == "/done 3"
     with pytest.raises(ValueError):
         link_text("https://example.com/?content=x")
+
+
+async def test_the_sender_and_the_fake_agree_on_sends_buttons_and_read_status(
+    fake: FakeDingTalk,
+) -> None:
+    """bot/dingtalk (client, renderer, sender) against the fake on real sockets: a message
+    with buttons reaches the person as an action card whose buttons bring the action back,
+    read status comes back once they open it, and a stranger's id is Unreachable."""
+    from bot.dingtalk.api import DingTalkApi
+    from bot.dingtalk.render import action_of_text
+    from bot.dingtalk.sender import DingTalkSender
+    from bot.domain.accounts import account_number
+    from bot.domain.model import Address
+    from bot.domain.ports import Unreachable
+
+    zhang = account_number(Address("dingtalk", "zhangsan"))
+    ghost = account_number(Address("dingtalk", "ghost"))
+    people = {zhang: ("user", "zhangsan"), ghost: ("user", "ghost")}
+    async with httpx.AsyncClient(base_url=fake.url, timeout=5) as client:
+        api = DingTalkApi(client, client_id="app", client_secret="secret", robot_code="robot",
+                          api_base=fake.url)
+        sender = DingTalkSender(api, people.get)
+        message_id = await sender.send(zhang, "<b>T0001</b> 12月1日 请报进度",
+                                       [[("✅ 已完成", "ACT T0001 done")]])
+        [sent] = fake.messages_to("zhangsan")
+        assert "**T0001**" in sent.text and "<b>" not in sent.text
+        [(label, url)] = sent.buttons
+        assert "已完成" in label
+        # What the client sends when the button is pressed: a robot message whose text
+        # carries the action back.
+        pressed = fake.frame(fake.press_link("zhangsan", url))
+        assert action_of_text(pressed.data["text"]["content"]) == "ACT T0001 done"
+        assert await sender.read_by(message_id) == set()
+        fake.mark_read(sent)
+        assert await sender.read_by(message_id) == {"zhangsan"}
+        with pytest.raises(Unreachable):
+            await sender.send(ghost, "12月1日 请报进度")
