@@ -416,7 +416,7 @@ ZH: dict[str, str] = {
     "problem_frequency": "应为 每日、每旬、每月 或 每季",
     "problem_too_long": "内容太长",
     "problem_duplicate_id": "编号重复",
-    "problem_dingtalk_ids": "钉钉UserID 应与责任人一一对应（个数相同、顺序一致）",
+    "problem_dingtalk_ids": "钉钉账号应与责任人一一对应（个数相同、顺序一致）",
     "problem_bad_id": "编号只能含字母、数字和“-”，须含数字，不超过 20 位",
     "problem_bad_progress": "进度应为 0–100",
     "sheet_too_big": "❌ 文件超过 10 MB，请拆分后分批导入。",
