@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.app.conversation import Reply
+from bot.domain.accounts import account_number
 from bot.domain.ports import Buttons, DeliveryFailed
 from bot.domain.ports import Unreachable as UnreachableError
 from bot.services import Services
@@ -97,14 +98,18 @@ async def notify_admins_at(services: Services, text: str,
 
 async def notify_person(services: Services, name: str, text: str,
                         buttons: Buttons | None = None) -> bool:
-    """To a person of the ledger by name, at their address on the sender's channel; False
-    when they have none (not bound) or cannot be reached."""
+    """To a person of the ledger by name, at one of their addresses on the sender's channels;
+    False when they have none (not bound) or cannot be reached."""
     person = services.ledger.repo.get_person(name)
     sender = services.sender
-    address = person.address_on(sender.channel) if person and sender else None
-    if address is None or not address.id.lstrip("-").isdigit():
+    if person is None or sender is None:
         return False
-    return await notify_chat(services, int(address.id), text, buttons)
+    # One address on the channels the sender reaches: [channels] prefer, else the one they
+    # last used (bot/domain/model.py channel_for).
+    address = services.reminder_address(person, running=sender.channels)
+    if address is None:
+        return False
+    return await notify_chat(services, account_number(address), text, buttons)
 
 
 async def notify_chat(services: Services, chat_id: int, text: str,

@@ -152,6 +152,11 @@ class Sender(ABC):
 
     channel: str = "telegram"
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels this sender reaches (a router over several channels: each of them)."""
+        return (self.channel,)
+
     @abstractmethod
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
         """A text of any length: a long one goes in parts (the buttons under the last), and

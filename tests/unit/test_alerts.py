@@ -50,3 +50,16 @@ async def test_a_person_is_reached_at_their_address_on_the_senders_channel(
     assert sender.to(people.ZHANG) == ["退回"]
     sender.channel = "dingtalk"  # no 钉钉 account: not reachable there
     assert not await notify_person(services, ZHANG.who, "退回")
+
+
+async def test_a_person_on_dingtalk_is_told_at_their_account_number(
+        services: Services, sender: FakeSender, ledger: object) -> None:
+    from bot.domain.accounts import account_number
+    from bot.domain.model import Address
+
+    staff = Address("dingtalk", "manager4220")
+    invite = services.ledger.create_invite(ZHANG.who, "", admin_id=people.ADMIN)
+    services.ledger.redeem_invite(invite.code, account_number(staff), address=staff)
+    sender.channel = "dingtalk"
+    assert await notify_person(services, ZHANG.who, "退回")
+    assert sender.to(account_number(staff)) == ["退回"]
