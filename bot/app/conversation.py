@@ -158,3 +158,24 @@ def plain(markup: str) -> str:
 def markdown(markup: str) -> str:
     """Luoshi markup as Markdown (钉钉, 飞书): emphasis as **…**, text unescaped."""
     return html.unescape(_TAG.sub("**", markup))
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the strictest count among the channels (Telegram's: an
+    emoji outside the BMP counts 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def clip(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Plain text cut to at most `limit` UTF-16 code units, ending with `ellipsis` when cut."""
+    if utf16_len(text) <= limit:
+        return text
+    budget = limit - utf16_len(ellipsis)
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        used += utf16_len(ch)
+        if used > budget:
+            break
+        out.append(ch)
+    return "".join(out) + ellipsis

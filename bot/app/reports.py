@@ -30,7 +30,7 @@ from datetime import date
 from bot.alerts import notify_admins, notify_admins_at, notify_person
 from bot.app import actions
 from bot.app.common import actor, date_question, guarded
-from bot.app.conversation import Caller, Conversation, Reply, Said
+from bot.app.conversation import Caller, Conversation, Reply, Said, clip
 from bot.app.digest import Mark, Part, listed_tasks, named_parts, part_said, part_source
 from bot.domain.errors import InvalidField
 from bot.domain.ledger import ReportOutcome
@@ -134,27 +134,6 @@ def quoted(services: Services, text: str, task_id: str) -> str:
         return text
     more = services.messages.catalog["quote_more"].format(id=task_id)
     return clip(text, QUOTE_LIMIT, "") + more
-
-
-def clip(text: str, limit: int, ellipsis: str = "…") -> str:
-    """Plain text cut to at most `limit` UTF-16 code units (the strictest count among the
-    channels: Telegram's, where an emoji outside the BMP counts 2), ending with `ellipsis`
-    when cut. The same cut as the Telegram adapter's (bot/tg/html_split.py `clip`)."""
-
-    def units(value: str) -> int:
-        return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
-
-    if units(text) <= limit:
-        return text
-    budget = limit - units(ellipsis)
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        used += units(ch)
-        if used > budget:
-            break
-        out.append(ch)
-    return "".join(out) + ellipsis
 
 
 # ---- messages ----

@@ -18,6 +18,10 @@ import html
 import re
 from dataclasses import dataclass
 
+from bot.app.conversation import clip, utf16_len
+
+__all__ = ["CAPTION_LIMIT", "TEXT_LIMIT", "Part", "clip", "split_html", "split_parts", "utf16_len"]
+
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -25,11 +29,6 @@ CAPTION_LIMIT = 1024
 _UNIT = re.compile(r"<[^<>]*>|&(?:#\d{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});|.", re.DOTALL)
 _VISIBLE = re.compile(r"<[^<>]*>")
 _TAG = re.compile(r"^<(/?)([A-Za-z][A-Za-z0-9-]*)")
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units): an emoji outside the BMP counts 2."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 @dataclass(frozen=True)
@@ -84,21 +83,6 @@ def split_parts(text: str, limit: int = TEXT_LIMIT) -> list[Part]:
     parts.append(Part("".join(current) + _closing(stack), ""))
     # Telegram refuses a text that is empty once tags are removed and whitespace trimmed.
     return [part for part in parts if _VISIBLE.sub("", part.html).strip()]
-
-
-def clip(text: str, limit: int, ellipsis: str = "…") -> str:
-    """Plain text cut to at most `limit` UTF-16 units, ending with `ellipsis` when cut."""
-    if utf16_len(text) <= limit:
-        return text
-    budget = limit - utf16_len(ellipsis)
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        used += utf16_len(ch)
-        if used > budget:
-            break
-        out.append(ch)
-    return "".join(out) + ellipsis
 
 
 def _apply(stack: list[tuple[str, str]], unit: str) -> list[tuple[str, str]]:
