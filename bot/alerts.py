@@ -79,20 +79,24 @@ async def notify_admins_at(services: Services, text: str,
     """As notify_admins; returns (chat id, message id) of every message delivered, so that a
     message with buttons can be edited when what it asks about changes."""
     message = Reply(text, buttons=buttons or ())
-    group = services.admin_group()
-    if group and services.admin_group_lost_since() is None:
-        outcome = await deliver(services, group, message)
-        if isinstance(outcome, Delivered):
-            return [(outcome.chat_id, outcome.message_id)]
-        # Unreachable: the sender has marked the group. Either way: admins privately.
-        log.warning("admin group %s not reached (%s); telling admins privately", group, outcome)
     reached: list[tuple[int, int]] = []
-    for admin_id in sorted(services.config.access.admins):
-        outcome = await deliver(services, admin_id, message)
-        if isinstance(outcome, Delivered):
-            reached.append((outcome.chat_id, outcome.message_id))
-        else:
-            log.warning("admin %s not reached: %s", admin_id, outcome)
+    # Each running channel's admin group, else (none, or it cannot be reached) its admins
+    # privately (Services.admin_targets).
+    for group, privates in services.admin_targets():
+        if group is not None:
+            outcome = await deliver(services, group, message)
+            if isinstance(outcome, Delivered):
+                reached.append((outcome.chat_id, outcome.message_id))
+                continue
+            # Unreachable: the sender has marked the group. Either way: admins privately.
+            log.warning("admin group %s not reached (%s); telling admins privately", group,
+                        outcome)
+        for admin_id in privates:
+            outcome = await deliver(services, admin_id, message)
+            if isinstance(outcome, Delivered):
+                reached.append((outcome.chat_id, outcome.message_id))
+            else:
+                log.warning("admin %s not reached: %s", admin_id, outcome)
     return reached
 
 

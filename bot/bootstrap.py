@@ -110,6 +110,7 @@ def _build(config: Config, store: DocStore | None, repo: LedgerRepository, *, cl
         repo, calendar, clock, NotConnected(), services.messages, lights=services.lights,
         pacer_factory=pacer_factory, sleep=sleep, leader_after=escalation.leader_after,
         admin_after=escalation.admin_after, admin_chats=services.admin_chats,
+        address_for=lambda person, running: services.reminder_address(person, running),
         ledger=services.ledger)  # one ledger: every write goes through it
     services.jobs = ScheduledJobs(services)
     if sender is not None:

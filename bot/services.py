@@ -74,7 +74,9 @@ class Services:
 
     def connect(self, sender: Sender, watch: ChatWatchPort | None = None) -> None:
         """The channel's ports, once it exists (bot/tg/app.py): handlers, alerts, jobs and
-        the rhythm dispatcher all send through `sender`."""
+        the rhythm dispatcher all send through `sender` — with two channels running, a
+        `ChannelRouter` over both (bot/channels.py), which sends each chat number on its own
+        channel."""
         self.sender, self.watch = sender, watch
         self.dispatcher.sender = sender
 
@@ -167,13 +169,38 @@ class Services:
             return None
         return self.watch.unreachable_since(group)
 
+    def running_channels(self) -> tuple[str, ...]:
+        """The channels the connected sender reaches (Telegram's alone before one is)."""
+        return self.sender.channels if self.sender is not None else (TELEGRAM,)
+
+    def admin_targets(self) -> list[tuple[int | None, list[int]]]:
+        """Per running channel, where its admins are told: (the admin group's number, or None
+        when that channel has none or it was found unreachable; the admins' own chats on that
+        channel, the fallback)."""
+        targets: list[tuple[int | None, list[int]]] = []
+        running = self.running_channels()
+        if TELEGRAM in running:
+            group = self.admin_group()
+            reachable = group if group and self.admin_group_lost_since() is None else None
+            targets.append((reachable, sorted(self.config.access.admins)))
+        if DINGTALK in running:
+            groups = self.admin_group_numbers()
+            number = groups.get(DINGTALK)
+            if number is not None and self.watch is not None \
+                    and self.watch.unreachable_since(number) is not None:
+                number = None
+            privates = [account_number(Address(DINGTALK, u))
+                        for u in sorted(self.config.access.dingtalk_admins)]
+            targets.append((number, privates))
+        return targets
+
     def admin_chats(self) -> list[int]:
-        """Where admins are told things: the admin group if there is one and it can be
-        reached, else each admin privately."""
-        group = self.admin_group()
-        if group and self.admin_group_lost_since() is None:
-            return [group]
-        return sorted(self.config.access.admins)
+        """Where admins are told things, on every running channel: that channel's admin group
+        if there is one and it can be reached, else its admins privately."""
+        chats: list[int] = []
+        for group, privates in self.admin_targets():
+            chats += [group] if group is not None else privates
+        return chats
 
     def background(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[None]:
         """Run long work (a dispatch, an import, a bulletin) outside the update's lane: the

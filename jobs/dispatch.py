@@ -4,10 +4,15 @@
 one due task gets the single-task reminder; a very long list is split only to stay within
 Telegram's limits: bot/app/digest.py). Leaders get one 督办单 a day likewise.
 
-Every reminder is recorded in the outbox keyed by (date, task, person, kind), durably, right
-after Telegram accepted the message that carries it (a digest's entries in one change). A
+Every reminder is recorded in the outbox keyed by (date, task, person, kind, channel), durably,
+right after the channel accepted the message that carries it (a digest's entries in one change). A
 second run on the same day (a restart, /dispatch) sends only what is missing — a digest of the
 tasks not yet sent — so nothing is sent twice and nothing is dropped.
+
+One reminder, one channel: a person reachable on several running channels (the sender may be
+a router over them, bot/channels.py) gets each reminder at one address — `address_for`
+(`Services.reminder_address`: [channels] prefer, else the channel they last used) — sent to
+that address's account number and keyed in the outbox with that address's channel.
 """
 
 from __future__ import annotations
@@ -20,11 +25,21 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from bot.app.digest import DigestEntry, DigestPart, escalation_parts, reminder_parts
+from bot.channels import channel_of
 from bot.config import field_default
+from bot.domain.accounts import account_number
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.ledger import Ledger
-from bot.domain.model import DeliveryStatus, OutboxEntry, Person, Task, outbox_key
+from bot.domain.model import (
+    Address,
+    DeliveryStatus,
+    OutboxEntry,
+    Person,
+    Task,
+    channel_for,
+    outbox_key,
+)
 from bot.domain.ports import (
     Buttons,
     DeliveryFailed,
@@ -77,6 +92,7 @@ class _Item:
     chat_id: int
     on_behalf: tuple[str, ...] = ()  # 请假: the owners this leader receives it for
     escalation: bool = False  # a 督办单, not a reminder
+    channel: str = ""  # the channel of the address it goes to (the outbox key's)
 
     @property
     def outbox_kind(self) -> str:
@@ -117,6 +133,7 @@ class RhythmDispatcher:
         admin_after: int = field_default("escalation.admin_after"),
         admin_chats: Callable[[], list[int]] = list,
         ledger: Ledger | None = None,
+        address_for: Callable[[Person, tuple[str, ...]], Address | None] | None = None,
     ) -> None:
         self.repo = repo  # reads; every write goes through the ledger
         self.ledger = ledger or Ledger(repo, clock)
@@ -132,6 +149,10 @@ class RhythmDispatcher:
         self.leader_after = leader_after
         self.admin_after = admin_after
         self._admin_chats = admin_chats
+        # Where one reminder to a person goes among the running channels (default: the
+        # channel they last used; bootstrap passes Services.reminder_address).
+        self._address_for = address_for or (lambda person, running: channel_for(
+            person, running=running))
         self._lock = asyncio.Lock()
 
     @property
@@ -187,7 +208,7 @@ class RhythmDispatcher:
                 had = mine[twin]
                 mine[twin] = _Item(had.task, had.kind, had.person, had.chat_id,
                                    tuple(dict.fromkeys(had.on_behalf + item.on_behalf)),
-                                   had.escalation)
+                                   had.escalation, had.channel)
         out: list[_Message] = []
         for mine in by_person.values():
             first = mine[0]
@@ -234,6 +255,12 @@ class RhythmDispatcher:
         due.sort(key=lambda tk: (URGENCY[tk[1]], tk[0].deadline or date.max, tk[0].id))
         return due
 
+    def _address(self, person: Person | None) -> Address | None:
+        """The one address a reminder to `person` goes to on the running channels."""
+        if person is None:
+            return None
+        return self._address_for(person, self.sender.channels)
+
     def _reachable_leader(self, task: Task, day: date) -> Person | None:
         leader = self.repo.get_person(task.leader) if task.leader else None
         if leader is None or not leader.reachable or leader.on_leave(day):
@@ -251,13 +278,15 @@ class RhythmDispatcher:
             if days < self.leader_after and not stranded:
                 continue
             leader = self._reachable_leader(task, day)
-            if leader is None or leader.user_id is None:
+            address = self._address(leader)
+            if leader is None or address is None:
                 continue
-            key = outbox_key(day, task.id, leader.name, ESCALATION, self.sender.channel)
+            key = outbox_key(day, task.id, leader.name, ESCALATION, address.channel)
             existing = self.repo.outbox_get(key)
             if existing is not None and existing.status is DeliveryStatus.SENT:
                 continue
-            items.append(_Item(task, kind, leader, leader.user_id, tuple(stranded), True))
+            items.append(_Item(task, kind, leader, account_number(address), tuple(stranded),
+                               True, address.channel))
         return items
 
     def _owner_stranded(self, name: str, day: date) -> bool:
@@ -294,7 +323,8 @@ class RhythmDispatcher:
                 await self._send_listing_to(chat_id, text, day)
 
     async def _send_listing_to(self, chat_id: int, text: str, day: date) -> None:
-        key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING, self.sender.channel)
+        channel = channel_of(self.sender, chat_id)
+        key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING, channel)
         existing = self.repo.outbox_get(key)
         if existing is not None and existing.status is DeliveryStatus.SENT:
             return
@@ -305,7 +335,7 @@ class RhythmDispatcher:
             return
         listing = OutboxEntry(day, LISTING_TASK, str(chat_id), LISTING, DeliveryStatus.SENT,
                               self.clock.now(), message_id=message_id, chat_id=chat_id,
-                              channel=self.sender.channel)
+                              channel=channel)
         self._record(self.ledger.record_delivery, listing)
 
     def _collect(self, due: list[tuple[Task, ReminderKind]], day: date,
@@ -319,31 +349,35 @@ class RhythmDispatcher:
             away: list[str] = []
             for name in task.owners:
                 report.due += 1
-                key = outbox_key(day, task.id, name, kind.value, self.sender.channel)
+                person = self.repo.get_person(name)
+                address = self._address(person)
+                channel = address.channel if address is not None else self.sender.channel
+                key = outbox_key(day, task.id, name, kind.value, channel)
                 existing = self.repo.outbox_get(key)
                 if existing is not None and existing.status is DeliveryStatus.SENT:
                     report.sent_before += 1
                     continue
-                person = self.repo.get_person(name)
                 if person is not None and person.on_leave(day):
                     report.on_leave.append(name)
                     away.append(name)
                     continue
-                if person is None or person.user_id is None:
+                if person is None or address is None:
                     report.unbound.append(name)
                     if existing is None:
                         unbound.append(OutboxEntry(day, task.id, name, kind.value,
                                                    DeliveryStatus.UNBOUND, now,
-                                                   channel=self.sender.channel))
+                                                   channel=channel))
                     continue
-                items.append(_Item(task, kind, person, person.user_id))
+                items.append(_Item(task, kind, person, account_number(address),
+                                   channel=address.channel))
             leader = self._reachable_leader(task, day) if away else None
-            if leader is not None and leader.user_id is not None and leader.name not in away:
-                key = outbox_key(day, task.id, leader.name, kind.value,
-                                 self.sender.channel)
+            place = self._address(leader)
+            if leader is not None and place is not None and leader.name not in away:
+                key = outbox_key(day, task.id, leader.name, kind.value, place.channel)
                 existing = self.repo.outbox_get(key)
                 if existing is None or existing.status is not DeliveryStatus.SENT:
-                    items.append(_Item(task, kind, leader, leader.user_id, tuple(away)))
+                    items.append(_Item(task, kind, leader, account_number(place), tuple(away),
+                                       channel=place.channel))
         report.unbound = sorted(set(report.unbound))
         report.on_leave = sorted(set(report.on_leave))
         return items, unbound
@@ -400,7 +434,8 @@ class RhythmDispatcher:
         now = self.clock.now()
         return [OutboxEntry(day, item.task.id, item.person.name, item.outbox_kind, status, now,
                             message_id=message_id, chat_id=item.chat_id,
-                            channel=self.sender.channel) for item in message.items]
+                            channel=item.channel or self.sender.channel)
+                for item in message.items]
 
     def _forget_old_entries(self, day: date) -> None:
         self._record(self.ledger.forget_deliveries_before,

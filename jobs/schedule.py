@@ -24,8 +24,9 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from bot.alerts import notify_admins
 from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
+from bot.channels import channel_of
 from bot.domain.ledger_records import CALENDAR_WARNED
-from bot.domain.model import DeliveryStatus, OutboxEntry, outbox_key
+from bot.domain.model import DINGTALK, DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
 from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
 from bot.services import Services
@@ -162,6 +163,10 @@ def bulletin_chats(services: Services) -> list[int]:
     """工作通报 go to the admin group and the work group; to the admins when neither is set."""
     chats = [c for c in (services.config.chats.admin_group, services.config.chats.work_group)
              if c]
+    if DINGTALK in services.running_channels():  # 钉钉's groups too, when it runs
+        chats += [groups[DINGTALK] for groups in (services.admin_group_numbers(),
+                                                  services.work_group_numbers())
+                  if DINGTALK in groups]
     return chats or sorted(services.config.access.admins)
 
 
@@ -187,7 +192,8 @@ async def publish_bulletin(services: Services, period: Period, today: date) -> N
     sender = services.sender
     assert sender is not None
     for chat_id in bulletin_chats(services):
-        key = outbox_key(today, task_key, str(chat_id), "bulletin", sender.channel)
+        channel = channel_of(sender, chat_id)  # a router: the chat's own channel
+        key = outbox_key(today, task_key, str(chat_id), "bulletin", channel)
         existing = repo.outbox_get(key)
         if existing is not None and existing.status is DeliveryStatus.SENT:
             continue
@@ -201,7 +207,7 @@ async def publish_bulletin(services: Services, period: Period, today: date) -> N
             continue
         entry = OutboxEntry(today, task_key, str(chat_id), "bulletin", DeliveryStatus.SENT,
                             services.clock.now(), message_id=message_id, chat_id=chat_id,
-                            channel=sender.channel)
+                            channel=channel)
         try:
             services.ledger.record_bulletin(period.code(), bulletin.ranks, entry)
         except PersistenceError:

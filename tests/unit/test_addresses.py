@@ -53,14 +53,20 @@ def test_another_channel_has_its_own_outbox_key() -> None:
 
 
 async def test_the_dispatcher_keys_what_it_sent_by_its_channel(
-        services, sender, make_task, bind) -> None:  # type: ignore[no-untyped-def]
-    from tests.unit.conftest import ZHANG
+        services, sender, ledger, make_task) -> None:  # type: ignore[no-untyped-def]
+    """A person bound on 钉钉 only, a sender that is 钉钉's: the reminder goes to their 钉钉
+    account number and its outbox key names the channel actually used."""
+    from bot.domain.accounts import account_number
+    from bot.domain.model import Address
+    from tests.unit.conftest import ADMIN, ZHANG
 
-    bind(ZHANG)
+    address = Address("dingtalk", "zhang3")
+    invite = ledger.create_invite(ZHANG.who, "", admin_id=ADMIN.user_id)
+    ledger.redeem_invite(invite.code, account_number(address), address)
     task = make_task()
     sender.channel = "dingtalk"
     report = await services.rhythm().run()
-    assert report.sent >= 1 and sender.to(ZHANG.user_id)
+    assert report.sent >= 1 and sender.to(account_number(address))
     keys = list(services.ledger.repo.outbox_keys())
     mine = [k for k in keys if f"|{task.id}|张三|" in k]
     assert mine and all(k.endswith("|dingtalk") for k in mine)

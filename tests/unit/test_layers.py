@@ -1,6 +1,6 @@
-"""The layers point one way: channels (bot/tg/) depend on the application (bot/app/, the
-services, the scheduled jobs), never the reverse; the domain needs only the standard library
-(tests/unit/test_domain.py)."""
+"""The layers point one way: channels (bot/tg/, bot/dingtalk/) depend on the application
+(bot/app/, the services, the scheduled jobs), never the reverse; the domain needs only the
+standard library (tests/unit/test_domain.py)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ CHANNEL_NEUTRAL = [
     *sorted((ROOT / "bot" / "app").glob("*.py")),
     *sorted((ROOT / "jobs").glob("*.py")),
     *(ROOT / "bot" / name for name in ("services.py", "alerts.py", "bulletins.py",
-                                       "ledger_io.py", "bootstrap.py", "messages.py")),
+                                       "ledger_io.py", "bootstrap.py", "messages.py",
+                                       "channels.py")),
 ]
 
 
 def _is_channel(name: str) -> bool:
-    return name.split(".")[0] == "telegram" or name.startswith("bot.tg")
+    return (name.split(".")[0] == "telegram" or name.startswith("bot.tg")
+            or name.startswith("bot.dingtalk") or name.startswith("bot.fakedingtalk"))
 
 
 def _imports(path: Path) -> list[str]:
@@ -49,7 +51,7 @@ def test_nothing_channel_neutral_loads_telegram_indirectly() -> None:
         for path in CHANNEL_NEUTRAL if path.stem != "__init__"})
     probe = (f"import sys, {', '.join(modules)}\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'"
-             " or m.startswith('bot.tg')))")
+             " or m.startswith(('bot.tg', 'bot.dingtalk'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             cwd=ROOT, check=True).stdout.strip()
     assert loaded == "[]"
