@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "A Telegram token is configured: the sandbox never runs with a real token.",
               file=sys.stderr)
         return EXIT_CONFIG
-    if sandbox_wanted and not config.telegram.token:
+    # `run --or-sandbox` (make run): the sandbox only when no channel is configured.
+    if command == "sandbox" or (sandbox_wanted and not config.channels_enabled):
         from bot.sandbox.runtime import run_sandbox
 
         return run_sandbox(config, port=args.port)
@@ -119,11 +120,12 @@ def _config_exists(path: Path | None) -> bool:
 
 
 def run(config: Config) -> int:
+    """Telegram, 钉钉 or both, as `config.channels_enabled` says (one store, one scheduler)."""
+    import asyncio
+
     from bot.adapters.docstore import StoreError
     from bot.bootstrap import bootstrap
     from bot.runtime import setup_logging
-    from bot.tg.app import build_application, build_intake
-    from bot.tg.runner import run_polling
 
     setup_logging(config.telegram.token)
     try:
@@ -134,6 +136,15 @@ def run(config: Config) -> int:
         return EXIT_STORE
     except DOCUMENT_ERRORS as err:
         return _damaged_documents(config, err)
+    enabled = config.channels_enabled
+    if "telegram" not in enabled:
+        from bot.dingtalk.runtime import serve_dingtalk
+
+        asyncio.run(serve_dingtalk(services))
+        return 0
+    from bot.tg.app import build_application, build_intake
+    from bot.tg.runner import run_polling
+
     try:
         app = build_application(services)
         intake = build_intake(app, services)
@@ -141,6 +152,11 @@ def run(config: Config) -> int:
         if services.close is not None:
             services.close()
         raise
+    if "dingtalk" in enabled:
+        from bot.dingtalk.runtime import serve_both
+
+        asyncio.run(serve_both(services, app, intake))
+        return 0
     run_polling(app, intake)
     return 0
 

@@ -118,6 +118,7 @@ ZH: dict[str, str] = {
         "请转发给本人，点开后按“开始”即完成绑定。"
     ),
     "invite_usage": "用法：/invite 姓名 [单位]\n例：/invite 张三 县自然资源局",
+    "dingtalk_invite": "发送“绑定 {code}”给机器人",
     "add_usage": (
         "格式：/add 任务 | 牵头单位 | 责任人 | 完成时限 [| 责任领导]\n"
         "例：/add 世忻铁路复线征地 | 县自然资源局 | 张三、李四 | 2026-12-31 | 陈副县长\n"
@@ -125,6 +126,7 @@ ZH: dict[str, str] = {
         "只发 /add 可逐项填写。"
     ),
     "add_parts": "应为 4 项（可加第 5 项责任领导），用 | 分隔，实际为 {count} 项。",
+    "add_one_line": "钉钉上请一次写全四项（逐项填写的 /add 目前只在电报上可用）。",
     "field_title": "任务",
     "field_lead_unit": "牵头单位",
     "field_owners": "责任人",
@@ -622,6 +624,7 @@ EN: dict[str, str] = {
         "Forward it to them; opening it and pressing Start registers them."
     ),
     "invite_usage": "Usage: /invite name [unit]\ne.g. /invite Zhang San Land Bureau",
+    "dingtalk_invite": "Send the robot “绑定 {code}”",
     "add_usage": (
         "Format: /add task | lead unit | owners | deadline [| leader]\n"
         "e.g. /add Rail land acquisition | Land Bureau | Zhang San, Li Si | 2026-12-31 | Chen\n"
@@ -629,6 +632,8 @@ EN: dict[str, str] = {
         "Q1; write 'ongoing' for none. /add alone asks step by step."
     ),
     "add_parts": "Expected 4 parts (or 5 with the leader) separated by |, got {count}.",
+    "add_one_line": "On DingTalk, give all four parts at once (the step-by-step /add is "
+                    "Telegram only).",
     "field_title": "task",
     "field_lead_unit": "lead unit",
     "field_owners": "owners",
