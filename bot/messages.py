@@ -224,6 +224,7 @@ ZH: dict[str, str] = {
     "rhythm_latest": "最近进展（{day}）：进度 {progress}%，{note}",
     "rhythm_latest_bare": "最近进展（{day}）：进度 {progress}%",
     "rhythm_how": "直接回复本消息报送，例如“进度80%”“已完成”“困难：……”",
+    "dispatched_on": "（{day}调度）",
     "digest_head": "📋【今日调度】{day} {name} 共 {count} 项",
     "digest_head_more": "📋【今日调度】{day} {name}（续：第 {first}–{last} 项，共 {count} 项）",
     "digest_line": "{n}. {light}【{kind}】<b>{id}</b> {title}｜{due}",
@@ -731,6 +732,7 @@ EN: dict[str, str] = {
     "rhythm_latest": "Latest ({day}): {progress}%, {note}",
     "rhythm_latest_bare": "Latest ({day}): {progress}%",
     "rhythm_how": "Reply to this message, e.g. \"progress 80%\", \"done\", \"problem: …\"",
+    "dispatched_on": "(dispatch of {day})",
     "digest_head": "📋 [Today's reminders] {day} {name}: {count} tasks",
     "digest_head_more": "📋 [Today's reminders] {day} {name} (continued: {first}–{last} of {count})",
     "digest_line": "{n}. {light} [{kind}] <b>{id}</b> {title} | {due}",
@@ -1416,6 +1418,9 @@ class Messages:
             else:
                 lines.append(self.t("rhythm_latest_bare", day=when, progress=task.progress))
         lines.append(self.t("rhythm_how"))
+        # The day it went out: 钉钉 drops identical text to the same person within a day, and a
+        # reminder read late says which day's it was.
+        lines.append(self.t("dispatched_on", day=self.date(day)))
         return "\n".join(lines)
 
     def task_buttons(self, task_id: str) -> list[list[tuple[str, str]]]:
@@ -1500,6 +1505,7 @@ class Messages:
         else:
             lines.append(self.t("escalation_no_report"))
         lines.append(self.t("escalation_ask"))
+        lines.append(self.t("dispatched_on", day=self.date(day)))
         return "\n".join(lines)
 
     def listing(self, listed: Sequence[tuple[Task, int]], threshold: int,

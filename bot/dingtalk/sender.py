@@ -103,6 +103,9 @@ def is_transient(err: DingTalkError) -> bool:
             or any(sign in err.code for sign in THROTTLE_SIGNS))
 
 
+DAY_SECONDS = 24 * 3600.0  # 钉钉's window for dropping identical content
+
+
 class DingTalkSender(Sender):
     channel = CHANNEL
 
@@ -121,11 +124,30 @@ class DingTalkSender(Sender):
         self._kept = kept
         self._slots: dict[str, deque[float]] = {}  # each group's reserved send times
         self._sent: OrderedDict[int, tuple[Target, str]] = OrderedDict()
+        # (target, text digest) → (first sent, times sent): 钉钉 drops identical content to
+        # the same recipient within a day and still reports success (`_unique`).
+        self._repeats: OrderedDict[tuple[Target, str], tuple[float, int]] = OrderedDict()
 
     # --- the port -----------------------------------------------------------------------------
 
+    def _unique(self, target: Target, text: str) -> str:
+        """The text, made different from an identical one sent to the same recipient in the
+        last 24 hours (a second /remind the same day): 钉钉 would drop it silently and report
+        success, and the bot would say "已催办" untruly. Reminders carry their day already."""
+        key = (target, hashlib.sha256(text.encode()).hexdigest())
+        now = self._monotonic()
+        first, times = self._repeats.pop(key, (now, 0))
+        if now - first >= DAY_SECONDS:
+            first, times = now, 0
+        times += 1
+        self._repeats[key] = (first, times)
+        while len(self._repeats) > self._kept:
+            self._repeats.popitem(last=False)
+        return text if times == 1 else f"{text}\n（第 {times} 次发送）"
+
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
         target = self._target(chat_id)
+        text = self._unique(target, text)
         message_id = 0
         for part in render.render(text, buttons):
             message_id = await self._deliver(chat_id, target, part)

@@ -211,3 +211,23 @@ async def test_the_sender_and_the_fake_agree_on_sends_buttons_and_read_status(
         assert await sender.read_by(message_id) == {"zhangsan"}
         with pytest.raises(Unreachable):
             await sender.send(ghost, "12月1日 请报进度")
+
+
+async def test_the_same_text_twice_in_a_day_still_reaches_the_person(fake: FakeDingTalk) -> None:
+    """钉钉 drops identical content to the same person within a day and reports success: a
+    second /remind the same day would be "已催办" untruly. The sender makes it differ."""
+    from bot.dingtalk.api import DingTalkApi
+    from bot.dingtalk.sender import DingTalkSender
+    from bot.domain.accounts import account_number
+    from bot.domain.model import Address
+
+    zhang = account_number(Address("dingtalk", "zhangsan"))
+    async with httpx.AsyncClient(base_url=fake.url, timeout=5) as client:
+        api = DingTalkApi(client, client_id="app", client_secret="secret", robot_code="robot",
+                          api_base=fake.url)
+        sender = DingTalkSender(api, {zhang: ("user", "zhangsan")}.get)
+        for _ in range(3):
+            await sender.send(zhang, "⏰【催办】T0001 世忻铁路复线征地")
+    texts = fake.texts_to("zhangsan")
+    assert len(texts) == 3 and len(set(texts)) == 3  # none dropped
+    assert "第 2 次发送" in texts[1] and "第 3 次发送" in texts[2]
