@@ -12,6 +12,8 @@ nothing above it needs to know which channel a chat is on.
 * `channel` is the first (primary) channel's: what an outbox entry is keyed with when no
   address decided it (an unbound person). The rhythm dispatcher keys each sent reminder with
   the channel of the address it actually used (`channel_of`).
+* Read status (`receipt`, `read_by`: 钉钉's 已送达未读) is asked of the chat's channel; a
+  channel that cannot tell, or is not running, says None.
 * A number whose channel is not running is `DeliveryFailed` (not `Unreachable`: the person is
   not at fault, and marking them unreachable would stop their reminders once that channel
   runs again).
@@ -72,6 +74,15 @@ class ChannelRouter(Sender):
     async def edit(self, chat_id: int, message_id: int, text: str,
                    buttons: Buttons | None = None) -> bool:
         return await self.sender_for(chat_id).edit(chat_id, message_id, text, buttons)
+
+    def receipt(self, chat_id: int, message_id: int) -> str | None:
+        sender = self.senders.get(self.route(chat_id))
+        return sender.receipt(chat_id, message_id) if sender is not None else None
+
+    async def read_by(self, chat_id: int, receipt: str) -> set[str] | None:
+        """Asked of the chat's channel; None when that channel is not running."""
+        sender = self.senders.get(self.route(chat_id))
+        return await sender.read_by(chat_id, receipt) if sender is not None else None
 
 
 def channel_of(sender: Sender, chat_id: int) -> str:

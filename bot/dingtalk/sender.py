@@ -22,8 +22,10 @@
   costs the others nothing. Time is injected (tests never wait).
 * **Message ids**: 钉钉 names a sent message by its processQueryKey (a string); the port
   wants an int. The id is a 48-bit number derived from the key (stable, no counter to
-  persist), and the last `KEPT` ids are kept with their key so `read_by` can ask 钉钉 who has
-  read the message (督办's 已送达未读, which Telegram cannot give).
+  persist), and the last `KEPT` ids are kept with their key for `receipt`: the dispatcher
+  keeps the key with the message's outbox entry, durably, and `read_by(chat, key)` asks 钉钉
+  who has read it — the next day, after a restart too (督办's 已送达未读, which Telegram
+  cannot give).
 * **Photos**: a robot message cannot carry a local image without uploading it as media
   first (not done here). `send_photo` sends the caption with a line saying the chart was not
   attached (`PHOTO_NOTE`) — the reader is told, nothing pretends the picture went — and
@@ -169,19 +171,25 @@ class DingTalkSender(Sender):
 
     # --- read status --------------------------------------------------------------------------
 
-    async def read_by(self, message_id: int) -> set[str] | None:
-        """The staffIds who have read a message sent here (by the id `send` returned); None
-        when it is not known (sent before a restart, forgotten, or 钉钉 could not say)."""
-        sent = self._sent.get(message_id)
-        if sent is None:
+    def receipt(self, chat_id: int, message_id: int) -> str | None:
+        """The processQueryKey of a message just sent (kept with its outbox entry, so that
+        `read_by` can ask after a restart); None when it is not remembered."""
+        return self.process_query_key(message_id)
+
+    async def read_by(self, chat_id: int, receipt: str) -> set[str] | None:
+        """The staffIds who have read the message with processQueryKey `receipt` sent to
+        `chat_id` (one-to-one: ``readStatus``; a group: ``groupMessages/query``); None when
+        not known (a chat no longer known, or 钉钉 could not say)."""
+        target = self.directory(chat_id)
+        if target is None:
             return None
-        (kind, address), key = sent
+        kind, address = target
         try:
             if kind == "user":
-                return await self.api.read_status(key)
-            return await self.api.group_read_status(address, key)
+                return await self.api.read_status(receipt)
+            return await self.api.group_read_status(address, receipt)
         except DingTalkError as err:
-            log.info("read status of message %s not known: %s", message_id, err)
+            log.info("read status of %s in %s not known: %s", receipt, chat_id, err)
             return None
 
     def process_query_key(self, message_id: int) -> str | None:

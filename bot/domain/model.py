@@ -644,7 +644,14 @@ class DeliveryStatus(StrEnum):
 @dataclass(frozen=True)
 class OutboxEntry:
     """One reminder for one person, keyed by (date, task, person, kind, channel): sent at most
-    once on each channel (a person reachable on two gets it on the one chosen)."""
+    once on each channel (a person reachable on two gets it on the one chosen).
+
+    Read status, on channels that can tell (钉钉; `Sender.receipt`/`read_by`): `receipt` is
+    what the channel needs to be asked later who read the message (钉钉's processQueryKey),
+    kept in the same change as the send's record so a restart loses nothing; `read` is the
+    answer once asked (jobs/read_status.py): None = not asked or not known, False = 已送达未读,
+    True = read. Both are left out of the document when unset (old documents load, Telegram's
+    entries keep their form)."""
 
     day: date
     task_id: str
@@ -655,6 +662,8 @@ class OutboxEntry:
     message_id: int | None = None
     chat_id: int | None = None
     channel: str = TELEGRAM
+    receipt: str | None = None
+    read: bool | None = None
 
     @property
     def key(self) -> str:
@@ -671,6 +680,8 @@ class OutboxEntry:
             "message_id": self.message_id,
             "chat_id": self.chat_id,
             **({"channel": self.channel} if self.channel != TELEGRAM else {}),
+            **({"receipt": self.receipt} if self.receipt is not None else {}),
+            **({"read": self.read} if self.read is not None else {}),
         }
 
     @classmethod
@@ -687,6 +698,8 @@ class OutboxEntry:
             message_id=doc.get("message_id"),
             chat_id=doc.get("chat_id"),
             channel=doc.get("channel", TELEGRAM),
+            receipt=doc.get("receipt"),
+            read=doc.get("read"),
         )
 
 

@@ -179,3 +179,17 @@ class Sender(ABC):
         edited: the message is too old or gone, or the channel cannot edit (this default).
         Callers tell people anew instead of relying on an edit."""
         return False
+
+    # --- read status (optional: 钉钉 can tell, Telegram cannot) --------------------------------
+
+    def receipt(self, chat_id: int, message_id: int) -> str | None:
+        """What to keep durably with the outbox entry of a message just sent (by the id
+        `send` returned) so that `read_by` can later ask who read it — after a restart too
+        (钉钉: the send's processQueryKey). None (this default): the channel cannot tell."""
+        return None
+
+    async def read_by(self, chat_id: int, receipt: str) -> set[str] | None:
+        """The account ids (as in `Address.id` on this channel) who have read the message
+        kept as `receipt` (from `receipt`) in `chat_id`; None when not known: the channel
+        cannot tell (this default), or could not say now. Never raises for that."""
+        return None

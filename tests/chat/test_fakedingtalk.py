@@ -206,9 +206,11 @@ async def test_the_sender_and_the_fake_agree_on_sends_buttons_and_read_status(
         # carries the action back.
         pressed = fake.frame(fake.press_link("zhangsan", url))
         assert action_of_text(pressed.data["text"]["content"]) == "ACT T0001 done"
-        assert await sender.read_by(message_id) == set()
+        key = sender.receipt(zhang, message_id)
+        assert key is not None
+        assert await sender.read_by(zhang, key) == set()
         fake.mark_read(sent)
-        assert await sender.read_by(message_id) == {"zhangsan"}
+        assert await sender.read_by(zhang, key) == {"zhangsan"}
         with pytest.raises(Unreachable):
             await sender.send(ghost, "12月1日 请报进度")
 

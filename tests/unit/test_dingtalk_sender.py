@@ -213,10 +213,16 @@ async def test_read_by_asks_with_the_key_of_that_message() -> None:
     sender, _clock, _sleeps = make(fake)
     to_person = await sender.send(USER, "催办")
     to_group = await sender.send(GROUP_A, "通报")
-    assert await sender.read_by(to_person) == {"manager4220"}
-    assert await sender.read_by(to_group) == {"a1", "a2"}
-    assert await sender.read_by(12345) is None
-    assert sender.process_query_key(to_person) == "pqk1"
+    key_person = sender.receipt(USER, to_person)
+    key_group = sender.receipt(GROUP_A, to_group)
+    assert key_person == sender.process_query_key(to_person) == "pqk1"
+    assert key_group is not None and sender.receipt(USER, 12345) is None
+    assert await sender.read_by(USER, key_person) == {"manager4220"}
+    assert await sender.read_by(GROUP_A, key_group) == {"a1", "a2"}
+    assert await sender.read_by(12345, "pqk1") is None  # a chat it does not know
+    # A new sender (a restart) asks with the key kept in the outbox.
+    again, _clock, _sleeps = make(fake)
+    assert await again.read_by(USER, key_person) == {"manager4220"}
 
 
 async def test_photo_sends_the_caption_and_says_the_image_is_missing() -> None:
