@@ -240,6 +240,7 @@ ZH: dict[str, str] = {
     "escalation_digest_reported": "最近报送 {day}，进度 {progress}%",
     "escalation_digest_silent": "尚未报送",
     "escalation_digest_stranded": "　⚠️ 无法接收提醒：{names}",
+    "escalation_digest_unread": "　📭 {names}：提醒已送达，未读",
     "dispatch_rest_day": "{day}是休息日，不发送调度提醒。",
     "dispatch_report": "{day}调度：应发 {due} 条，本次发送 {sent} 条，此前已发 {before} 条。",
     "dispatch_messages": "每人每日一条：共发出 {messages} 条消息。",
@@ -437,6 +438,7 @@ ZH: dict[str, str] = {
     "escalation_days": "已逾期 {days} 个工作日（完成时限：{deadline}）",
     "escalation_people": "牵头单位：{unit}　责任人：{owners}",
     "escalation_stranded": "以下责任人无法接收提醒：{names}",
+    "escalation_unread": "{names}：提醒已送达，未读",
     "escalation_latest": "最近进展（{day}）：进度 {progress}%，{note}",
     "escalation_no_report": "最近进展：尚未报送",
     "escalation_ask": "请督促责任人今日内报送进展或申请延期。",
@@ -448,6 +450,8 @@ ZH: dict[str, str] = {
     "summary_waiting": "待核账 {count} 项：{ids}",
     "summary_overdue": "今日新增逾期 {count} 项：{ids}",
     "summary_unreachable": "新发现无法收到提醒的责任人：{names}（未开始对话或已屏蔽机器人，请联系本人）",
+    "summary_unread": "已送达未读 {count} 条（{day} 的提醒，至今未读）：{items}",
+    "summary_unread_item": "{name}（{id}）",
     "summary_difficulties": "未解决困难 {count} 项（督帮一体）：",
     "summary_difficulty_line": "· {id} {text}（已 {days} 天）",
     "summary_coordinator": "，{who} 协调中",
@@ -748,6 +752,7 @@ EN: dict[str, str] = {
     "escalation_digest_reported": "last report {day}, {progress}%",
     "escalation_digest_silent": "no report yet",
     "escalation_digest_stranded": "  ⚠️ Cannot receive reminders: {names}",
+    "escalation_digest_unread": "  📭 {names}: reminder delivered, not read",
     "dispatch_rest_day": "{day} is a rest day: no reminders are sent.",
     "dispatch_report": "Dispatch {day}: {due} due, {sent} sent now, {before} sent earlier.",
     "dispatch_messages": "One message per person a day: {messages} messages sent in all.",
@@ -948,6 +953,7 @@ EN: dict[str, str] = {
     "escalation_days": "{days} workdays overdue (deadline {deadline})",
     "escalation_people": "Lead unit: {unit}  Owners: {owners}",
     "escalation_stranded": "These owners cannot receive reminders: {names}",
+    "escalation_unread": "{names}: reminder delivered, not read",
     "escalation_latest": "Latest ({day}): {progress}%, {note}",
     "escalation_no_report": "Latest: nothing reported yet",
     "escalation_ask": "Please have the owners report today or ask for an extension.",
@@ -959,6 +965,8 @@ EN: dict[str, str] = {
     "summary_waiting": "Waiting for verification: {count}: {ids}",
     "summary_overdue": "Newly overdue today: {count}: {ids}",
     "summary_unreachable": "Newly unreachable: {names} (never started or blocked the bot; contact them)",
+    "summary_unread": "Delivered, not read: {count} (reminders of {day}, still unread): {items}",
+    "summary_unread_item": "{name} ({id})",
     "summary_difficulties": "Open problems: {count}:",
     "summary_difficulty_line": "· {id} {text} ({days} days)",
     "summary_coordinator": ", {who} coordinating",
@@ -1486,14 +1494,17 @@ class Messages:
         return text
 
     def escalation_sheet(self, task: Task, day: Date, calendar: WorkCalendar,
-                         stranded: Sequence[str] = ()) -> str:
-        """督办单 for the 责任领导: the task, how late, who is responsible, the last report."""
+                         stranded: Sequence[str] = (), unread: Sequence[str] = ()) -> str:
+        """督办单 for the 责任领导: the task, how late, who is responsible (and who cannot be
+        reached, or got the last reminder but has not read it: 已送达未读), the last report."""
         days = overdue_workdays(task, day, calendar)
         lines = [self.t("escalation_head", id=task.id, title=task.title),
                  self.t("escalation_days", days=days, deadline=self.date(task.deadline)),
                  self.t("escalation_people", unit=task.lead_unit, owners=self.names(task.owners))]
         if stranded:
             lines.append(self.t("escalation_stranded", names=self.names(stranded)))
+        if unread:
+            lines.append(self.t("escalation_unread", names=self.names(unread)))
         if task.last_report_at is not None:
             reported = self.short_date(task.last_report_at.date())
             note = _clip(task.latest_note, 60)

@@ -13,6 +13,11 @@ One reminder, one channel: a person reachable on several running channels (the s
 a router over them, bot/channels.py) gets each reminder at one address — `address_for`
 (`Services.reminder_address`: [channels] prefer, else the channel they last used) — sent to
 that address's account number and keyed in the outbox with that address's channel.
+
+已送达未读 (channels that can tell who read a message: 钉钉): each sent entry keeps the
+sender's `receipt`; a run first asks who read the previous workday's reminders
+(jobs/read_status.py) and records it, and the 督办单 names the 责任人 whose reminder was
+delivered but not read.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from bot.domain.rhythm import URGENCY, ReminderKind, already_reported, plan_day
 from bot.domain.warning import LightBoard
 from bot.messages import Messages
 from jobs.pacing import Pacer, interleave
+from jobs.read_status import note_read_status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -170,6 +176,10 @@ class RhythmDispatcher:
             report.workday = False
             return report
         self._forget_old_entries(day)
+        # 已送达未读: who has not read the previous workday's reminders (channels that can
+        # tell), recorded before today's 督办单 are written (they say it).
+        await note_read_status(self.repo, self.ledger, self.sender,
+                               self.calendar.previous_workday(day))
         due = self._due(day, report)
         items, unbound_entries = self._collect(due, day, report)
         if unbound_entries:
@@ -210,9 +220,12 @@ class RhythmDispatcher:
                                    tuple(dict.fromkeys(had.on_behalf + item.on_behalf)),
                                    had.escalation, had.channel)
         out: list[_Message] = []
+        unread = self._unread_owners(day) if any(i.escalation for i in items) else {}
         for mine in by_person.values():
             first = mine[0]
-            entries = [DigestEntry(i.task, i.kind, i.on_behalf) for i in mine]
+            entries = [DigestEntry(i.task, i.kind, i.on_behalf,
+                                   unread.get(i.task.id, ()) if i.escalation else ())
+                       for i in mine]
             parts: list[DigestPart]
             if first.escalation:
                 parts = escalation_parts(self.messages, day, entries, self.calendar)
@@ -225,6 +238,17 @@ class RhythmDispatcher:
                                     tuple(of_task[e.task.id] for e in part.entries),
                                     part.text, part.buttons, first.escalation))
         return out
+
+    def _unread_owners(self, day: date) -> dict[str, tuple[str, ...]]:
+        """Per task, its 责任人 whose reminder of the previous workday was delivered but not
+        read (as recorded by jobs/read_status.py): the 督办单 says so."""
+        found: dict[str, tuple[str, ...]] = {}
+        for entry in self.ledger.unread_reminders(self.calendar.previous_workday(day)):
+            task = self.repo.get_task(entry.task_id)
+            if task is not None and entry.person in task.owners \
+                    and entry.person not in found.get(task.id, ()):
+                found[task.id] = (*found.get(task.id, ()), entry.person)
+        return found
 
     async def _send_all(self, messages: list[_Message], day: date,
                         report: DispatchReport) -> None:
@@ -432,9 +456,13 @@ class RhythmDispatcher:
     def _entries(self, message: _Message, day: date, status: DeliveryStatus,
                  message_id: int | None = None) -> list[OutboxEntry]:
         now = self.clock.now()
+        # A channel that can tell who read a message (钉钉) gives what to ask it with later:
+        # kept with the entries, in the same change as the send's record (restarts lose none).
+        receipt = self.sender.receipt(message.chat_id, message_id) \
+            if message_id is not None else None
         return [OutboxEntry(day, item.task.id, item.person.name, item.outbox_kind, status, now,
                             message_id=message_id, chat_id=item.chat_id,
-                            channel=item.channel or self.sender.channel)
+                            channel=item.channel or self.sender.channel, receipt=receipt)
                 for item in message.items]
 
     def _forget_old_entries(self, day: date) -> None:

@@ -30,6 +30,7 @@ from bot.domain.model import DINGTALK, DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
 from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
 from bot.services import Services
+from jobs.read_status import note_read_status
 from jobs.summary import daily_summary
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,9 @@ async def snapshot_job(services: Services) -> None:
 async def summary_job(services: Services) -> None:
     today = services.clock.today()
     if services.calendar.is_workday(today):
+        # 已送达未读: ask who read the previous workday's reminders, recorded for the summary.
+        await note_read_status(services.ledger.repo, services.ledger, services.sender,
+                               services.calendar.previous_workday(today))
         # Reads every report of the ledger (~0.6 s at county scale): off the event loop.
         text = await asyncio.to_thread(daily_summary, services, today)
         await tell_admins(services, text)

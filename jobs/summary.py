@@ -10,7 +10,9 @@ from bot.services import Services
 
 def daily_summary(services: Services, today: date) -> str:
     """Reports received today, submissions waiting for 核账, tasks overdue since today,
-    officials found unreachable since the last summary, and the open 困难 with their age."""
+    officials found unreachable since the last summary, the previous workday's reminders
+    delivered but not read (已送达未读: `summary_job` asks first, jobs/read_status.py), and
+    the open 困难 with their age."""
     repo = services.ledger.repo
     msgs = services.messages
     calendar = services.calendar
@@ -37,6 +39,16 @@ def daily_summary(services: Services, today: date) -> str:
     lines.append(msgs.t("summary_overdue", count=len(new_overdue), ids=_ids(msgs, new_overdue)))
     if unreachable:
         lines.append(msgs.t("summary_unreachable", names=msgs.names(unreachable)))
+    # 已送达未读: the previous workday's reminders still unread (as recorded by
+    # jobs/read_status.py, asked just before this summary; channels that can tell only).
+    yesterday = calendar.previous_workday(today)
+    unread = services.ledger.unread_reminders(yesterday)
+    if unread:
+        items = [msgs.t("summary_unread_item", name=e.person, id=e.task_id)
+                 for e in sorted(unread, key=lambda e: (e.person, e.task_id))]
+        shown = "、".join(items[:30]) + ("…" if len(items) > 30 else "")
+        lines.append(msgs.t("summary_unread", count=len(unread), day=msgs.date(yesterday),
+                            items=shown))
     if difficulties:
         lines.append(msgs.t("summary_difficulties", count=len(difficulties)))
         for item in difficulties[:15]:

@@ -44,11 +44,14 @@ BUTTON_TITLE_CLIP = 8  # characters of a title on a 📝 button
 
 @dataclass(frozen=True)
 class DigestEntry:
-    """One task in a person's digest: its reminder kind, and whom the person covers for."""
+    """One task in a person's digest: its reminder kind, and whom the person covers for
+    (a 督办单: the owners who cannot receive reminders). `unread` (督办单 only): owners whose
+    previous reminder was delivered but not read (已送达未读, channels that can tell)."""
 
     task: Task
     kind: ReminderKind
     on_behalf: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,12 @@ def escalation_parts(messages: Messages, day: date, entries: Sequence[DigestEntr
                      calendar: WorkCalendar) -> list[DigestPart]:
     """A leader's 督办单 of the day: every overdue task they lead that needs them, one
     message (a single task: the 督办单 as it always was). `on_behalf`: owners who cannot
-    receive reminders."""
+    receive reminders; `unread`: owners whose reminder was delivered but not read."""
     if len(entries) == 1:
         entry = entries[0]
         return [DigestPart(messages.escalation_sheet(entry.task, day, calendar,
-                                                     entry.on_behalf), None, (entry,))]
+                                                     entry.on_behalf, entry.unread),
+                           None, (entry,))]
     lines: list[str] = []
     for n, entry in enumerate(entries, 1):
         task = entry.task
@@ -147,6 +151,9 @@ def escalation_parts(messages: Messages, day: date, entries: Sequence[DigestEntr
         if entry.on_behalf:
             block.append(messages.t("escalation_digest_stranded",
                                     names=messages.names(entry.on_behalf)))
+        if entry.unread:
+            block.append(messages.t("escalation_digest_unread",
+                                    names=messages.names(entry.unread)))
         lines.append("\n".join(block))
 
     def head(first: int, last: int) -> str:

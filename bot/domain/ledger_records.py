@@ -14,10 +14,12 @@ from datetime import date
 from bot.domain.clock import Clock
 from bot.domain.model import DeliveryStatus, HistoryEntry, OutboxEntry, Person
 from bot.domain.ports import Change, LedgerRepository
+from bot.domain.rhythm import ReminderKind
 
 POST_KIND = "post:"  # outbox kind prefix of a message kept for editing (record_posts)
 CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
 CHAT_MOVED = "chat_moved:"  # counter chat_moved:<old id> = the new id
+REMINDER_KINDS = frozenset(kind.value for kind in ReminderKind)  # the rhythm's outbox kinds
 CHAT_UNREACHABLE = "chat_unreachable:"  # chat_unreachable:<id> = since (Unix time), 0 = fine
 
 
@@ -97,6 +99,30 @@ class LedgerRecords:
             if person is not None and person.unreachable_since is None:
                 change.people.append(person.with_changes(unreachable_since=self.clock.now()))
         self.repo.commit(change)
+
+    def deliveries_of(self, day: date) -> list[OutboxEntry]:
+        """The outbox entries of one day (the keys start with it), in key order."""
+        prefix = f"{day.isoformat()}|"
+        found = []
+        for key in sorted(k for k in self.repo.outbox_keys() if k.startswith(prefix)):
+            entry = self.repo.outbox_get(key)
+            if entry is not None:
+                found.append(entry)
+        return found
+
+    def unread_reminders(self, day: date) -> list[OutboxEntry]:
+        """Rhythm reminders of `day` delivered but found unread the next day (已送达未读,
+        recorded by `record_read`): for the daily summary and the 督办单, without asking
+        the channel again. Reminders only: 督办单, lists and posts are not counted."""
+        return [entry for entry in self.deliveries_of(day)
+                if entry.read is False and entry.status is DeliveryStatus.SENT
+                and entry.kind in REMINDER_KINDS]
+
+    def record_read(self, entries: Sequence[OutboxEntry]) -> None:
+        """What the channel said about who read sent messages (`OutboxEntry.read` set on each),
+        in one change. Nothing is committed when there is nothing."""
+        if entries:
+            self.repo.commit(Change(outbox=list(entries)))
 
     def forget_deliveries_before(self, day: date) -> int:
         """Drop the outbox entries of days before `day` (the 核账 posts kept by

@@ -35,6 +35,13 @@ class FakeSender(Sender):
     edits: list[Sent] = field(default_factory=list)  # every edit, in order (as sent)
     unreachable: set[int] = field(default_factory=set)
     failing: set[int] = field(default_factory=set)
+    # Read status, as a channel that can tell (钉钉): with `receipts`, each message's receipt
+    # is "r<message id>" and `read_by` answers from `readers` (receipt → account ids; none
+    # yet: nobody read it); chats in `read_unknown` answer None (the channel cannot say).
+    receipts: bool = False
+    readers: dict[str, set[str]] = field(default_factory=dict)
+    read_unknown: set[int] = field(default_factory=set)
+    asked: list[tuple[int, str]] = field(default_factory=list)  # every read_by question
     _ids: count[int] = field(default_factory=lambda: count(100))
 
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None) -> int:
@@ -59,6 +66,19 @@ class FakeSender(Sender):
                 message.text, message.buttons = text, buttons
                 return True
         return False
+
+    def receipt(self, chat_id: int, message_id: int) -> str | None:
+        return f"r{message_id}" if self.receipts else None
+
+    async def read_by(self, chat_id: int, receipt: str) -> set[str] | None:
+        self.asked.append((chat_id, receipt))
+        if not self.receipts or chat_id in self.read_unknown:
+            return None
+        return set(self.readers.get(receipt, set()))
+
+    def mark_read(self, receipt: str, account: str) -> None:
+        """`account` opens the message kept as `receipt`."""
+        self.readers.setdefault(receipt, set()).add(account)
 
     def _check(self, chat_id: int) -> None:
         if chat_id in self.unreachable:
