@@ -13,6 +13,17 @@ bootstrapped services, and the process's life cycle with 钉钉 alone or beside 
   connects its sender; both go behind a `ChannelRouter` (bot/channels.py) as the services'
   one sender; Telegram's runner owns the jobs' life cycle (one scheduler for both), and the
   Stream runs beside it until the same stop.
+
+**Shutdown order with both channels.** Telegram's runner closes the store last thing
+(``post_shutdown``), right after closing its own intake. 钉钉's frames are ACKed once they are
+in the inbox, but applied afterwards in lanes: closing the store under a running lane would
+lose the change (it would be replayed at the next start, answered late) or fail it half way.
+So Telegram's intake is handed to the runner wrapped (`_DingTalkFirst`): its `close` — the
+first step of the runner's shutdown, before the application stops, the jobs stop and the
+store closes — first ends the Stream (no new frames), then lets 钉钉's lanes finish their
+queued frames (`DingTalkIntake.close`, a few seconds' grace; what does not finish stays in the
+inbox), and only then closes Telegram's intake. 钉钉's HTTP client is closed after the runner
+returns, so the jobs' last sends and Telegram's draining lanes can still reach 钉钉.
 """
 
 from __future__ import annotations
@@ -101,10 +112,39 @@ async def serve_dingtalk(services: Services, stop: asyncio.Event | None = None) 
             services.close()
 
 
+class _DingTalkFirst:
+    """Telegram's intake as the runner sees it, whose `close` first drains 钉钉 (the module
+    docstring's shutdown order)."""
+
+    def __init__(self, telegram: Any, runtime: DingTalkRuntime, stream: asyncio.Task[None],
+                 stop: asyncio.Event) -> None:
+        self.telegram = telegram
+        self.runtime = runtime
+        self.stream = stream
+        self.stop = stop
+
+    async def replay(self) -> Any:
+        return await self.telegram.replay()
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        await self.telegram.poll(stop)
+
+    async def close(self) -> None:
+        self.stop.set()
+        try:
+            await self.stream  # the Stream returns promptly once stop is set
+        except Exception:
+            log.exception("钉钉 Stream failed")
+        finally:
+            await self.runtime.intake.close()  # 钉钉's queued frames, before the store closes
+            await self.telegram.close()
+
+
 async def serve_both(services: Services, app: Any, intake: Any,
                      stop: asyncio.Event | None = None) -> None:
     """Telegram and 钉钉 in one loop: one router as the sender, one scheduler (Telegram's
-    runner starts, resumes and stops it), one stop."""
+    runner starts, resumes and stops it), one stop; 钉钉's intake drained before the runner
+    closes the store."""
     from bot.tg.runner import serve
 
     stop = stop or asyncio.Event()
@@ -116,8 +156,10 @@ async def serve_both(services: Services, app: Any, intake: Any,
     await runtime.intake.replay()
     stream = asyncio.create_task(runtime.stream.run(stop), name="luoshi-dingtalk-stream")
     try:
-        await serve(app, intake, stop)
+        drained_first: Any = _DingTalkFirst(intake, runtime, stream, stop)  # Intake's shape
+        await serve(app, drained_first, stop)
     finally:
         stop.set()
-        await stream
+        with contextlib.suppress(Exception):
+            await stream
         await runtime.close()
