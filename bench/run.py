@@ -26,6 +26,7 @@ MODULES: list[str] = [
     "bench.bench_ledger_io",  # 5. import 5,000 rows, export 10,000
     "bench.bench_bulletin",  # a quarter's bulletin at county scale
     "bench.bench_faults",  # SIGKILL trials; an official's report under floods
+    "bench.bench_dingtalk",  # both channels in one loop: stall, 钉钉 fan-out, lost / twice
 ]
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
