@@ -422,7 +422,7 @@ def test_stopping_the_server_ends_long_polls(api: FakeBotApi, control: FakeContr
         started = time.monotonic()
         try:
             get(server, f"/api/messages?user={OFFICIAL}&chat={OFFICIAL}&since=5")
-        except OSError:
+        except (OSError, http.client.HTTPException):  # cut off mid-answer: ended all the same
             pass
         result.append(time.monotonic() - started)
 
