@@ -17,6 +17,10 @@ So an update goes through four states, all in the store's table ``inbox``:
 * done — answered. An update applied but not done when the process died (its change is in
   the store, its answer never went out) is answered at start-up without being applied again
   (bot/tg/reporting.py ``reanswer``).
+* kept — a done mark may keep a few fields of its update (``Receipt.keep``, read back by
+  ``StoreInbox.kept``) until it is forgotten: a 钉钉 message a question with buttons was
+  about, so that a button pressed later can read that message again
+  (bot/dingtalk/inbound.py). Nothing else keeps its text past done.
 * forgotten — marks older than ``KEEP_APPLIED`` are dropped (Telegram keeps an unconfirmed
   update for at most 24 hours, so none can come back later).
 
@@ -56,11 +60,14 @@ class Receipt:
     at: str  # ISO time the handling began
     update: dict[str, Any] | None = None  # kept until done: to answer it after a crash
     applied: bool = False
+    keep: dict[str, Any] | None = None  # kept with the done mark (see the module docstring)
 
     def put(self, state: str = APPLIED) -> Put:
         doc: dict[str, Any] = {"state": state, "at": self.at}
         if state == APPLIED and self.update is not None:
             doc["update"] = self.update
+        if state == DONE and self.keep is not None:
+            doc["kept"] = self.keep
         return (INBOX, self.key, doc)
 
 
@@ -136,6 +143,18 @@ class StoreInbox:
                  for key, doc in self.store.all(INBOX).items()
                  if doc.get("state") == state and "update" in doc]
         return [(key, update) for _n, key, update in sorted(found, key=lambda f: f[0])]
+
+    def kept(self, key: str) -> dict[str, Any] | None:
+        """What a done mark kept of its update, or the update itself while it is not done
+        yet (received or applied, not answered); None when the key is unknown or forgotten."""
+        doc = self.store.get(INBOX, key)
+        if doc is None:
+            return None
+        kept = doc.get("kept")
+        if isinstance(kept, dict):
+            return kept
+        update = doc.get("update")
+        return update if isinstance(update, dict) else None
 
     def begin(self, key: str) -> Receipt:
         doc = self.store.get(INBOX, key) or {}

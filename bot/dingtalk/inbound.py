@@ -14,14 +14,30 @@ its text, if it shows any.
 **Dispatch** (`DingTalkInbound.handle`), in this order: a text carrying an action (a pressed
 action-card button: `render.action_of_text`) → bot/app/decisions.py `decide` with a `Press`
 whose `under` is None (钉钉 does not say which message the button was under; the use cases
-check who pressed and whether the action still holds, and decline what needs the message —
-a 确认 under a date question — with "not yours"), the returned notice said in the chat;
+check who pressed and whether the action still holds; robot messages cannot be edited, so a
+decision is said anew) — or, for a button that reads a message again, the question it was
+under (see below) — the returned notice said in the chat;
 "/command args" → the use case of the same command as on Telegram (the table `COMMANDS`);
 "绑定 CODE" → binding; anything else → reports.on_reply (a quoted robot message) or
 reports.on_plain. `/add` takes the one-line form only: the guided dialogue keeps state in
 python-telegram-bot and is Telegram-only (said so). `/invite` gives the text to send the
 robot ("发送“绑定 CODE”给机器人") instead of a link. Files (/import, /export) are not
 offered: robot messages carry no files here.
+
+**Buttons that read a message again** (PICK: which task a plain report was about; SURE:
+确认交账 / 只是进展; DATE: 确认 / 重新填写 an unusual date in /add, /extend or a 申请延期).
+On Telegram the press comes with the question it was under, which replies to the original
+message; decisions.py reads that message again and lets only its author answer. On 钉钉,
+`DingTalkConversation.say` gives such buttons (a question quoting the message being handled)
+a reference, the message's msgId (`render.with_reference`), and asks the inbox to keep the
+few fields of the frame it needs with its done mark (`Receipt.keep`, forgotten after
+`KEEP_APPLIED`, 48 h). A press carrying a reference (`resolve_under`) is answered from the
+inbox only — never from the pressed text: the frame stored under ``dingtalk:<msgId>`` gives
+the original's text, chat, author and message id, and the press gets
+``under = Said(question, reply_to=original)``. Refused: a garbled reference (the usual
+"button unknown"); a message of another chat, or of someone else (not theirs — decide checks
+the author again); a message no longer in the inbox ("这条消息已过期，请重新发送"). Without an
+inbox (read-only or in-memory store) no reference is given and those buttons decline.
 
 **Exactly once** (`DingTalkIntake`). The Stream client ACKs a frame only after the handler
 returns; 钉钉 delivers unACKed frames again. The handler stores the frame in the inbox (keyed
@@ -45,16 +61,22 @@ from typing import Any
 from urllib.parse import unquote
 
 from bot.adapters.inbox import APPLIED, INBOX, RECEIVED, StoreInbox, applying
-from bot.app import commands, review, supervision
+from bot.app import actions, commands, review, supervision
 from bot.app.common import guarded
 from bot.app.conversation import Caller, Conversation, Posted, Press, Reply, Said
 from bot.app.decisions import decide
 from bot.app.reports import on_plain, on_reply, reanswer, resume
-from bot.dingtalk.render import SEND_URL, action_of_text
+from bot.dingtalk.render import (
+    SEND_URL,
+    action_of_text,
+    referable,
+    reference_of_text,
+    with_reference,
+)
 from bot.dingtalk.stream import ROBOT_MESSAGE_TOPIC
 from bot.domain.accounts import group_number
 from bot.domain.model import DINGTALK, Address
-from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
+from bot.domain.ports import Buttons, DeliveryFailed, PersistenceError, Unreachable
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -105,13 +127,75 @@ def said_of(data: dict[str, Any]) -> Said:
                 private=private, reply_to=reply_to)
 
 
+# ---- buttons that read a message again ---------------------------------------------------------
+
+REREAD = frozenset({actions.PICK, actions.DATE, actions.SURE})
+KEPT_FIELDS = ("msgId", "senderStaffId", "senderNick", "conversationType", "conversationId")
+
+
+def rereads(data: str) -> bool:
+    """Whether a button's action reads the message its question is about again."""
+    decoded = actions.decode(data)
+    return decoded is not None and decoded.kind in REREAD
+
+
+def kept_of(data: dict[str, Any]) -> dict[str, Any]:
+    """What the inbox keeps of a frame a question is about: enough for `said_of`."""
+    kept = {name: data[name] for name in KEPT_FIELDS if name in data}
+    kept["text"] = {"content": str(_content(data).get("content") or "")}
+    return {"topic": ROBOT_MESSAGE_TOPIC, "data": kept}
+
+
+class Gone(Exception):
+    """A pressed button's reference cannot be followed; `notice` (a catalogue key) says why."""
+
+    def __init__(self, notice: str) -> None:
+        super().__init__(notice)
+        self.notice = notice
+
+
+def resolve_under(inbox: StoreInbox | None, said: Said, ref: str) -> Said:
+    """The question a button with a reference was under, replying to the original message
+    as the inbox stored it (see the module docstring). Raises `Gone`."""
+    if not ref:
+        raise Gone("button_unknown")
+    stored = inbox.kept(f"dingtalk:{ref}") if inbox is not None else None
+    data = stored.get("data") if stored is not None else None
+    if not isinstance(data, dict) or str(data.get("msgId") or "") != ref:
+        raise Gone("button_message_gone")
+    original = said_of(data)
+    if original.chat_id != said.chat_id:
+        raise Gone("button_not_yours")
+    # The question's own text and id are not known (钉钉 does not say); it cannot be edited.
+    return Said(said.chat_id, 0, by_bot=True, private=said.private, reply_to=original)
+
+
 class DingTalkConversation:
     """The chat a robot message came from, as the application's `Conversation`: answers go
-    through the services' sender to the chat number; robot messages cannot be edited."""
+    through the services' sender to the chat number; robot messages cannot be edited. With
+    the frame being handled, a question about it gets referenced buttons (module docstring)."""
 
-    def __init__(self, services: Services, chat_id: int) -> None:
+    def __init__(self, services: Services, chat_id: int,
+                 frame: dict[str, Any] | None = None) -> None:
         self.services = services
         self.chat_id = chat_id
+        self.frame = frame
+
+    def _buttons(self, reply: Reply) -> Buttons:
+        """The reply's buttons; those that read the quoted message again (when it is the
+        frame being handled, kept by the inbox) also name it."""
+        frame, quote = self.frame, reply.quote
+        if not reply.buttons or frame is None or quote is None:
+            return reply.buttons
+        msg_id = str(frame.get("msgId") or "")
+        receipt = applying.get()
+        if (not referable(msg_id) or quote.message_id != message_number(msg_id)
+                or quote.chat_id != self.chat_id or receipt is None
+                or receipt.key != frame_key(frame)
+                or not any(rereads(data) for row in reply.buttons for _label, data in row)):
+            return reply.buttons
+        receipt.keep = kept_of(frame)
+        return with_reference(reply.buttons, msg_id, rereads)
 
     async def say(self, reply: Reply) -> Posted | None:
         sender = self.services.sender
@@ -120,7 +204,8 @@ class DingTalkConversation:
         attachment = reply.attachment
         try:
             if attachment is None:
-                message_id = await sender.send(self.chat_id, reply.text, reply.buttons or None)
+                buttons = self._buttons(reply)
+                message_id = await sender.send(self.chat_id, reply.text, buttons or None)
             elif attachment.kind == "photo":
                 message_id = await sender.send_photo(self.chat_id, attachment.data, reply.text)
             else:
@@ -203,18 +288,28 @@ async def _command(services: Services, conversation: Conversation, caller: Calle
 class DingTalkInbound:
     """A robot message → the use case it asks for, answered in its chat."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, inbox: StoreInbox | None = None) -> None:
         self.services = services
+        # where the messages buttons are about are found again (the intake's inbox)
+        self.inbox = inbox if inbox is not None else services.inbox
 
     async def handle(self, data: dict[str, Any]) -> None:
         services = self.services
         caller, said = caller_of(data), said_of(data)
         if not caller.account:
             return
-        conversation = DingTalkConversation(services, said.chat_id)
+        conversation = DingTalkConversation(services, said.chat_id, data)
         action = action_of_text(said.text)
         if action is not None:
-            press = Press(caller, action, str(data.get("msgId") or said.message_id), None)
+            under = None
+            ref = reference_of_text(said.text)
+            if ref is not None:
+                try:
+                    under = resolve_under(self.inbox, said, ref)
+                except Gone as gone:
+                    await conversation.say(Reply(services.messages.t(gone.notice)))
+                    return
+            press = Press(caller, action, str(data.get("msgId") or said.message_id), under)
             notice = await decide(services, conversation, press)
             if notice:
                 await conversation.say(Reply(notice))
@@ -238,7 +333,7 @@ class DingTalkInbound:
         applying it again (as bot/tg/reporting.py `reanswer`)."""
         services = self.services
         caller, said = caller_of(data), said_of(data)
-        conversation = DingTalkConversation(services, said.chat_id)
+        conversation = DingTalkConversation(services, said.chat_id, data)
         if action_of_text(said.text) is not None:
             await reanswer(services, conversation,
                            f"callback:{data.get('msgId') or said.message_id}")

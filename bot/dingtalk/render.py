@@ -31,6 +31,15 @@ since action data is never trusted (bot/app/actions.py decodes the shape; the us
 who pressed and whether the action is still valid). `action_text` builds the text,
 `action_of_text` reads the action data back out of a received message (or None).
 
+**Which message a button is about.** 钉钉 does not say which message a pressed button was
+under. A question that quotes a message (which task a report was about, 确认交账？, an unusual
+date) has buttons that must read that message again, so bot/dingtalk/inbound.py gives their
+data a *reference* — the quoted message's msgId — after `REF_MARK` (`with_reference`), outside
+the action codec (whose 64 bytes are Telegram's limit). `action_text` shows it in a second
+〔〕 before the action: ``确认交账〔↩msg1a2b〕〔SURE …〕``; `action_of_text` is unchanged and
+`reference_of_text` reads it back. Like the action it is never trusted: the inbound side
+resolves it through its inbox and checks whose message and which chat it is.
+
 Caveat for groups: in a group the robot only receives messages that @ it; whether the
 client's dtmd text counts as one depends on the client, so buttons are dependable in
 one-to-one chats (reminders, digests, confirmations), and in groups (the admin group's
@@ -57,6 +66,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -75,6 +85,10 @@ SEND_URL = "dtmd://dingtalkclient/sendMessage?content="
 BREAK = "  \n"  # a hard line break
 
 _OPEN, _CLOSE = "〔", "〕"
+REF_MARK = "↩"  # data "<action>↩<msgId>": the action, and the message it is about
+_REF_DATA = re.compile(r"[A-Za-z0-9+/=_.:-]{1,128}")
+_REF = re.compile(rf"{_OPEN}{REF_MARK}([^{_OPEN}{_CLOSE}]*){_CLOSE}\s*{_OPEN}[^{_OPEN}{_CLOSE}]*"
+                  rf"{_CLOSE}\s*$")
 _DATA = re.compile(r"[A-Za-z0-9_ -]{1,64}")
 _ACTION = re.compile(rf"{_OPEN}([A-Za-z0-9_ -]{{1,64}}){_CLOSE}\s*$")
 _TOKEN = re.compile(r"</?b>|&[a-zA-Z]+;|&#\d+;|&#x[0-9a-fA-F]+;|.", re.DOTALL)
@@ -97,10 +111,39 @@ class Rendered:
 
 def action_text(label: str, data: str) -> str:
     """The text a button makes the user's client send to the robot: the label, then the
-    action data in 〔〕 (read back by `action_of_text`)."""
+    action data in 〔〕 (read back by `action_of_text`), after the reference of the message
+    it is about, if the data carries one (`with_reference`)."""
+    data, marked, ref = data.partition(REF_MARK)
     if _DATA.fullmatch(data) is None:
         raise ValueError(f"action data not sendable through 钉钉: {data!r}")
-    return f"{clean_label(label)}{_OPEN}{data}{_CLOSE}"
+    if marked and _REF_DATA.fullmatch(ref) is None:
+        raise ValueError(f"message reference not sendable through 钉钉: {ref!r}")
+    shown = f"{_OPEN}{REF_MARK}{ref}{_CLOSE}" if marked else ""
+    return f"{clean_label(label)}{shown}{_OPEN}{data}{_CLOSE}"
+
+
+def referable(ref: str) -> bool:
+    """Whether a msgId can be carried by a button (`with_reference`)."""
+    return _REF_DATA.fullmatch(ref) is not None
+
+
+def with_reference(buttons: Buttons, ref: str,
+                   about: Callable[[str], bool] = lambda data: True) -> Buttons:
+    """The buttons, those whose data is `about` the message also naming it (`ref`, a msgId)."""
+    if not referable(ref):
+        raise ValueError(f"message reference not sendable through 钉钉: {ref!r}")
+    return [[(label, f"{data}{REF_MARK}{ref}" if about(data) else data) for label, data in row]
+            for row in buttons]
+
+
+def reference_of_text(text: str) -> str | None:
+    """The message reference in a pressed button's text: None without one, "" when it is
+    there but garbled (not a msgId a button could carry: refuse it)."""
+    match = _REF.search(text.strip()) if text else None
+    if match is None:
+        return None
+    ref = match.group(1)
+    return ref if _REF_DATA.fullmatch(ref) else ""
 
 
 def action_url(label: str, data: str) -> str:
