@@ -273,6 +273,13 @@ class FakeDingTalk:
     def expire_tokens(self) -> None:
         self.state.expire_tokens()
 
+    def forget_messages(self) -> None:
+        """Forget what was said (the robot's messages, the users' frames): the sandbox's
+        重置沙盒 starts its 钉钉 chats over. Staff, groups and tokens stay."""
+        with self.state.lock:
+            self.state.sent.clear()
+        self.stream.frames.clear()
+
     # ---- inspection --------------------------------------------------------------------------
 
     def messages_to(self, target: str, *, include_dropped: bool = False) -> list[SentMessage]:

@@ -9,12 +9,16 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class Identity:
-    """Someone the page can act as."""
+    """Someone the page can act as, on one channel: Telegram (`user_id` is the Telegram id) or
+    钉钉 (`account` is the staffId, `user_id` its account number, bot/domain/accounts.py). A
+    person bound on both channels is two identities, one per channel."""
 
     user_id: int
     name: str
     role: str  # "admin" | "official" | "leader" | "new"
     unit: str = ""
+    channel: str = "telegram"  # "telegram" | "dingtalk"
+    account: str = ""  # the 钉钉 staffId ("" on Telegram)
 
 
 ACTIONS = ("dispatch", "bulletin", "summary", "next_workday", "next_day")

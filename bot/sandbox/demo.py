@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import FixedClock
 from bot.domain.ledger import Ledger, NewTask
-from bot.domain.model import Frequency, Person, Role
+from bot.domain.model import DINGTALK, Address, Frequency, Person, Role
 
 ADMIN_ID = 1001
 ADMIN_NAME = "督查室王主任"
@@ -27,6 +27,10 @@ OFFICIALS = [
     ("郑凯", "县农业农村局", 2007),
     ("冯婷", "县行政审批局", 2008),
 ]
+# (name, 钉钉 staffId): officials bound on 钉钉 — 吴敏 (an overdue task: reminded every workday)
+# instead of Telegram, 李娜 as well as on Telegram — so the page shows both channels side by side.
+DINGTALK_OFFICIALS = [("吴敏", "wumin"), ("李娜", "lina")]
+DINGTALK_ONLY = frozenset({"吴敏"})
 LEADERS = [("陈副县长", 3001), ("王副县长", 3002), ("赵副县长", 3003)]
 
 
@@ -80,9 +84,14 @@ def seed_demo(ledger: Ledger, calendar: WorkCalendar, now: datetime) -> bool:
     for task in _tasks(now.date(), calendar):
         entered.add_task(task, who=ADMIN_NAME)
     people = []
+    on_dingtalk = dict(DINGTALK_OFFICIALS)
     for name, unit, user_id in OFFICIALS:
         person = ledger.repo.get_person(name) or Person(name=name, unit=unit)
-        people.append(person.with_changes(unit=unit, user_id=user_id, bound_at=now))
+        person = person.with_changes(
+            unit=unit, user_id=None if name in DINGTALK_ONLY else user_id, bound_at=now)
+        if name in on_dingtalk:
+            person = person.with_account(Address(DINGTALK, on_dingtalk[name]))
+        people.append(person)
     for name, user_id in LEADERS:
         person = ledger.repo.get_person(name) or Person(name=name, role=Role.LEADER)
         people.append(person.with_changes(role=Role.LEADER, user_id=user_id, bound_at=now))

@@ -1,6 +1,16 @@
 """Runs the real bot against the built-in Bot API server, with a web chat page and a clock the
 page can move. Production code has no sandbox branches: this module only composes the same
-builders with another clock, config and transport address."""
+builders with another clock, config and transport address.
+
+**钉钉 beside Telegram.** The sandbox also runs a `FakeDingTalk` (bot/fakedingtalk/) in this
+process on 127.0.0.1, with the sandbox's own client id, secret and robot code (never a real
+钉钉), and configures the bot's ``[dingtalk]`` against it: the bot runs both channels with
+`serve_both` (one router, one scheduler), exactly as in production with both configured. The
+demo ledger binds some officials on 钉钉 (bot/sandbox/demo.py); each such account is a 钉钉
+identity on the page (bot/sandbox/dingtalk_web.py). The fake's clock is the sandbox's clock, so
+钉钉's one-day duplicate rule and token expiry follow the simulated days. Only the Telegram side
+is saved in data-sandbox/: after a restart the 钉钉 chats start empty (the ledger keeps
+everything they did); 重置沙盒 empties them too."""
 
 from __future__ import annotations
 
@@ -13,12 +23,23 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.bootstrap import bootstrap
-from bot.config import AccessConfig, ChatsConfig, Config, StorageConfig, TelegramConfig
+from bot.config import (
+    AccessConfig,
+    ChatsConfig,
+    Config,
+    DingTalkConfig,
+    StorageConfig,
+    TelegramConfig,
+)
+from bot.dingtalk.runtime import serve_both
+from bot.domain.accounts import account_number
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
+from bot.domain.model import DINGTALK
 from bot.domain.periods import PeriodKind, period_of
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from bot.fakeapi.persistence import export_state, import_state
+from bot.fakedingtalk import FakeDingTalk
 from bot.runtime import setup_logging
 from bot.sandbox import demo
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
@@ -31,6 +52,9 @@ log = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "100000:LUOSHI-SANDBOX"
 SANDBOX_BOT = "luoshi_sandbox_bot"
+# The sandbox's own 钉钉 app (only ever against its in-process FakeDingTalk).
+SANDBOX_DINGTALK = {"client_id": "dingsandboxclient", "client_secret": "sandbox-secret",
+                    "robot_code": "dingsandboxrobot"}
 DEFAULT_PORT = 8080
 
 
@@ -62,9 +86,12 @@ def start_in_working_hours(clock: MovableClock, calendar: WorkCalendar, send_at:
 
 
 class LiveSandbox(SandboxControl):
-    def __init__(self, api: FakeBotApi, clock: MovableClock) -> None:
+    def __init__(self, api: FakeBotApi, clock: MovableClock,
+                 dingtalk: FakeDingTalk | None = None) -> None:
         self.api = api
         self.clock = clock
+        #: The in-process fake 钉钉 the bot's 钉钉 channel runs against (None: Telegram only).
+        self.dingtalk = dingtalk
         self.services: Services | None = None
         self.app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -75,8 +102,9 @@ class LiveSandbox(SandboxControl):
         self._reset_requested = False
 
     def identities(self) -> list[Identity]:
-        """The admin, every bound person once (by Telegram id) and a new user whose id is not
-        anyone's yet (after an invite binds the new user, the next one gets another id)."""
+        """The admin, every bound person once per channel (by Telegram id; on 钉钉 by their
+        account's number) and a new user whose id is not anyone's yet (after an invite binds
+        the new user, the next one gets another id)."""
         found = [Identity(demo.ADMIN_ID, demo.ADMIN_NAME, "admin", "县政府督查室")]
         used = {demo.ADMIN_ID}
         if self.services is not None:
@@ -86,6 +114,11 @@ class LiveSandbox(SandboxControl):
                     used.add(person.user_id)
                     role = "leader" if person.role.value == "leader" else "official"
                     found.append(Identity(person.user_id, person.name, role, person.unit))
+                address = person.address_on(DINGTALK)
+                if address is not None and self.dingtalk is not None:
+                    role = "leader" if person.role.value == "leader" else "official"
+                    found.append(Identity(account_number(address), person.name, role,
+                                          person.unit, channel=DINGTALK, account=address.id))
         new_user = demo.NEW_USER_ID
         while new_user in used:
             new_user += 1
@@ -166,11 +199,17 @@ class LiveSandbox(SandboxControl):
         return "已向督查室发送今日小结（时钟不变）"
 
 
-def sandbox_config(config: Config, server: FakeBotApiServer) -> Config:
-    """The user's config with the sandbox's token, server, people and its own data folder."""
+def sandbox_config(config: Config, server: FakeBotApiServer,
+                   dingtalk: FakeDingTalk | None = None) -> Config:
+    """The user's config with the sandbox's token, server, people and its own data folder;
+    with `dingtalk`, the 钉钉 channel against that fake (the sandbox's own app; any ``[dingtalk]``
+    the user configured is never used here)."""
     data = config.storage.dir
+    fake_dingtalk = DingTalkConfig(api_base=dingtalk.url, **SANDBOX_DINGTALK) \
+        if dingtalk is not None else DingTalkConfig()
     return dataclasses.replace(
         config,
+        dingtalk=fake_dingtalk,
         telegram=TelegramConfig(token=SANDBOX_TOKEN, base_url=server.base_url,
                                 base_file_url=server.base_file_url),
         storage=StorageConfig(dir=data.with_name(data.name + "-sandbox"),
@@ -186,9 +225,10 @@ def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
 
     clock = MovableClock(config.timezone)
     api = _new_api(clock)
-    control = LiveSandbox(api, clock)
+    dingtalk = new_dingtalk(clock).start()
+    control = LiveSandbox(api, clock, dingtalk)
     server = FakeBotApiServer(api, port=port, routes=SandboxWeb(api, control))
-    config = sandbox_config(config, server)
+    config = sandbox_config(config, server, dingtalk)
     # One line on the terminal (where to click); the bot's own log goes to a file.
     config.storage.dir.mkdir(parents=True, exist_ok=True)
     setup_logging(SANDBOX_TOKEN, log_file=config.storage.dir / "sandbox.log")
@@ -204,9 +244,16 @@ def run_sandbox(config: Config, *, port: int = DEFAULT_PORT) -> int:
             wipe(config.storage.dir)
             fresh, blobs = export_state(_new_api(clock))
             import_state(api, fresh, blobs.__getitem__)
+            dingtalk.forget_messages()
             clock.offset = timedelta()
     finally:
         server.stop()
+        dingtalk.stop()
+
+
+def new_dingtalk(clock: MovableClock) -> FakeDingTalk:
+    """The sandbox's fake 钉钉 (not started), on the sandbox's clock."""
+    return FakeDingTalk(clock=lambda: clock.now().timestamp(), **SANDBOX_DINGTALK)
 
 
 def _new_api(clock: MovableClock) -> FakeBotApi:
@@ -238,6 +285,11 @@ def _run_once(config: Config, control: LiveSandbox) -> None:
             api.add_user(person.user_id, person.name)
             api.start_chat(person.user_id)
     api.start_chat(demo.ADMIN_ID)
+    if control.dingtalk is not None:
+        for person in services.ledger.repo.people():
+            address = person.address_on(DINGTALK)
+            if address is not None and address.id not in control.dingtalk.state.staff:
+                control.dingtalk.add_staff(address.id, person.name)
     app = build_application(services)
     saver = Saver(state, api, clock.now, lambda: clock.offset).start()
     control.services, control.app, control.saver = services, app, saver
@@ -253,7 +305,11 @@ def _run_once(config: Config, control: LiveSandbox) -> None:
 
     async def main() -> None:
         control.stop = asyncio.Event()
-        await serve(app, build_intake(app, services), control.stop)
+        intake = build_intake(app, services)
+        if services.config.dingtalk.enabled:
+            await serve_both(services, app, intake, control.stop)
+        else:
+            await serve(app, intake, control.stop)
 
     try:
         asyncio.run(main())

@@ -21,10 +21,13 @@ input):
   sends a file (at most 10 MB, else 413).
 * `GET /api/file/<file_id>` - a file's bytes (documents as attachments).
 * `POST /api/clock {action}` - one of `control.ACTIONS` (dispatch now, bulletin, ...).
+* `/api/dingtalk/*` - a 钉钉 identity's chat (bot/sandbox/dingtalk_web.py), when the control
+  has a fake 钉钉 (`control.dingtalk`).
 * `POST /api/reset {}` - 重置沙盒: answers once the sandbox runs again from scratch (501 where
   the control cannot).
 
-A user may read and write only their own private chat with the bot and, for admins and leaders,
+Identities carry their channel; the Telegram routes refuse a 钉钉 identity. A user may read and
+write only their own private chat with the bot and, for admins and leaders,
 the admin group. Identities the fake API doesn't know yet (e.g. role "new") are registered with
 `api.add_user` on first use.
 """
@@ -55,6 +58,7 @@ from bot.fakeapi.core import (
 )
 from bot.fakeapi.server import RouteResponse
 from bot.sandbox.control import ACTIONS, Identity, SandboxControl
+from bot.sandbox.dingtalk_web import DingTalkWeb
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -292,6 +296,7 @@ class SandboxWeb:
         self.static_dir = static_dir.resolve()
         self.poll_timeout = poll_timeout
         self.answer_timeout = answer_timeout
+        self.dingtalk = DingTalkWeb(control, lambda: getattr(control, "dingtalk", None))
         self._routes: dict[tuple[str, str], _Handler] = {
             ("GET", "/api/state"): self._state,
             ("GET", "/api/messages"): self._messages,
@@ -325,6 +330,8 @@ class SandboxWeb:
                 return self._file(path.removeprefix("/api/file/"))
             if not path.startswith("/api/"):
                 return None
+            if path.startswith("/api/dingtalk/"):
+                return self.dingtalk.handle(request.method, path, query, body)
             handler = self._routes.get((request.method, path))
             if handler is None:
                 if any(p == path for _m, p in self._routes):
@@ -442,7 +449,10 @@ class SandboxWeb:
         raise _HttpError(403, "没有这个身份 / unknown identity")
 
     def _chats_of(self, identity: Identity) -> list[tuple[int, str, str]]:
-        """(chat id, title, kind) of every chat `identity` may open."""
+        """(chat id, title, kind) of every chat `identity` may open (none on Telegram for a
+        钉钉 identity: its chat is under /api/dingtalk/)."""
+        if identity.channel != "telegram":
+            return []
         chats = [(identity.user_id, self.api.private_chat_title(identity.user_id), "private")]
         if identity.role in GROUP_ROLES:
             group_id, title = self.control.admin_group()
@@ -452,6 +462,8 @@ class SandboxWeb:
     def _chat(self, identity: Identity, value: Any) -> int:
         """The chat id from the request (default: the private chat), if `identity` may use it."""
         chat_id = self._as_int(value, "chat", required=False)
+        if identity.channel != "telegram":
+            raise _HttpError(403, "此身份在钉钉上 / this identity is on 钉钉")
         if chat_id is None:
             return identity.user_id
         if chat_id not in [c[0] for c in self._chats_of(identity)]:
@@ -571,7 +583,8 @@ class SandboxWeb:
             "now": now.isoformat(),
             "now_label": now_label(now),
             "identities": [
-                {"user_id": i.user_id, "name": i.name, "role": i.role, "unit": i.unit}
+                {"user_id": i.user_id, "name": i.name, "role": i.role, "unit": i.unit,
+                 "channel": i.channel}
                 for i in identities
             ],
             "admin_group": {"id": group_id, "title": group_title},

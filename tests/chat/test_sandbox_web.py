@@ -224,7 +224,8 @@ def test_state(server: FakeBotApiServer) -> None:
         ADMIN, LEADER, OFFICIAL, OTHER_OFFICIAL, NEWBIE
     ]
     assert state["identities"][2] == {
-        "user_id": OFFICIAL, "name": "李四", "role": "official", "unit": "住建局"
+        "user_id": OFFICIAL, "name": "李四", "role": "official", "unit": "住建局",
+        "channel": "telegram",
     }
     assert state["admin_group"] == {"id": GROUP, "title": "落实管理群"}
     assert state["bot"]["name"] == "落实机器人"
