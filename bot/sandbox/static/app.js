@@ -224,9 +224,9 @@
         const option = document.createElement("option");
         option.value = String(identity.user_id);
         option.textContent =
-          identity.role === "leader" && identity.unit
+          (identity.role === "leader" && identity.unit
             ? `${identity.name}（${identity.unit}）`
-            : identity.name;
+            : identity.name) + (identity.channel === "dingtalk" ? " · 钉钉" : "");
         optgroup.appendChild(option);
       }
       el.identity.appendChild(optgroup);
@@ -289,6 +289,16 @@
     }
     state.chats = [];
     state.seen = new Map();
+    const dingtalk = window.LuoshiDingTalk; // dingtalk.js: a 钉钉 identity's chat
+    if (dingtalk && identity.channel === "dingtalk") {
+      state.pollGeneration += 1;
+      if (state.pollAbort) state.pollAbort.abort();
+      state.chatId = null;
+      clearReply();
+      dingtalk.open(identity);
+      return;
+    }
+    if (dingtalk) dingtalk.close();
     await loadState();
     const privateChat = state.chats.find((chat) => chat.kind === "private");
     openChat((privateChat || state.chats[0] || { id: userId }).id);
@@ -652,7 +662,9 @@
     if (!text.trim() || el.send.disabled || !state.identity) return;
     el.send.disabled = true;
     try {
-      await sendText(text);
+      const dingtalk = window.LuoshiDingTalk;
+      if (dingtalk && dingtalk.active()) await dingtalk.send(text);
+      else await sendText(text);
       el.input.value = "";
       autoGrow();
     } catch (error) {
