@@ -196,6 +196,30 @@ async def test_a_group_gets_20_a_minute_and_another_group_does_not_wait() -> Non
     assert len(sleeps.delays) == 1
 
 
+async def test_a_group_minute_counts_from_when_dingtalk_answered() -> None:
+    # The first send arrives late (token, connection): 钉钉 counts it from its arrival, so
+    # the 21st must wait 60 s from that answer, not from the 1st's reservation.
+    fake = Fake()
+    clock = Clock()
+    inner = fake.__call__
+
+    def late_first(request: httpx.Request) -> httpx.Response:
+        if "groupMessages" in request.url.path and fake.count == 0:
+            clock.now += 5.0  # the 1st reaches 钉钉 and is answered 5 s after its slot
+        return inner(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(late_first))
+    api = DingTalkApi(client, client_id="dingKEY", client_secret=SECRET, robot_code="dingBOT",
+                      api_base="http://fake.test", monotonic=clock)
+    sleeps = Sleeps()
+    sender = DingTalkSender(api, DIRECTORY.get, monotonic=clock, sleep=sleeps)
+    start = clock.now
+    for n in range(21):
+        await sender.send(GROUP_A, f"第{n}条")
+    assert sleeps.delays == [pytest.approx(start + 5.0 + 60.0 - clock.now)]
+    assert len(fake.sent) == 21
+
+
 async def test_long_text_goes_in_parts_and_the_id_is_the_last() -> None:
     fake = Fake()
     sender, _clock, _sleeps = make(fake)
