@@ -11,6 +11,8 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.channels import ChannelRouter
+from bot.domain.model import TELEGRAM
 from bot.services import Services
 from bot.tg.notifier import ChatWatch, TelegramSender
 
@@ -21,8 +23,11 @@ SERVICES_KEY = "luoshi.services"
 
 
 def telegram_sender(services: Services) -> TelegramSender | None:
-    """The sender as the Telegram adapter built it (replies, ForceReply, edits)."""
+    """The sender as the Telegram adapter built it (replies, ForceReply, edits) — the
+    services' own, or Telegram's behind the channel router when 钉钉 runs beside it."""
     sender = services.sender
+    if isinstance(sender, ChannelRouter):
+        sender = sender.senders.get(TELEGRAM)
     if sender is None or isinstance(sender, TelegramSender):
         return sender
     raise TypeError(f"the Telegram handlers need a TelegramSender, not {type(sender).__name__}")

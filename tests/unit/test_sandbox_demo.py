@@ -28,4 +28,7 @@ def test_the_demo_has_a_past_xun_and_month_to_report_on() -> None:
         bulletin = make_bulletin(repo, calendar, Config(), previous, today=NOW.date())
         assert len(bulletin.units) >= 5, kind  # ranked units, so a chart too
     assert all(t.created_at < NOW for t in repo.tasks())
-    assert {p.name for p in repo.people() if p.user_id} >= {n for n, _u, _i in demo.OFFICIALS}
+    # Every demo official is bound: on Telegram, or on 钉钉 only (吴敏), or on both (李娜).
+    assert {p.name for p in repo.people() if p.bound} >= {n for n, _u, _i in demo.OFFICIALS}
+    on_dingtalk = {p.name for p in repo.people() if p.address_on("dingtalk") is not None}
+    assert on_dingtalk and on_dingtalk <= {n for n, _u, _i in demo.OFFICIALS}
