@@ -12,7 +12,9 @@ tasks not yet sent — so nothing is sent twice and nothing is dropped.
 One reminder, one channel: a person reachable on several running channels (the sender may be
 a router over them, bot/channels.py) gets each reminder at one address — `address_for`
 (`Services.reminder_address`: [channels] prefer, else the channel they last used) — sent to
-that address's account number and keyed in the outbox with that address's channel.
+that address's account number and keyed in the outbox with that address's channel. Sent today
+on one channel is sent: a second run does not send it again on another (`_sent_today`), though
+the address would now be another one (the person used the other channel since).
 
 已送达未读 (channels that can tell who read a message: 钉钉): each sent entry keeps the
 sender's `receipt`; a run first asks who read the previous workday's reminders
@@ -37,6 +39,8 @@ from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 from bot.domain.ledger import Ledger
 from bot.domain.model import (
+    DINGTALK,
+    TELEGRAM,
     Address,
     DeliveryStatus,
     OutboxEntry,
@@ -85,6 +89,7 @@ class DispatchReport:
     listed: int = 0  # tasks in today's 挂牌督办 list (sent once a day)
 
 
+KNOWN_CHANNELS = (TELEGRAM, DINGTALK)  # whose outbox keys a run looks for (`_sent_today`)
 ESCALATION = "escalation"  # outbox kind of a 督办单 to a leader
 LISTING = "listing"  # outbox kind of the day's 挂牌督办 list
 LISTING_TASK = "挂牌督办"
@@ -305,13 +310,21 @@ class RhythmDispatcher:
             address = self._address(leader)
             if leader is None or address is None:
                 continue
-            key = outbox_key(day, task.id, leader.name, ESCALATION, address.channel)
-            existing = self.repo.outbox_get(key)
-            if existing is not None and existing.status is DeliveryStatus.SENT:
+            if self._sent_today(day, task.id, leader.name, ESCALATION):
                 continue
             items.append(_Item(task, kind, leader, account_number(address), tuple(stranded),
                                True, address.channel))
         return items
+
+    def _sent_today(self, day: date, task_id: str, person: str, kind: str) -> bool:
+        """The reminder went out today on some channel: one reminder, one channel, even when
+        the channel it would go to now changed since (the person used another one since, a
+        channel started or stopped, [channels] prefer changed over a restart)."""
+        for channel in dict.fromkeys((*self.sender.channels, *KNOWN_CHANNELS)):
+            entry = self.repo.outbox_get(outbox_key(day, task_id, person, kind, channel))
+            if entry is not None and entry.status is DeliveryStatus.SENT:
+                return True
+        return False
 
     def _owner_stranded(self, name: str, day: date) -> bool:
         """An owner the bot cannot reach (not bound, never started it, blocked it). One on
@@ -378,7 +391,7 @@ class RhythmDispatcher:
                 channel = address.channel if address is not None else self.sender.channel
                 key = outbox_key(day, task.id, name, kind.value, channel)
                 existing = self.repo.outbox_get(key)
-                if existing is not None and existing.status is DeliveryStatus.SENT:
+                if self._sent_today(day, task.id, name, kind.value):
                     report.sent_before += 1
                     continue
                 if person is not None and person.on_leave(day):
@@ -397,9 +410,7 @@ class RhythmDispatcher:
             leader = self._reachable_leader(task, day) if away else None
             place = self._address(leader)
             if leader is not None and place is not None and leader.name not in away:
-                key = outbox_key(day, task.id, leader.name, kind.value, place.channel)
-                existing = self.repo.outbox_get(key)
-                if existing is None or existing.status is not DeliveryStatus.SENT:
+                if not self._sent_today(day, task.id, leader.name, kind.value):
                     items.append(_Item(task, kind, leader, account_number(place), tuple(away),
                                        channel=place.channel))
         report.unbound = sorted(set(report.unbound))

@@ -113,6 +113,25 @@ async def test_a_person_bound_on_both_gets_one_reminder_on_the_last_used_channel
     assert len(used.sent) == 1 and not other.sent
 
 
+@pytest.mark.parametrize("first", [TELEGRAM, DINGTALK])
+async def test_a_reminder_sent_today_is_not_sent_again_on_the_channel_used_since(
+        repo, clock, ledger, make_task, router, telegram, dingtalk,  # type: ignore[no-untyped-def]
+        first: str) -> None:
+    """Sent on one channel, then the person uses the other (a report there): a second run the
+    same day sends nothing, on either channel (found by tests/process/test_e2e_both_channels)."""
+    services = _services(repo, clock, router)
+    _bind_both(ledger, first)
+    make_task()
+    assert (await services.rhythm().run()).sent == 1
+    then = DINGTALK if first == TELEGRAM else TELEGRAM
+    person = ledger.repo.get_person(ZHANG.who)
+    from bot.domain.ports import Change
+    ledger.repo.commit(Change(people=[person.with_changes(last_channel=then)]))
+    again = await services.rhythm().run()
+    assert (again.sent, again.sent_before) == (0, 1)
+    assert len(telegram.sent) + len(dingtalk.sent) == 1
+
+
 async def test_the_preferred_channel_wins_over_the_last_used(
         repo, clock, ledger, make_task, router, telegram, dingtalk) -> None:  # type: ignore[no-untyped-def]
     services = _services(repo, clock, router, prefer=DINGTALK)
