@@ -94,7 +94,8 @@ async def start(services: Services, caller: Caller, args: Sequence[str],
             if pending.params.get("new"):
                 await ask_admins_to_rebind(services, pending.params["request"], caller)
             return
-        await conversation.say(Reply(_greeting(services, bound, bound_now=True)))
+        await conversation.say(Reply(_greeting(services, bound, bound_now=True,
+                                               channel=caller.channel)))
         return
     person = services.person(caller.user_id)
     if services.is_admin(caller.user_id):
@@ -127,12 +128,22 @@ async def bind_by_text(services: Services, caller: Caller, said: Said,
     return True
 
 
-def _greeting(services: Services, person: Person, *, bound_now: bool) -> str:
-    """Welcome (or welcome back) with the person's open tasks."""
+def _greeting(services: Services, person: Person, *, bound_now: bool,
+              channel: str = "") -> str:
+    """Welcome (or welcome back) with the person's open tasks. Bound just now on `channel`:
+    it says where reminders will go — here, or (a person on two channels, `[channels] prefer`
+    naming the other) on the other channel, never a promise the dispatch will not keep."""
     msgs = services.messages
     today = services.clock.today()
     first = (msgs.t("welcome_bound", name=person.name, unit=person.unit or "—") if bound_now
              else msgs.t("welcome_back", name=person.name))
+    if bound_now and channel:
+        sender = services.sender
+        where = services.reminder_address(person, running=sender.channels if sender else None)
+        if where is not None and where.channel != channel:
+            first = msgs.t("welcome_bound_elsewhere", name=person.name,
+                           unit=person.unit or "—",
+                           channel=msgs.catalog[f"channel_{where.channel}"])
     tasks = services.ledger.tasks_of_person(person.name)
     led = tasks_led_by(services, person.name)
     lead_hint = f"\n{msgs.t('tasks_lead_hint', count=len(led))}" if led else ""

@@ -28,7 +28,7 @@ from bot.domain.ports import Change
 from bot.ledger_io import import_ledger_file
 from bot.services import Services
 from tests.conftest import NOV27
-from tests.support.fake_channel import RecordingConversation
+from tests.support.fake_channel import FakeSender, RecordingConversation
 from tests.support.fakes import FakeRepository
 from tests.unit.conftest import ADMIN, ZHANG, progress
 
@@ -294,6 +294,28 @@ async def test_binding_on_dingtalk_by_typing_the_code(services: Services,
     person = services.person(DING_CALLER.user_id)
     assert person is not None and person.accounts == (DING_ZHANG,)
     assert "张三" in conversation.texts[-1]
+
+
+async def test_the_welcome_says_where_reminders_will_go(
+        services: Services, conversation: RecordingConversation, sender: FakeSender) -> None:
+    """Bound on 钉钉 while the config prefers Telegram (both running): the welcome must not
+    promise reminders "here"."""
+    from dataclasses import replace
+
+    from bot.channels import ChannelRouter
+    from bot.config import ChannelsConfig
+
+    dingtalk = FakeSender()
+    dingtalk.channel = "dingtalk"
+    services.connect(ChannelRouter({"telegram": sender, "dingtalk": dingtalk}))
+    services.config = replace(services.config, channels=ChannelsConfig(prefer="telegram"))
+    first = services.ledger.create_invite("张三", "县自然资源局", admin_id=people.ADMIN)
+    services.ledger.redeem_invite(first.code, people.ZHANG)  # on Telegram already
+    second = services.ledger.create_invite("张三", "县自然资源局", admin_id=people.ADMIN)
+    said = Said(chat_id=DING_ZHANG_NO, message_id=2, text=f"绑定 {second.code}")
+    await reports.on_plain(services, conversation, DING_CALLER, said)
+    welcome = conversation.texts[-1]
+    assert "调度提醒发到您的Telegram" in welcome and "将发到这里" not in welcome
 
 
 async def test_a_telegram_user_may_type_the_code_too(services: Services,
