@@ -4,13 +4,19 @@ people of tests/conftest.py bound to their accounts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.bootstrap import bootstrap
+from bot.config import parse_config
+from bot.dingtalk.runtime import DingTalkRuntime
+from bot.fakedingtalk import FakeDingTalk
+from bot.services import Services
 from tests.conftest import ADMIN, LEADER, LI, NAMES, ZHANG
 from tests.support.harness import TOKEN, Harness
 
@@ -52,3 +58,45 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
     path.write_text(f'[telegram]\ntoken = "{TOKEN}"\n[storage]\ndir = "data"\n'
                     f"[access]\nadmins = [{ADMIN}]\n{extra}", encoding="utf-8")
     return path
+
+
+# ---- 钉钉: the channel on the fake 钉钉, with a real store ----------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDingTalk]:
+    """A fake 钉钉 on local sockets with the people the 钉钉 chat tests use: the admin (boss,
+    in `dingtalk_admins`), 张三 (zhang3) and 李四 (li4)."""
+    with FakeDingTalk(client_id="app", client_secret="secret", robot_code="robot") as server:
+        server.add_staff("boss", "督查室王主任")
+        server.add_staff("zhang3", "张三")
+        server.add_staff("li4", "李四")
+        yield server
+
+
+@pytest.fixture
+async def running(fake: FakeDingTalk,
+                  tmp_path: Path) -> AsyncIterator[tuple[Services, DingTalkRuntime]]:
+    """The bot with only 钉钉 configured against `fake`, on a real store in tmp_path, its
+    Stream connected; closed down in order afterwards."""
+    config = parse_config({
+        "storage": {"dir": str(tmp_path / "data")},
+        "access": {"dingtalk_admins": ["boss"]},
+        "dingtalk": {"client_id": "app", "client_secret": "secret", "robot_code": "robot",
+                     "api_base": fake.url},
+    }, require_token=False)
+    services = bootstrap(config)
+    runtime = DingTalkRuntime(services)
+    services.connect(runtime.sender)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.stream.run(stop))
+    assert await fake.wait_connected()
+    try:
+        yield services, runtime
+    finally:
+        stop.set()
+        await task
+        await runtime.close()
+        await services.background_idle()
+        if services.close is not None:
+            services.close()

@@ -7,59 +7,17 @@ refused (bot/dingtalk/inbound.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
 from bot.adapters.inbox import INBOX
-from bot.bootstrap import bootstrap
-from bot.config import parse_config
 from bot.dingtalk.render import SEND_URL
 from bot.dingtalk.runtime import DingTalkRuntime
 from bot.domain.model import TaskStatus
 from bot.fakedingtalk import FakeDingTalk
 from bot.services import Services
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeDingTalk]:
-    with FakeDingTalk(client_id="app", client_secret="secret", robot_code="robot") as server:
-        server.add_staff("boss", "督查室王主任")
-        server.add_staff("zhang3", "张三")
-        server.add_staff("li4", "李四")
-        yield server
-
-
-@pytest.fixture
-async def running(fake: FakeDingTalk, tmp_path: Path) -> AsyncIterator[tuple[Services,
-                                                                              DingTalkRuntime]]:
-    config = parse_config({
-        "storage": {"dir": str(tmp_path / "data")},
-        "access": {"dingtalk_admins": ["boss"]},
-        "dingtalk": {"client_id": "app", "client_secret": "secret", "robot_code": "robot",
-                     "api_base": fake.url},
-    }, require_token=False)
-    services = bootstrap(config)
-    runtime = DingTalkRuntime(services)
-    services.connect(runtime.sender)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runtime.stream.run(stop))
-    assert await fake.wait_connected()
-    try:
-        yield services, runtime
-    finally:
-        stop.set()
-        await task
-        await runtime.close()
-        await services.background_idle()
-        if services.close is not None:
-            services.close()
 
 
 async def _say(fake: FakeDingTalk, runtime: DingTalkRuntime, staff: str, text: str,
