@@ -4,7 +4,9 @@ store, the work calendar, the snapshot policy, and logging."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -89,3 +91,13 @@ def setup_logging(token: str = "", level: int = logging.INFO,
     # httpx logs every request URL at INFO, token included; keep it to warnings.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stop` (the process's main loop ends gracefully). Where the loop
+    cannot take signal handlers — not the main thread (a test runs the bot in one), or a
+    platform without them — nothing is installed and `stop` is set by whoever runs it."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

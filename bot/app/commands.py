@@ -5,7 +5,7 @@ or as a guided dialogue, and the 📨 invite links for whoever it names that is 
 
 Each use case takes who is speaking (`Caller`), what they gave (the command's arguments as
 plain strings, or the `Said` message when more than the words matters) and the
-`Conversation` to answer in. Admin-only commands refuse everyone else with `admin_refusal`
+`Conversation` to answer in. Admin-only commands refuse everyone else with `refused`
 (strangers learn nothing about the ledger). Domain and storage failures are not caught here:
 the channel runs every use case inside `bot.app.common.guarded`, which answers them.
 
@@ -26,10 +26,10 @@ from bot.alerts import notify_admins, notify_chat
 from bot.app import actions
 from bot.app.common import (
     actor,
-    admin_refusal,
     created_reply,
     date_question,
     parse_add_line,
+    refused,
     unbound_names,
     visible_tasks_for,
 )
@@ -201,9 +201,7 @@ async def add_entry(services: Services, caller: Caller, said: Said,
                     conversation: Conversation) -> AddStep:
     """/add with the four fields creates at once; /add alone starts the guided dialogue
     (returns "title": the channel keeps an empty dict of answers and waits for the first)."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return DONE
     msgs = services.messages
     rest = command_rest(said.text)
@@ -426,9 +424,7 @@ async def invite(services: Services, caller: Caller, args: Sequence[str],
                  conversation: Conversation, link: Callable[[str], str]) -> None:
     """/invite 姓名 [单位]: a one-time code to bind the person's account. `link` makes the
     channel's invitation from the code (on Telegram a t.me deep link that runs /start)."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     if not args:
@@ -443,9 +439,7 @@ async def invite(services: Services, caller: Caller, args: Sequence[str],
 
 async def people(services: Services, caller: Caller, conversation: Conversation) -> None:
     """/people: everyone in the ledger, with their unit and whether their account is bound."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     await conversation.say(Reply(
         services.messages.people_list(list(services.ledger.repo.people()))))
@@ -457,9 +451,7 @@ async def people(services: Services, caller: Caller, conversation: Conversation)
 async def cancel_task(services: Services, caller: Caller, args: Sequence[str],
                       conversation: Conversation) -> None:
     """/cancel 编号 [原因]: 撤销, with who and why in the task's history."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = normalize_task_id(args[0]) if args else None
@@ -476,9 +468,7 @@ async def remind(services: Services, caller: Caller, args: Sequence[str],
     """/remind 编号: 催办 every 责任人 now, with the report buttons. The answer names who was
     reached, who has no bound account and who could not be reached; only a reminder that
     reached someone is recorded."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = normalize_task_id(args[0]) if args else None
@@ -527,9 +517,7 @@ async def dispatch_now(services: Services, caller: Caller, said: Said,
     The fan-out waits on the channel's limits for minutes at county scale: it runs in the
     background (the admin's chat stays free meanwhile) and its report is sent to the chat the
     command came from through the Sender port."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     if services.rhythm().running:
@@ -573,9 +561,7 @@ def render_dispatch_report(services: Services, report: DispatchReport) -> str:
 async def plan_preview(services: Services, caller: Caller, args: Sequence[str],
                        conversation: Conversation) -> None:
     """/plan [天数]: how many reminders of each kind go out on each coming workday."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     days = PLAN_DEFAULT_DAYS

@@ -72,6 +72,14 @@ def admin_refusal(services: Services, caller: Caller) -> Reply | None:
     return Reply(services.messages.t(key))
 
 
+async def refused(services: Services, caller: Caller, conversation: Conversation) -> bool:
+    """True (and the caller told why) when an admin command comes from anyone else."""
+    refusal = admin_refusal(services, caller)
+    if refusal is not None:
+        await conversation.say(refusal)
+    return refusal is not None
+
+
 def visible_tasks_for(services: Services, user_id: int) -> list[Task] | None:
     """Admins see every live task, officials their own; None for strangers."""
     if services.is_admin(user_id):

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from bot.adapters.spreadsheet import MAX_BYTES, PARSE_SECONDS, SheetError
 from bot.app import actions
-from bot.app.common import actor, admin_refusal
+from bot.app.common import actor, refused
 from bot.app.conversation import (
     Attachment,
     Caller,
@@ -144,9 +144,7 @@ def is_ledger_file(said: Said, dialogue: Dialogue) -> bool:
 async def import_command(services: Services, conversation: Conversation, caller: Caller,
                          words: str, dialogue: Dialogue) -> None:
     """/import [允许任意日期]: the next file this admin sends is a ledger to import."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     options = import_options(words)
     any_date = options.any_date
@@ -164,9 +162,7 @@ async def on_ledger_file(services: Services, conversation: Conversation, caller:
     """A ledger file (`is_ledger_file`): checked against the ledger without writing, and
     answered with a preview under which 确认导入 / 取消 decide (only when the file is good)."""
     msgs = services.messages
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     awaiting = dialogue.pop(AWAITING_IMPORT, None)
     asked_sheet = dialogue.pop(IMPORT_SHEET, None)
@@ -235,9 +231,7 @@ async def on_import_press(services: Services, conversation: Conversation, press:
 
 async def export(services: Services, conversation: Conversation, caller: Caller) -> None:
     """/export: every task but cancelled ones as a workbook, sent as a document."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     today = services.clock.today()

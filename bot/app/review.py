@@ -1,7 +1,7 @@
 """Admins close the loop (交账 → 核账 → 销账) by command: /verify /reject /reopen /resolve
 /extend, and the reason for a 退回 given as a reply to the ✍️ prompt of the 退回 button.
 
-Every command is an admin's (`admin_refusal` answers anyone else, strangers learning nothing
+Every command is an admin's (`refused` answers anyone else, strangers learning nothing
 about the ledger). Each one changes the ledger, then tells the task's 责任人 and answers the
 admin with what was done and who was reached (`reports.notify_owners`). The same steps back
 the buttons under the admins' messages (`decisions`).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.app.common import actor, admin_refusal, date_question, with_line
+from bot.app.common import actor, date_question, refused, with_line
 from bot.app.conversation import Caller, Conversation, Reply, Said
 from bot.app.reports import notify_owners
 from bot.domain.deadlines import read_deadline
@@ -36,17 +36,10 @@ def _rest(said: Said) -> str:
     return " ".join(_args(said)[1:]).strip()
 
 
-async def _refused(services: Services, conversation: Conversation, caller: Caller) -> bool:
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
-    return refusal is not None
-
-
 async def verify(services: Services, conversation: Conversation, caller: Caller,
                  said: Said) -> None:
     """/verify <编号>: 核账通过, the task is 已销账; its 责任人 are told."""
-    if await _refused(services, conversation, caller):
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = _task_arg(said)
@@ -62,7 +55,7 @@ async def verify(services: Services, conversation: Conversation, caller: Caller,
 async def reject(services: Services, conversation: Conversation, caller: Caller,
                  said: Said) -> None:
     """/reject <编号> <理由>: the 交账 is sent back with the reason."""
-    if await _refused(services, conversation, caller):
+    if await refused(services, caller, conversation):
         return
     task_id = _task_arg(said)
     if task_id is None:
@@ -91,7 +84,7 @@ async def reject_task(services: Services, conversation: Conversation, caller: Ca
 async def reopen(services: Services, conversation: Conversation, caller: Caller,
                  said: Said) -> None:
     """/reopen <编号> <理由>: a closed task is open again."""
-    if await _refused(services, conversation, caller):
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = _task_arg(said)
@@ -109,7 +102,7 @@ async def reopen(services: Services, conversation: Conversation, caller: Caller,
 async def resolve(services: Services, conversation: Conversation, caller: Caller,
                   said: Said) -> None:
     """/resolve <编号> [说明]: the task's open 困难 are solved."""
-    if await _refused(services, conversation, caller):
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = _task_arg(said)
@@ -129,7 +122,7 @@ async def extend(services: Services, conversation: Conversation, caller: Caller,
     """/extend <编号> [新时限]: without a date, the pending 延期申请 is approved. A date in the
     past or years ahead is asked about first (确认 / 重新填写; the button reads this command
     again)."""
-    if await _refused(services, conversation, caller):
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = _task_arg(said)

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import date
 
-from bot.app.common import actor, admin_refusal
+from bot.app.common import actor, refused
 from bot.app.conversation import Attachment, Caller, Conversation, Reply
 from bot.bulletins import chart_for, ledger_existed, make_bulletin, parse_period
 from bot.domain.errors import InvalidField
@@ -35,9 +35,7 @@ async def leave(services: Services, caller: Caller, args: Sequence[str],
                 conversation: Conversation) -> None:
     """/leave 姓名 起 止 — no prompts to them in that window; their leaders get the reminders.
     /leave 姓名 取消 ends it; /leave alone lists who is on leave."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     words = [normalize(a) for a in args]
@@ -79,9 +77,7 @@ async def leave(services: Services, caller: Caller, args: Sequence[str],
 async def exempt(services: Services, caller: Caller, args: Sequence[str],
                  conversation: Conversation) -> None:
     """/exempt 编号 理由 — 容错: out of scoring from now on, with who and why in its history."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     task_id = normalize_task_id(args[0]) if args else None
@@ -112,9 +108,7 @@ async def report(services: Services, caller: Caller, args: Sequence[str],
     Without a period: the last complete 旬 — or 截至今日 when the ledger did not exist then (a
     new deployment, a ledger imported today), and the bulletin says so. A period in progress
     is taken up to today; one still to come is answered as such."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     words = [normalize(a) for a in args]
@@ -153,9 +147,7 @@ async def score(services: Services, caller: Caller, args: Sequence[str],
     """/score [期间]: unit scores with the deductions, for the last complete month by default;
     a period in progress is scored up to today (never over days still to come), 今日 from the
     ledger's first day to today."""
-    refusal = admin_refusal(services, caller)
-    if refusal is not None:
-        await conversation.say(refusal)
+    if await refused(services, caller, conversation):
         return
     msgs = services.messages
     text = normalize(" ".join(args))

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from typing import Any
 
 import httpx
@@ -42,6 +41,7 @@ from bot.dingtalk.inbound import DingTalkInbound, DingTalkIntake, said_of
 from bot.dingtalk.sender import DingTalkSender, Target
 from bot.dingtalk.stream import StreamClient
 from bot.domain.model import DINGTALK, TELEGRAM
+from bot.runtime import stop_on_signals
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -85,17 +85,10 @@ class DingTalkRuntime:
         await self.http.aclose()
 
 
-def _signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-
-
 async def serve_dingtalk(services: Services, stop: asyncio.Event | None = None) -> None:
     """钉钉 alone: jobs, replay, Stream, until SIGINT/SIGTERM or `stop`."""
     stop = stop or asyncio.Event()
-    _signals(stop)
+    stop_on_signals(stop)
     runtime = DingTalkRuntime(services)
     services.connect(runtime.sender)
     try:

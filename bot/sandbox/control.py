@@ -41,8 +41,8 @@ class SandboxControl(ABC):
         """Thread-safe and blocking: run one of ACTIONS on the bot's event loop and return a
         short human-readable result (Chinese). Raises ValueError for an unknown action."""
 
+    @abstractmethod
     def reset(self, timeout: float = 120.0) -> str:
         """Thread-safe and blocking: start the sandbox over (a new demo ledger, empty chats,
         the clock from today) and return a short result (Chinese) once it is up again. Raises
-        NotImplementedError where a sandbox cannot (the default), TimeoutError."""
-        raise NotImplementedError
+        TimeoutError when it is not up within `timeout`."""

@@ -789,8 +789,6 @@ class SandboxWeb:
         self._body(request)
         try:
             result = self.control.reset()
-        except NotImplementedError:
-            return self._json(501, {"error": "此沙盒不能重置 / this sandbox cannot be reset"})
         except TimeoutError:
             return self._json(504, {"error": "重置超时，请刷新页面 / the reset timed out"})
         except Exception as exc:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from typing import Any
 
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
+from bot.runtime import stop_on_signals
 from bot.tg.app import start_jobs
 from bot.tg.intake import BACKOFF, Intake
 
@@ -34,10 +34,7 @@ def run_polling(app: App, intake: Intake) -> None:
 
 async def serve(app: App, intake: Intake, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     started = False
     try:
         await _initialize(app, stop)

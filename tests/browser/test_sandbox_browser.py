@@ -50,6 +50,7 @@ class DemoControl(SandboxControl):
     Tuesday 2026-12-01 09:00) that the "下一个工作日" button moves forward."""
 
     def __init__(self, start: datetime = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)) -> None:
+        self._start = start
         self._offset = start.timestamp() - time.time()
         self.actions: list[str] = []
         self._lock = threading.Lock()
@@ -89,6 +90,13 @@ class DemoControl(SandboxControl):
             return f"时钟已拨到 {target:%m-%d %H:%M}"
         texts = {"dispatch": "已调度 2 条提醒", "bulletin": "通报已发送", "summary": "小结已发送"}
         return texts.get(action, "已完成")
+
+    def reset(self, timeout: float = 120.0) -> str:
+        """The clock back to the start (the page's chats are the fake Bot API's)."""
+        with self._lock:
+            self._offset = self._start.timestamp() - time.time()
+        self.actions.append("reset")
+        return "沙盒已重置"
 
 
 TASKS_TEXT = (

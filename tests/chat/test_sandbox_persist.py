@@ -249,8 +249,8 @@ def test_wipe_empties_the_folder_but_keeps_the_log(tmp_path: Path) -> None:
 
 
 class ResettableControl(SandboxControl):
-    def __init__(self, *, can_reset: bool = True) -> None:
-        self.can_reset = can_reset
+    def __init__(self, *, fail_with: Exception | None = None) -> None:
+        self.fail_with = fail_with
         self.resets = 0
 
     def identities(self) -> list[Identity]:
@@ -266,8 +266,8 @@ class ResettableControl(SandboxControl):
         return "已完成"
 
     def reset(self, timeout: float = 120.0) -> str:
-        if not self.can_reset:
-            return super().reset(timeout)
+        if self.fail_with is not None:
+            raise self.fail_with
         self.resets += 1
         return "沙盒已重置"
 
@@ -290,11 +290,12 @@ def test_reset_over_http() -> None:
     assert answer["now_label"] == "12月3日（周四）10:00"
 
 
-def test_reset_where_it_cannot_is_a_chinese_error() -> None:
-    control = ResettableControl(can_reset=False)
+def test_a_reset_that_times_out_is_a_chinese_error() -> None:
+    control = ResettableControl(fail_with=TimeoutError())
     with FakeBotApiServer(new_api(), routes=SandboxWeb(new_api(), control)) as server:
         status, answer = post_reset(server)
-    assert status == 501 and answer["error"].startswith("此沙盒不能重置 / ")
+    assert status == 504 and answer["error"].startswith("重置超时，请刷新页面 / ")
+    assert control.resets == 0
 
 
 # --------------------------------------------------------------------------- the live control

@@ -73,6 +73,11 @@ class FakeControl(SandboxControl):
             self.clock = datetime(2026, 12, 2, 8, 30, tzinfo=TZ)
         return f"已执行：{action}"
 
+    def reset(self, timeout: float = 120.0) -> str:
+        self.actions.append("reset")
+        self.clock = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+        return "沙盒已重置"
+
 
 @pytest.fixture
 def api() -> FakeBotApi:
