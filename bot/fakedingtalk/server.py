@@ -232,6 +232,21 @@ class FakeDingTalk:
 
     # ---- waiting (awaitable from any loop) ---------------------------------------------------
 
+    def wait_until(self, predicate: Callable[[], object], *, what: str,
+                   timeout: float = 30.0) -> None:
+        """Block (from any thread but the fake's own) until `predicate()` holds, re-checking
+        whenever the fake records a send, an ACK or a connection; AssertionError naming
+        `what` after `timeout` seconds. Nothing sleeps: a test waits exactly as long as the bot
+        takes."""
+        deadline = time.monotonic() + timeout
+        changed = self.state.changed
+        with changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out waiting for {what}")
+                changed.wait(remaining)
+
     async def wait_acked(self, message_id: str, timeout: float = 5.0) -> bool:
         return await self.stream.submit(self.stream.wait_acked(message_id, timeout))
 

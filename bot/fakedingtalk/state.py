@@ -130,6 +130,9 @@ class FakeState:
     clock: Callable[[], float]
     corp_id: str = "dingfakecorp0001"
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: Notified whenever something a test may wait for happens (a message sent, a frame
+    #: ACKed, a connection accepted): `FakeDingTalk.wait_until` waits on it, never sleeps.
+    changed: threading.Condition = field(default_factory=threading.Condition)
     staff: dict[str, Staff] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     #: access token → expiry (clock seconds).
@@ -233,7 +236,12 @@ class FakeState:
             for name, value in kw.items():
                 setattr(message, name, value)
             self.sent.append(message)
-            return message
+        self.notify_changed()
+        return message
+
+    def notify_changed(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
 
     def delivered_today(self, staff_id: str, msg_key: str, msg_param: JSONDict) -> tuple[bool, int]:
         """(whether identical content already reached this person today, how many messages

@@ -156,6 +156,7 @@ class StreamServer:
         self.accepted += 1
         self._current = ws
         self._connected.set()
+        self.state.notify_changed()
         try:
             for frame in list(self.frames.values()):
                 if frame.ack_code != 200 and frame.type != "SYSTEM":
@@ -187,6 +188,7 @@ class StreamServer:
         frame.ack_data = reply.get("data")
         if frame.ack_code == 200:
             frame.acked.set()
+        self.state.notify_changed()
 
     async def _deliver(self, ws: ServerConnection, frame: Frame) -> None:
         if self.delay > 0:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -79,15 +78,18 @@ def chat(server: FakeBotApiServer, user: int) -> list[dict[str, Any]]:
     return messages
 
 
-def wait_for(server: FakeBotApiServer, user: int, text: str, after: int = 0,
-             timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        bot = [m for m in chat(server, user)[after:] if m["from_bot"] and text in m["html"]]
-        if bot:
-            return bot[-1]
-        assert time.monotonic() < deadline, (text, chat(server, user))
-        time.sleep(0.1)
+def wait_for(server: FakeBotApiServer, control: LiveSandbox, user: int, text: str,
+             after: int = 0, timeout: float = 20.0) -> dict[str, Any]:
+    """The robot's last message to `user` (on the page, after the first `after`) containing
+    `text`, once the fake 钉钉 has it: the wait is on the fake's record of sends, never a
+    sleep."""
+
+    def found() -> list[dict[str, Any]]:
+        return [m for m in chat(server, user)[after:] if m["from_bot"] and text in m["html"]]
+
+    assert control.dingtalk is not None
+    control.dingtalk.wait_until(found, what=f"the robot's {text!r} to {user}", timeout=timeout)
+    return found()[-1]
 
 
 def progress(control: LiveSandbox) -> int | None:
@@ -114,7 +116,7 @@ def test_a_dingtalk_identity_is_reminded_reports_and_presses(
 
     status, answer = call(server, "/api/clock", {"action": "dispatch"})
     assert status == 200, answer
-    reminder = wait_for(server, liu, TASK)
+    reminder = wait_for(server, control, liu, TASK)
     assert reminder["buttons"], reminder
     dtmd = "dtmd://dingtalkclient/sendMessage"
     assert all(b["url"].startswith(dtmd) for b in reminder["buttons"])
@@ -126,21 +128,15 @@ def test_a_dingtalk_identity_is_reminded_reports_and_presses(
     assert status == 200, answer
     mine = chat(server, liu)[before]
     assert not mine["from_bot"] and mine["html"] == "进度60%"
-    wait_for(server, liu, "60", after=before + 1)
-    deadline = time.monotonic() + 10
-    while progress(control) != 60:
-        assert time.monotonic() < deadline, progress(control)
-        time.sleep(0.1)
+    wait_for(server, control, liu, "60", after=before + 1)
+    assert progress(control) == 60  # recorded before it was confirmed
 
     # A button the robot sent: pressed, its text comes back to the bot and it answers.
-    label, url = reminder["buttons"][0]["label"], reminder["buttons"][0]["url"]
+    url = reminder["buttons"][0]["url"]
     before = len(chat(server, liu))
     status, answer = call(server, "/api/dingtalk/press", {"user": liu, "url": url})
     assert status == 200, answer
-    deadline = time.monotonic() + 20
-    while not [m for m in chat(server, liu)[before:] if m["from_bot"]]:
-        assert time.monotonic() < deadline, (label, chat(server, liu))
-        time.sleep(0.1)
+    wait_for(server, control, liu, "", after=before)  # the bot answers the press
     pressed = chat(server, liu)[before]
     assert not pressed["from_bot"], pressed
     # A URL the robot never sent is refused.

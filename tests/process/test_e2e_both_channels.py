@@ -20,8 +20,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,13 +113,13 @@ class BothProcess:
     Stream connection is open."""
 
     def __init__(self, config: Path, api: FakeBotApi, fake: FakeDingTalk, log: Path) -> None:
-        menus = len(api.calls_of("setMyCommands"))
         connections = fake.connections
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "--config", str(config), "run"],
             cwd=config.parent, env=_env(), stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until(lambda: len(api.calls_of("setMyCommands")) > menus, what="Telegram started")
-        wait_until(lambda: fake.connections > connections, what="the Stream connection")
+        fake.wait_until(lambda: fake.connections > connections, what="the Stream connection",
+                        timeout=WAIT)
+        tg_ask(api, ADMIN, "/help", "督查室命令")  # Telegram answers: it has started too
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -131,14 +130,6 @@ class BothProcess:
             self.proc.kill()
             self.proc.wait(timeout=10)
             raise
-
-
-def wait_until(predicate: Callable[[], object], *, what: str, timeout: float = WAIT) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def tg_ask(api: FakeBotApi, user: int, text: str, expect: str) -> dict[str, Any]:
@@ -155,7 +146,7 @@ def dt_ask(fake: FakeDingTalk, staff: str, text: str, expect: str) -> str:
         return next((t for t in fake.texts_to(staff)[start:] if expect in t), None)
 
     fake.send_text(staff, text)
-    wait_until(answer, what=f"{expect!r} after {text!r}")
+    fake.wait_until(answer, what=f"{expect!r} after {text!r}", timeout=WAIT)
     found = answer()
     assert found is not None
     return found
