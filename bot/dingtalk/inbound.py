@@ -51,16 +51,15 @@ bot/tg/intake.py does for Telegram.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import unquote
 
 from bot.adapters.inbox import APPLIED, INBOX, RECEIVED, StoreInbox, applying
+from bot.adapters.lanes import Lanes
 from bot.app import actions, commands, review, supervision
 from bot.app.common import guarded
 from bot.app.conversation import Caller, Conversation, Posted, Press, Reply, Said
@@ -361,10 +360,8 @@ class DingTalkIntake:
         self.inbound = inbound
         self.inbox = inbox
         self.on_frame = on_frame  # sees every robot message first (who wrote from where)
-        self._lanes: dict[int, deque[tuple[str | None, dict[str, Any], bool]]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._lanes: Lanes[tuple[str | None, dict[str, Any], bool]] = Lanes(
+            lambda item: self._handle(*item), "luoshi-dingtalk-lane")
         self._queued: set[str] = set()  # keys in a lane, not yet handled
         self.handled = 0
         self.redelivered = 0
@@ -411,28 +408,9 @@ class DingTalkIntake:
         return len(pending) + len(unanswered)
 
     def _enqueue(self, key: str | None, data: dict[str, Any], *, reanswer: bool) -> None:
-        lane = said_of(data).chat_id
         if key is not None:
             self._queued.add(key)
-        queue = self._lanes.setdefault(lane, deque())
-        queue.append((key, data, reanswer))
-        self._idle.clear()
-        if lane not in self._workers:
-            self._workers[lane] = asyncio.create_task(self._work(lane),
-                                                      name=f"luoshi-dingtalk-lane-{lane}")
-
-    async def _work(self, lane: int) -> None:
-        queue = self._lanes[lane]
-        try:
-            while queue:
-                key, data, again = queue[0]
-                await self._handle(key, data, again)
-                queue.popleft()
-        finally:
-            del self._lanes[lane]
-            del self._workers[lane]
-            if not self._workers:
-                self._idle.set()
+        self._lanes.add(said_of(data).chat_id, (key, data, reanswer))
 
     async def _handle(self, key: str | None, data: dict[str, Any], again: bool) -> None:
         receipt = self.inbox.begin(key) if key is not None and self.inbox else None
@@ -456,16 +434,9 @@ class DingTalkIntake:
 
     async def idle(self) -> None:
         """Wait until every stored message was handled."""
-        await self._idle.wait()
+        await self._lanes.idle()
 
     async def close(self, grace: float = 5.0) -> None:
         """Let running lanes finish (at most `grace` seconds), then cancel the rest; what was
         not applied stays in the inbox for the next start."""
-        if not self._workers:
-            return
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace)
-        except TimeoutError:
-            for task in list(self._workers.values()):
-                task.cancel()
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        await self._lanes.close(grace)

@@ -34,6 +34,7 @@ from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.adapters.inbox import APPLIED, StoreInbox, applying, receipt_key
+from bot.adapters.lanes import Lanes
 from bot.domain.ports import PersistenceError
 
 log = logging.getLogger(__name__)
@@ -105,10 +106,8 @@ class Intake:
         self.allowed_updates = list(allowed_updates) if allowed_updates else None
         self._reanswer = reanswer
         self._sleep = sleep
-        self._lanes: dict[int, deque[tuple[str | None, Update, bool]]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._lanes: Lanes[tuple[str | None, Update, bool]] = Lanes(
+            lambda item: self._handle(*item), "luoshi-lane")
         self.handled = 0
 
     # ---- in ------------------------------------------------------------------------------
@@ -182,26 +181,7 @@ class Intake:
     # ---- lanes ---------------------------------------------------------------------------
 
     def _enqueue(self, key: str | None, update: Update, *, reanswer: bool = False) -> None:
-        lane = lane_of(update)
-        queue = self._lanes.setdefault(lane, deque())
-        queue.append((key, update, reanswer))
-        self._idle.clear()
-        if lane not in self._workers:
-            self._workers[lane] = asyncio.create_task(self._work(lane),
-                                                      name=f"luoshi-lane-{lane}")
-
-    async def _work(self, lane: int) -> None:
-        queue = self._lanes[lane]
-        try:
-            while queue:
-                key, update, reanswer = queue[0]
-                await self._handle(key, update, reanswer)
-                queue.popleft()
-        finally:
-            del self._lanes[lane]
-            del self._workers[lane]
-            if not self._workers:
-                self._idle.set()
+        self._lanes.add(lane_of(update), (key, update, reanswer))
 
     async def _handle(self, key: str | None, update: Update, reanswer: bool = False) -> None:
         receipt = self.inbox.begin(key) if key is not None else None
@@ -226,19 +206,12 @@ class Intake:
 
     async def idle(self) -> None:
         """Wait until every accepted update was handled."""
-        await self._idle.wait()
+        await self._lanes.idle()
 
     async def close(self, grace: float = STOP_GRACE) -> None:
         """Let running handlers finish (at most `grace` seconds), then cancel the rest; what
         was not applied stays in the inbox for the next start."""
-        if not self._workers:
-            return
-        workers = list(self._workers.values())
-        _done, running = await asyncio.wait(workers, timeout=grace)
-        for task in running:
-            task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
+        await self._lanes.close(grace)
 
     # ---- polling -------------------------------------------------------------------------
 
