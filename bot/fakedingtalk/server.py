@@ -239,13 +239,20 @@ class FakeDingTalk:
         `what` after `timeout` seconds. Nothing sleeps: a test waits exactly as long as the bot
         takes."""
         deadline = time.monotonic() + timeout
-        changed = self.state.changed
-        with changed:
-            while not predicate():
+        state = self.state
+        with state.changed:
+            seen = state.version
+        # The predicate runs without the condition held (it may ask the bot's page over HTTP,
+        # whose answer may itself record a change); a change in between is not missed: the
+        # version says whether to wait at all.
+        while not predicate():
+            with state.changed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(f"timed out waiting for {what}")
-                changed.wait(remaining)
+                if state.version == seen:
+                    state.changed.wait(remaining)
+                seen = state.version
 
     async def wait_acked(self, message_id: str, timeout: float = 5.0) -> bool:
         return await self.stream.submit(self.stream.wait_acked(message_id, timeout))

@@ -133,6 +133,7 @@ class FakeState:
     #: Notified whenever something a test may wait for happens (a message sent, a frame
     #: ACKed, a connection accepted): `FakeDingTalk.wait_until` waits on it, never sleeps.
     changed: threading.Condition = field(default_factory=threading.Condition)
+    version: int = 0  # counts the changes notified (under `changed`)
     staff: dict[str, Staff] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     #: access token → expiry (clock seconds).
@@ -241,6 +242,7 @@ class FakeState:
 
     def notify_changed(self) -> None:
         with self.changed:
+            self.version += 1
             self.changed.notify_all()
 
     def delivered_today(self, staff_id: str, msg_key: str, msg_param: JSONDict) -> tuple[bool, int]:
