@@ -40,7 +40,9 @@ __all__ = [
     "DEFAULT_CONFIG_NAME",
     "ENV_CONFIG",
     "ENV_DINGTALK_SECRET",
+    "ENV_DATABASE_URL",
     "ENV_DINGTALK_WEBHOOK_SECRET",
+    "ENV_WEBHOOK_SECRET",
     "ENV_TOKEN",
     "EXAMPLE_CONFIG_NAME",
     "FIELDS",
@@ -71,6 +73,8 @@ ENV_TOKEN = "BOT_TOKEN"
 ENV_CONFIG = "BOT_CONFIG"
 ENV_DINGTALK_SECRET = "DINGTALK_CLIENT_SECRET"
 ENV_DINGTALK_WEBHOOK_SECRET = "DINGTALK_WEBHOOK_SECRET"
+ENV_WEBHOOK_SECRET = "TELEGRAM_WEBHOOK_SECRET"
+ENV_DATABASE_URL = "DATABASE_URL"
 # [dingtalk]: what running the channel needs (a partial section is an error naming the rest).
 DINGTALK_REQUIRED = ("dingtalk.client_id", "dingtalk.client_secret", "dingtalk.robot_code")
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -137,12 +141,43 @@ FIELDS: tuple[ConfigField, ...] = (
     F("telegram.base_file_url", "url", "", "自建 Bot API 服务器的文件下载地址，留空为官方地址",
       "file download URL of a self-hosted Bot API server; empty = official",
       sample="http://127.0.0.1:8081/file/bot"),
+    F("telegram.mode", "choice", "polling",
+      "接收消息的方式：polling（单进程轮询）或 webhook（多个进程在负载均衡之后）",
+      "how updates arrive: polling (one process) or webhook (workers behind a load balancer)",
+      choices=(("polling", "轮询", "polling"), ("webhook", "Webhook", "webhook"))),
+    F("telegram.webhook_url", "url", "", "webhook 模式：Telegram 推送消息的公网 https 地址",
+      "webhook mode: the public https URL Telegram posts updates to",
+      sample="https://luoshi.example.gov.cn/telegram", commented=True),
+    F("telegram.webhook_listen", "listen", "127.0.0.1:8443",
+      "webhook 模式：本进程监听的 host:port（命令行 --listen 优先）",
+      "webhook mode: host:port this worker listens on (--listen overrides)",
+      sample="127.0.0.1:8443", commented=True),
+    F("telegram.webhook_secret", "string", "",
+      f"webhook 模式：校验请求头 X-Telegram-Bot-Api-Secret-Token 的密钥（环境变量 "
+      f"{ENV_WEBHOOK_SECRET} 优先；1–256 个字母、数字、_ 或 -）",
+      f"webhook mode: the secret every request must carry in X-Telegram-Bot-Api-Secret-Token "
+      f"(the {ENV_WEBHOOK_SECRET} environment variable overrides it; 1–256 of A–Z a–z 0–9 _ -)",
+      secret=True, commented=True),
     F("storage.dir", "path", "data", "数据目录（相对路径相对于配置文件所在文件夹）",
       "data directory (relative to the config file's folder)"),
     F("storage.keep_backups", "integer", 14, "每日备份保留天数", "days of daily backups kept",
       low=1),
     F("storage.snapshot_every", "integer", 2000, "日志积累多少次提交后提前合并进快照",
       "commits after which the journal is folded into a snapshot early", low=1),
+    F("storage.backend", "choice", "tinydb",
+      "存储后端：tinydb（单机内置，默认）或 postgresql（市、省多县部署）",
+      "store: tinydb (embedded, the default) or postgresql (a city's or province's counties)",
+      choices=(("tinydb", "内置 TinyDB", "embedded TinyDB"),
+               ("postgresql", "PostgreSQL", "PostgreSQL"))),
+    F("storage.dsn", "string", "",
+      f"postgresql 后端的连接串（环境变量 {ENV_DATABASE_URL} 优先）",
+      f"the postgresql backend's connection string (the {ENV_DATABASE_URL} environment "
+      "variable overrides it)", sample="postgresql://luoshi@127.0.0.1/luoshi", secret=True,
+      commented=True),
+    F("storage.tenant", "schema", "county",
+      "postgresql 后端：本县的 schema 名（一县一个；小写字母、数字、下划线）",
+      "postgresql backend: this county's schema (one per county; lowercase letters, digits, _)",
+      sample="county_pingyang", commented=True),
     F("access.admins", "user_ids", [], "管理员（督查室）的 Telegram 用户 ID",
       "Telegram user ids of the admins (督查室)"),
     F("access.dingtalk_admins", "strings", [], "管理员（督查室）的钉钉 userid（staffId）",
@@ -242,6 +277,14 @@ class TelegramConfig:
     token: str = field(default=field_default("telegram.token"), repr=False)
     base_url: str = field_default("telegram.base_url")
     base_file_url: str = field_default("telegram.base_file_url")
+    mode: str = field_default("telegram.mode")  # "polling" or "webhook"
+    webhook_url: str = field_default("telegram.webhook_url")
+    webhook_listen: tuple[str, int] = field_default("telegram.webhook_listen")
+    webhook_secret: str = field(default=field_default("telegram.webhook_secret"), repr=False)
+
+    @property
+    def webhook(self) -> bool:
+        return self.mode == "webhook"
 
     @property
     def has_token(self) -> bool:
@@ -253,6 +296,13 @@ class StorageConfig:
     dir: Path = field(default=field_default("storage.dir"))
     keep_backups: int = field_default("storage.keep_backups")
     snapshot_every: int = field_default("storage.snapshot_every")
+    backend: str = field_default("storage.backend")  # "tinydb" or "postgresql"
+    dsn: str = field(default=field_default("storage.dsn"), repr=False)
+    tenant: str = field_default("storage.tenant")  # the county's schema (postgresql)
+
+    @property
+    def postgresql(self) -> bool:
+        return self.backend == "postgresql"
 
 
 @dataclass(frozen=True)
@@ -389,6 +439,16 @@ class Config:
             f"数据目录 / Store dir: {self.storage.dir}",
             f"备份保留 / Backups kept: {self.storage.keep_backups} 天 / days",
             f"快照间隔 / Snapshot every: {self.storage.snapshot_every} 次提交 / commits",
+            f"存储后端 / Store backend: {self.storage.backend}",
+            *([f"数据库 / Database: {_set_text(self.storage.dsn)}",
+               f"县（schema）/ Tenant (schema): {self.storage.tenant}"]
+              if self.storage.postgresql else []),
+            f"接收方式 / Updates by: {self.telegram.mode}",
+            *([f"Webhook 地址 / Webhook URL: {_redact(self.telegram.webhook_url, token)}",
+               "Webhook 监听 / Webhook listens on: "
+               f"{self.telegram.webhook_listen[0]}:{self.telegram.webhook_listen[1]}",
+               f"Webhook 密钥 / Webhook secret: {_set_text(self.telegram.webhook_secret)}"]
+              if self.telegram.webhook else []),
             f"管理员 / Admins: {admins} 人 / user(s)",
             f"管理群 / Admin group: {_chat_text(self.chats.admin_group)}",
             f"工作群 / Work group: {_chat_text(self.chats.work_group)}",
@@ -503,6 +563,8 @@ def parse_config(
 
 # Keys an environment variable overrides (when set and not blank).
 _ENV_OVERRIDES = (("telegram.token", ENV_TOKEN),
+                  ("telegram.webhook_secret", ENV_WEBHOOK_SECRET),
+                  ("storage.dsn", ENV_DATABASE_URL),
                   ("dingtalk.client_secret", ENV_DINGTALK_SECRET),
                   ("dingtalk.webhook_secret", ENV_DINGTALK_WEBHOOK_SECRET))
 
@@ -532,6 +594,42 @@ def _check_dingtalk(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     )
 
 
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _check_webhook(values: Mapping[str, Any]) -> None:
+    """Webhook mode needs the public URL and a secret (Telegram sends it with every update, so
+    a request without it is not Telegram's)."""
+    secret = values["telegram.webhook_secret"]
+    if secret and not _WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError("telegram.webhook_secret",
+                          "只能由 1–256 个字母、数字、下划线或连字符组成（Telegram 的要求）",
+                          "must be 1–256 characters of A–Z, a–z, 0–9, _ and - (Telegram's rule)")
+    if values["telegram.mode"] != "webhook":
+        return
+    if not values["telegram.webhook_url"]:
+        raise ConfigError("telegram.webhook_url",
+                          "webhook 模式需要 Telegram 推送消息的公网地址，例如 "
+                          '"https://luoshi.example.gov.cn/telegram"；或改用 mode = "polling"',
+                          "webhook mode needs the public URL Telegram posts to, such as "
+                          '"https://luoshi.example.gov.cn/telegram"; or use mode = "polling"')
+    if not secret:
+        raise ConfigError("telegram.webhook_secret",
+                          f"webhook 模式需要密钥：在 [telegram] webhook_secret 或环境变量 "
+                          f"{ENV_WEBHOOK_SECRET} 中设置一串随机的字母数字",
+                          f"webhook mode needs a secret: set a random string of letters and "
+                          f"digits in [telegram] webhook_secret or {ENV_WEBHOOK_SECRET}")
+
+
+def _check_storage(values: Mapping[str, Any]) -> None:
+    if values["storage.backend"] == "postgresql" and not values["storage.dsn"]:
+        raise ConfigError("storage.dsn",
+                          f"postgresql 后端需要连接串：在 [storage] dsn 或环境变量 "
+                          f'{ENV_DATABASE_URL} 中设置，例如 "postgresql://luoshi@127.0.0.1/luoshi"',
+                          f"the postgresql backend needs a connection string: set [storage] dsn "
+                          f'or {ENV_DATABASE_URL}, such as "postgresql://luoshi@127.0.0.1/luoshi"')
+
+
 def _build(
     data: Mapping[str, Any], *, source: Path | None, env: Mapping[str, str],
     require_token: bool
@@ -549,6 +647,8 @@ def _build(
         if value:
             values[key] = value
     _check_dingtalk(data, values)
+    _check_webhook(values)
+    _check_storage(values)
     store_dir: Path = values["storage.dir"]
     if not store_dir.is_absolute() and source is not None:
         values["storage.dir"] = source.parent / store_dir

@@ -407,7 +407,34 @@ def _read_chat_id(f: ConfigField, value: Any) -> int | None:
     return None if value == 0 else cast(int, value)
 
 
+def _read_listen(f: ConfigField, value: Any) -> tuple[str, int]:
+    """``host:port`` (an IPv6 host in brackets: ``[::1]:8443``)."""
+    text = _read_string(f, value)
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f.key, f'应为 host:port，例如 "{f.sample}"，实际为 {_shown(value)}',
+                          f'expected host:port such as "{f.sample}", got {_shown(value)}')
+    return host, int(port)
+
+
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _read_schema(f: ConfigField, value: Any) -> str:
+    """A PostgreSQL schema name we can put in SQL unquoted (and never pg_*)."""
+    text = _read_string(f, value)
+    if not _SCHEMA.fullmatch(text) or text.startswith("pg_"):
+        raise ConfigError(f.key, f"应为小写字母、数字和下划线组成的名称（不以数字或 pg_ 开头），"
+                          f'例如 "{f.sample}"，实际为 {_shown(value)}',
+                          "expected a name of lowercase letters, digits and _ (not starting "
+                          f'with a digit or pg_), such as "{f.sample}", got {_shown(value)}')
+    return text
+
+
 _READERS: dict[str, Callable[[ConfigField, Any], Any]] = {
+    "listen": _read_listen,
+    "schema": _read_schema,
     "string": _read_string,
     "url": _read_url,
     "path": _read_path,

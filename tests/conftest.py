@@ -14,9 +14,16 @@ conftest holds its factories: `unit/conftest.py` a ledger on the FakeRepository,
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.support.postgres import Cluster, binaries, missing_reason
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 TZ = ZoneInfo("Asia/Shanghai")
@@ -39,3 +46,31 @@ NAMES = {ZHANG: "张三", LI: "李四", WANG: "王五", LEADER: "陈副县长"}
 
 NOV27 = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)  # Fri: where a Harness starts unless told
 DEC1 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # Tue: first workday of December and of 上旬
+
+
+# ---- PostgreSQL (the postgresql store's tests) ------------------------------------------------
+
+_PG_COUNTER = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway cluster for the whole run (tests/support/postgres.py). Skips with a reason
+    when PostgreSQL's server programs are missing — except in CI, where that fails."""
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail(missing_reason())
+        pytest.skip(missing_reason())
+    with Cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster: Cluster) -> str:
+    return pg_cluster.dsn
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A schema name of its own for each test (tests share the cluster, never a county)."""
+    return f"county_t{os.getpid()}_{next(_PG_COUNTER)}"
