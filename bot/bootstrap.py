@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from bot.adapters.docstore import DocStore
 from bot.adapters.inbox import StoreInbox
@@ -29,13 +28,10 @@ from bot.domain.ports import Buttons, LedgerRepository, Sender
 from bot.domain.warning import LightBoard, WarningRules
 from bot.messages import Messages
 from bot.runtime import SnapshotPolicy, build_calendar, open_store
+from bot.scheduling import ScheduledJobs
 from bot.services import ChatWatchPort, Services
 from jobs.dispatch import RhythmDispatcher
 from jobs.pacing import Pacer
-
-if TYPE_CHECKING:
-    # apscheduler 3 ships no type information.
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 __all__ = ["NotConnected", "ScheduledJobs", "bootstrap"]
 
@@ -127,31 +123,3 @@ class NotConnected(Sender):
 
     async def send_photo(self, chat_id: int, photo: bytes, caption: str = "") -> int:
         raise RuntimeError("no channel is connected to the services (Services.connect)")
-
-
-class ScheduledJobs:
-    """The scheduler hooks (jobs/schedule.py): the runtime that owns the event loop starts the
-    jobs paused (bot/tg/app.py post_init), resumes them once the bot has started and the
-    inbox was replayed (bot/tg/runner.py), and stops them (post_stop, post_shutdown)."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.scheduler: AsyncIOScheduler | None = None
-
-    def start(self, *, paused: bool = True) -> None:
-        """Create the scheduler on the running loop and install the jobs (nothing runs while
-        paused, the catch-up included)."""
-        from jobs.schedule import start_scheduler
-
-        self.scheduler = start_scheduler(self.services, paused=paused)
-
-    def resume(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.resume()
-
-    async def stop(self, *, wait: bool = True) -> None:
-        """No new runs; with `wait`, a running job (a dispatch) finishes first. Idempotent."""
-        if self.scheduler is not None:
-            from jobs.schedule import stop_scheduler
-
-            await stop_scheduler(self.scheduler, wait=wait)
