@@ -19,6 +19,7 @@ from bot.config import Config
 from bot.domain.accounts import account_number, group_number, is_foreign
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
+from bot.domain.dialogues import DialogueStore
 from bot.domain.ledger import Ledger
 from bot.domain.model import DINGTALK, TELEGRAM, Address, Person, channel_for
 from bot.domain.ports import Sender
@@ -70,6 +71,9 @@ class Services:
     _configured: tuple[Config, dict[int, Address]] | None = field(
         default=None, init=False, repr=False)
     jobs: ScheduledJobs = field(init=False, repr=False)  # the scheduler hooks
+    # What people are in the middle of saying (the guided /add, /import's file), kept in the
+    # store so that any worker may take the next message (bot/domain/dialogues.py).
+    dialogues: DialogueStore = field(init=False, repr=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def connect(self, sender: Sender, watch: ChatWatchPort | None = None) -> None:
