@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from bot.adapters.dialogues import MemoryDialogues, StoreDialogues
 from bot.adapters.docstore import DocStore
 from bot.adapters.inbox import StoreInbox
 from bot.adapters.repository import StoreRepository
@@ -109,6 +110,8 @@ def _build(config: Config, store: DocStore | None, repo: LedgerRepository, *, cl
         address_for=lambda person, running: services.reminder_address(person, running),
         ledger=services.ledger)  # one ledger: every write goes through it
     services.jobs = ScheduledJobs(services)
+    services.dialogues = (StoreDialogues(live, clock) if live is not None
+                          else MemoryDialogues(clock))
     if sender is not None:
         services.connect(sender, watch)
     return services
