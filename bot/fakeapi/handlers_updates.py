@@ -1,9 +1,14 @@
 """Bot API methods on incoming updates: getUpdates (long polling, offsets, allowed_updates,
 the 409 conflicts), the webhook methods and answerCallbackQuery.
+
+The webhook methods only record what the bot asked for (URL, secret token, allowed updates,
+max_connections); `webhook.WebhookPoster` (run by `server.FakeBotApiServer`) does the
+delivering, and takes an update out of the queue once a 200 came back.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from bot.fakeapi.checks import _param_bool, _param_float, _param_int, _param_json, _param_str
@@ -16,6 +21,7 @@ from bot.fakeapi.protocol import (
 )
 from bot.fakeapi.state import FakeState
 
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
@@ -70,23 +76,43 @@ class UpdateMethods(FakeState):
         return next(key for key in update if key != "update_id")
 
     def _m_setWebhook(self, params: JSONDict, files: dict[str, FileTuple]) -> bool:
-        self._webhook_url = _param_str(params, "url") or ""
+        url = _param_str(params, "url") or ""
+        secret = _param_str(params, "secret_token") or ""
+        if secret and not _SECRET.fullmatch(secret):
+            raise _bad_request("secret token contains unallowed characters")
+        max_connections = _param_int(params, "max_connections") or 40
+        if not 1 <= max_connections <= 100:
+            raise _bad_request("bad webhook: max_connections must be between 1 and 100")
+        self._webhook_url = url
+        self._webhook_secret = secret
+        self._webhook_max_connections = max_connections
+        self._webhook_last_error = None
+        allowed = _param_json(params, "allowed_updates")
+        if isinstance(allowed, list):
+            self._webhook_allowed = frozenset(allowed) if allowed else DEFAULT_ALLOWED_UPDATES
         if _param_bool(params, "drop_pending_updates"):
             self._updates = []
         return True
 
     def _m_deleteWebhook(self, params: JSONDict, files: dict[str, FileTuple]) -> bool:
         self._webhook_url = ""
+        self._webhook_secret = ""
         if _param_bool(params, "drop_pending_updates"):
             self._updates = []
         return True
 
     def _m_getWebhookInfo(self, params: JSONDict, files: dict[str, FileTuple]) -> JSONDict:
-        return {
+        info: JSONDict = {
             "url": self._webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self._webhook_url:
+            info["max_connections"] = self._webhook_max_connections
+            info["allowed_updates"] = sorted(self._webhook_allowed)
+            if self._webhook_last_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_last_error
+        return info
 
     def _m_answerCallbackQuery(self, params: JSONDict, files: dict[str, FileTuple]) -> bool:
         query_id = _param_str(params, "callback_query_id")

@@ -7,6 +7,10 @@
 Routes: `/bot<token>/<method>` (GET or POST; query string, urlencoded form, multipart form or
 JSON body) and `/file/bot<token>/<file_path>` (downloads). A wrong token answers 401.
 
+Once the bot sets a webhook, queued updates are POSTed to it by `server.webhook`, a
+`webhook.WebhookPoster` started and stopped with the server (see there for the test hooks:
+several targets, redeliveries).
+
 Any other path is offered to the optional `routes` object (see `Routes`; the sandbox web page
 uses this to share the port with the Bot API); without one, or when it declines, it is a 404.
 """
@@ -27,6 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from bot.fakeapi.core import FakeBotApi, FileTuple, JSONDict, route_path
+from bot.fakeapi.webhook import WebhookPoster
 
 __all__ = [
     "JSON_FIELDS",
@@ -398,9 +403,12 @@ class FakeBotApiServer:
         port: int = 0,
         *,
         routes: Routes | None = None,
+        webhook: WebhookPoster | None = None,
     ) -> None:
         self.api = api if api is not None else FakeBotApi()
         self.routes = routes
+        #: Delivers updates once the bot set a webhook (idle until then).
+        self.webhook = webhook if webhook is not None else WebhookPoster(self.api)
         self._httpd = _HTTPServer((host, port), self.api, routes)
         self._thread: threading.Thread | None = None
 
@@ -435,11 +443,13 @@ class FakeBotApiServer:
                 daemon=True,
             )
             self._thread.start()
+            self.webhook.start()
         return self
 
     def stop(self) -> None:
         """Stop serving: wake long polls, stop the accept loop, close open connections."""
         self._httpd.stopping = True
+        self.webhook.stop()
         self.api.wake_pollers()
         if self._thread is not None:
             self._httpd.shutdown()

@@ -72,6 +72,11 @@ class FakeState:
         self._max_wait: float | None = None
         self._wake_generation = 0
         self._webhook_url = ""
+        # What setWebhook said (webhook.WebhookPoster delivers by it); a delivery's failure.
+        self._webhook_secret = ""
+        self._webhook_allowed: frozenset[str] = DEFAULT_ALLOWED_UPDATES
+        self._webhook_max_connections = 40
+        self._webhook_last_error: tuple[int, str] | None = None
         self._callbacks: dict[str, JSONDict] = {}
         self._answered: list[JSONDict] = []
         self._next_callback = _CALLBACK_ID_BASE + 1
