@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from bot.adapters.dialogues import MemoryDialogues, StoreDialogues
-from bot.adapters.docstore import DocStore
+from bot.adapters.docstore import DocStore, Documents
 from bot.adapters.inbox import StoreInbox
 from bot.adapters.repository import StoreRepository
 from bot.config import Config
@@ -40,7 +40,7 @@ __all__ = ["NotConnected", "ScheduledJobs", "bootstrap"]
 def bootstrap(
     config: Config,
     *,
-    store: DocStore | None = None,
+    store: Documents | None = None,
     writable: bool = True,
     repository: LedgerRepository | None = None,
     clock: Clock | None = None,
@@ -52,8 +52,9 @@ def bootstrap(
 ) -> Services:
     """The services for `config`.
 
-    store: the DocStore at ``[storage] dir``, opened here (`writable`: the writer lock, the
-        inbox and the snapshot policy) unless one is given; a store opened here is closed
+    store: the county's store — the DocStore at ``[storage] dir``, or its PostgreSQL schema
+        (``[storage] backend``) — opened here (`writable`: the writer lock, the inbox and, for
+        the DocStore, the snapshot policy) unless one is given; a store opened here is closed
         again if building fails. `Services.close` releases it either way.
     repository: instead of one over the store (a fake: then there is no store unless given).
     clock: the county's wall clock (`SystemClock` in ``config.timezone``).
@@ -84,7 +85,7 @@ def bootstrap(
         raise
 
 
-def _build(config: Config, store: DocStore | None, repo: LedgerRepository, *, clock: Clock,
+def _build(config: Config, store: Documents | None, repo: LedgerRepository, *, clock: Clock,
            calendar: WorkCalendar, sender: Sender | None, watch: ChatWatchPort | None,
            pacer_factory: Callable[[], Pacer],
            sleep: Callable[[float], Awaitable[None]]) -> Services:
@@ -97,8 +98,9 @@ def _build(config: Config, store: DocStore | None, repo: LedgerRepository, *, cl
         clock=clock,
         calendar=calendar,
         lights=LightBoard(repo, calendar, WarningRules(**vars(config.warning))),
+        # Snapshots and daily backups are the TinyDB store's; PostgreSQL's are pg_dump's.
         snapshot=(SnapshotPolicy(live, clock, config.storage.keep_backups)
-                  if live is not None else None),
+                  if isinstance(live, DocStore) else None),
         close=store.close if store is not None else None,
         inbox=StoreInbox(live, clock) if live is not None else None,
     )

@@ -1,5 +1,5 @@
 """Command line: `python -m bot [--config PATH] COMMAND` (run, check, plan, import, export,
-score, restore, sandbox), and `python -m bot read` (no config)."""
+score, restore, sandbox, migrate — bot/migrate_cli.py), and `python -m bot read` (no config)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--or-sandbox", action="store_true",
                      help="without a token, start the local sandbox instead (make run)")
     run.add_argument("--port", type=int, default=8080, help="sandbox web page port")
+
+    def listen(text: str) -> tuple[str, int]:
+        host, _, port = text.rpartition(":")
+        host = host.strip("[]")  # an IPv6 host in brackets: [::1]:8443
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise argparse.ArgumentTypeError(
+                f"应为 host:port，例如 0.0.0.0:8443，实际为 {text!r} / "
+                f"expected host:port such as 0.0.0.0:8443, got {text!r}")
+        return host, int(port)
+
+    run.add_argument("--listen", type=listen, default=None, metavar="HOST:PORT",
+                     help="webhook mode: the address this worker listens on (overrides "
+                          "[telegram] webhook_listen) / webhook 模式下本进程监听的地址")
     restore = sub.add_parser("restore", parents=[common],
                              help="put a daily backup back (the bot must be stopped) / 恢复备份")
     restore.add_argument("backup", nargs="?", help="YYYY-MM-DD (default: the newest good one)")
@@ -61,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
                            help="unit scores with itemised deductions to FILE.xlsx / 考核得分")
     score.add_argument("--period", required=True, metavar="2026-Q4|2026-12|2026-12-2")
     score.add_argument("file", type=Path)
+    migrate = sub.add_parser("migrate", parents=[common],
+                             help="create or upgrade the PostgreSQL schema of this county "
+                                  "([storage] tenant) / 建表或升级数据库表结构")
+    migrate.add_argument("--from-tinydb", type=Path, default=None, metavar="DIR",
+                         help="then copy the TinyDB store in DIR into it (must be empty) / "
+                              "从内置存储迁入")
     sub.add_parser("read", help="what the bot understands from a reply (TEXT or stdin; "
                                 "--today, --deadline, --json) / 回复解读", add_help=False)
     return parser
@@ -107,9 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export_command(config, args.file)
     if command == "score":
         return score_command(config, args.period, args.file)
+    if command == "migrate":
+        from bot.migrate_cli import migrate_command
+
+        return migrate_command(config, args.from_tinydb)
     if command == "restore":
         return restore_command(config, args.backup)
-    return run(config)
+    return run(config, listen=getattr(args, "listen", None))
 
 
 def _config_exists(path: Path | None) -> bool:
@@ -119,14 +142,23 @@ def _config_exists(path: Path | None) -> bool:
         return False
 
 
-def run(config: Config) -> int:
-    """Telegram, 钉钉 or both, as `config.channels_enabled` says (one store, one scheduler)."""
+def run(config: Config, *, listen: tuple[str, int] | None = None) -> int:
+    """Telegram, 钉钉 or both, as `config.channels_enabled` says (one store, one scheduler).
+    Telegram by polling, or in webhook mode as one of several workers on `listen` (default
+    `[telegram] webhook_listen`)."""
     import asyncio
+    from typing import Any
 
     from bot.adapters.docstore import StoreError
     from bot.bootstrap import bootstrap
     from bot.runtime import setup_logging
 
+    enabled = config.channels_enabled
+    if listen is not None and not ("telegram" in enabled and config.telegram.webhook):
+        print('--listen 只用于 webhook 模式（[telegram] mode = "webhook"）\n'
+              '--listen applies to webhook mode only ([telegram] mode = "webhook")',
+              file=sys.stderr)
+        return EXIT_CONFIG
     setup_logging(config.telegram.token)
     try:
         services = bootstrap(config)  # a store it opened is closed again when it fails
@@ -136,14 +168,14 @@ def run(config: Config) -> int:
         return EXIT_STORE
     except DOCUMENT_ERRORS as err:
         return _damaged_documents(config, err)
-    enabled = config.channels_enabled
     if "telegram" not in enabled:
         from bot.dingtalk.runtime import serve_dingtalk
 
         asyncio.run(serve_dingtalk(services))
         return 0
     from bot.tg.app import build_application, build_intake
-    from bot.tg.runner import run_polling
+    from bot.tg.runner import serve, serve_webhook
+    from bot.tg.webhook import ListenError
 
     try:
         app = build_application(services)
@@ -152,12 +184,24 @@ def run(config: Config) -> int:
         if services.close is not None:
             services.close()
         raise
-    if "dingtalk" in enabled:
-        from bot.dingtalk.runtime import serve_both
+    address = listen or config.telegram.webhook_listen
 
-        asyncio.run(serve_both(services, app, intake))
-        return 0
-    run_polling(app, intake)
+    async def telegram(app: Any, intake: Any, stop: asyncio.Event | None = None) -> None:
+        if config.telegram.webhook:
+            await serve_webhook(app, intake, address, stop)
+        else:
+            await serve(app, intake, stop)
+
+    try:
+        if "dingtalk" in enabled:
+            from bot.dingtalk.runtime import serve_both
+
+            asyncio.run(serve_both(services, app, intake, runner=telegram))
+        else:
+            asyncio.run(telegram(app, intake))
+    except ListenError as err:  # the store was closed on the way out
+        print(str(err), file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

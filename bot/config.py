@@ -39,11 +39,11 @@ from bot.config_read import (
 __all__ = [
     "DEFAULT_CONFIG_NAME",
     "ENV_CONFIG",
-    "ENV_DINGTALK_SECRET",
     "ENV_DATABASE_URL",
+    "ENV_DINGTALK_SECRET",
     "ENV_DINGTALK_WEBHOOK_SECRET",
-    "ENV_WEBHOOK_SECRET",
     "ENV_TOKEN",
+    "ENV_WEBHOOK_SECRET",
     "EXAMPLE_CONFIG_NAME",
     "FIELDS",
     "AccessConfig",

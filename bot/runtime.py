@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.adapters.backups import make_daily_backup
 from bot.adapters.docstore import DocStore
@@ -18,10 +21,30 @@ from bot.config import Config
 from bot.domain.calendar import WorkCalendar
 from bot.domain.clock import Clock
 
+if TYPE_CHECKING:
+    from bot.adapters.postgres import PgDocStore
 
-def open_store(config: Config, *, writable: bool) -> DocStore:
-    return DocStore.open(Path(config.storage.dir), writable=writable,
-                         snapshot_every=config.storage.snapshot_every)
+
+def open_store(config: Config, *, writable: bool,
+               application_name: str = "") -> DocStore | PgDocStore:
+    """The county's store: the DocStore at ``[storage] dir`` (TinyDB, the default), or its
+    schema ``[storage] tenant`` in PostgreSQL. ``StoreError`` saying what to do when it cannot
+    be opened (a PostgreSQL schema older than this program: run ``python -m bot migrate``)."""
+    storage = config.storage
+    if storage.postgresql:
+        from bot.adapters.postgres import PgDocStore
+
+        return PgDocStore.open(storage.dsn, storage.tenant, writable=writable,
+                               application_name=application_name or worker_name())
+    return DocStore.open(Path(storage.dir), writable=writable,
+                         snapshot_every=storage.snapshot_every)
+
+
+def worker_name(listen: str = "") -> str:
+    """How this process names itself to PostgreSQL (application_name: `check` shows who
+    holds the planner lock): host, pid and the address it listens on, if any."""
+    name = f"luoshi@{socket.gethostname()}:{os.getpid()}"
+    return f"{name} {listen}"[:63] if listen else name[:63]
 
 
 class SnapshotPolicy:

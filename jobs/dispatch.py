@@ -56,6 +56,7 @@ from bot.domain.ports import (
     PersistenceError,
     Sender,
     Unreachable,
+    retry_on_conflict,
 )
 from bot.domain.rhythm import URGENCY, ReminderKind, already_reported, plan_day
 from bot.domain.warning import LightBoard
@@ -481,9 +482,11 @@ class RhythmDispatcher:
                      day - timedelta(days=OUTBOX_KEEP_DAYS))
 
     def _record(self, write: Callable[[T], object], what: T) -> None:
-        """One ledger write; a failed one is logged, never raised (the run goes on)."""
+        """One ledger write; a failed one is logged, never raised (the run goes on). Another
+        worker's change to the same task meanwhile (an official's report while the reminders
+        go out; a shared store) refreshes the view: the write is computed again."""
         try:
-            write(what)
+            retry_on_conflict(lambda: write(what))
         except PersistenceError:
             # The message went out but its record did not: a later run may send it again.
             log.error("could not record a reminder in the outbox")

@@ -49,11 +49,11 @@ import os
 import re
 import threading
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from bot.adapters.atomic_storage import SYNC_BYTES, GilYielder, StoreError, fsync_dir
 from bot.adapters.store_files import (
@@ -80,6 +80,7 @@ __all__ = [
     "HISTORY_FILE",
     "LEDGER_FILE",
     "DocStore",
+    "Documents",
     "Put",
     "StoreError",
     "StoreLockedError",
@@ -91,6 +92,36 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 Put = tuple[str, str, dict[str, Any] | None]
 """(table, key, doc) — doc None deletes the key."""
+
+
+class Documents(Protocol):
+    """What the repository, the inbox and the dialogues need of a store: this DocStore
+    (TinyDB files, one writer) or PgDocStore (PostgreSQL, many workers: ``refresh`` fetches
+    their changes, ``subscribe`` hears of them)."""
+
+    writable: bool
+
+    @property
+    def seq(self) -> int: ...
+
+    def get(self, table: str, key: str) -> Doc | None: ...
+
+    def all(self, table: str) -> Mapping[str, Doc]: ...
+
+    def docs(self, table: str) -> list[Doc]: ...
+
+    def history(self, key: str) -> list[Doc]: ...
+
+    def history_count(self) -> int: ...
+
+    def commit(self, puts: Sequence[Put], history: Sequence[tuple[str, Doc]] = ()) -> int: ...
+
+    def refresh(self) -> int: ...
+
+    def subscribe(self, listener: Callable[[list[tuple[str, str, Doc | None]]], None]) -> None:
+        ...
+
+    def close(self) -> None: ...
 LOCK_FILE = ".lock"
 _SEGMENT_RE = re.compile(r"^journal\.(\d+)\.jsonl$")
 _READ_RETRIES = 5
@@ -471,6 +502,23 @@ class DocStore:
 
     def history_count(self) -> int:
         return self._history_total
+
+    def tables(self) -> list[str]:
+        """The tables holding documents (for moving a store elsewhere)."""
+        return sorted(name for name, docs in self._tables.items() if docs)
+
+    def history_keys(self) -> list[str]:
+        """Every key that has history records (for moving a store elsewhere)."""
+        with self._state_lock:
+            return sorted(set(self._history_disk) | set(self._history_mem))
+
+    def refresh(self) -> int:
+        """Nothing to fetch: this process is the store's only writer (the lock). Other
+        stores (bot/adapters/postgres.py) fetch other workers' changes here."""
+        return 0
+
+    def subscribe(self, listener: Callable[[list[tuple[str, str, Doc | None]]], None]) -> None:
+        """Other writers' changes: there are none (see ``refresh``)."""
 
     # ---- the write path -------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.adapters.docstore import DocStore, Put, StoreWriteError
+from bot.adapters.docstore import Documents, Put, StoreError, StoreWriteError
 from bot.domain.clock import Clock
 from bot.domain.ports import PersistenceError
 
@@ -83,6 +83,21 @@ def receipt_puts() -> list[Put]:
     return [receipt.put()] if receipt is not None else []
 
 
+def applied_before() -> bool:
+    """An earlier commit already carried the applied mark of the update being handled."""
+    receipt = applying.get()
+    return receipt is not None and receipt.applied
+
+
+def applied_elsewhere(store: Documents) -> bool:
+    """Another worker applied the update being handled (its mark says so in ``store``)."""
+    receipt = applying.get()
+    if receipt is None or receipt.applied:
+        return False
+    doc = store.get(INBOX, receipt.key) or {}
+    return doc.get("state") in (APPLIED, DONE)
+
+
 def committed() -> None:
     """For the repository: the commit that carried ``receipt_puts`` is durable."""
     receipt = applying.get()
@@ -111,7 +126,7 @@ def receipt_key(update: dict[str, Any]) -> str:
 class StoreInbox:
     """The inbox table of a DocStore (the event loop's thread only, like the store)."""
 
-    def __init__(self, store: DocStore, clock: Clock) -> None:
+    def __init__(self, store: Documents, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._order = max((doc.get("n", 0) for doc in self._docs()), default=0)
@@ -120,8 +135,23 @@ class StoreInbox:
     def _docs(self) -> Iterator[dict[str, Any]]:
         yield from self.store.all(INBOX).values()
 
+    def refresh(self) -> None:
+        """Take in what other workers committed (a shared store; else nothing to do). When
+        the database cannot be reached now, go on with this worker's view: a commit made on
+        it is checked against the others' anyway (bot/adapters/postgres.py)."""
+        try:
+            self.store.refresh()
+        except StoreError as err:
+            log.warning("could not fetch other workers' changes: %s", err)
+
+    def applied(self, key: str) -> bool:
+        """The update was applied (or answered) — on a shared store, maybe by another worker."""
+        doc = self.store.get(INBOX, key) or {}
+        return doc.get("state") in (APPLIED, DONE)
+
     def known(self, key: str) -> bool:
-        """Received or applied already (a redelivery)."""
+        """Received or applied already (a redelivery) — by this or, on a shared store, any
+        worker (the caller refreshes first)."""
         return key in self.store.all(INBOX)
 
     def receive(self, updates: Iterable[tuple[str, dict[str, Any]]]) -> None:
@@ -136,12 +166,17 @@ class StoreInbox:
         puts += self._expired()
         self._commit(puts)
 
-    def pending(self, state: str = RECEIVED) -> list[tuple[str, dict[str, Any]]]:
+    def pending(self, state: str = RECEIVED, *,
+                older_than: timedelta | None = None) -> list[tuple[str, dict[str, Any]]]:
         """Updates received but not applied (a crash or stop came first), oldest first; with
-        ``state=APPLIED``, those applied but never answered."""
+        ``state=APPLIED``, those applied but never answered. ``older_than``: only those
+        received (or applied) that long ago — on a store shared by several workers, younger
+        ones are probably being handled by the worker that received them."""
+        cutoff = (self.clock.now() - older_than).isoformat() if older_than else None
         found = [(doc.get("n", 0), key, doc["update"])
                  for key, doc in self.store.all(INBOX).items()
-                 if doc.get("state") == state and "update" in doc]
+                 if doc.get("state") == state and "update" in doc
+                 and (cutoff is None or doc.get("at", "") < cutoff)]
         return [(key, update) for _n, key, update in sorted(found, key=lambda f: f[0])]
 
     def kept(self, key: str) -> dict[str, Any] | None:
@@ -157,6 +192,7 @@ class StoreInbox:
         return update if isinstance(update, dict) else None
 
     def begin(self, key: str) -> Receipt:
+        self.refresh()  # read what other workers did, before this update is handled
         doc = self.store.get(INBOX, key) or {}
         return Receipt(key, self.clock.now().isoformat(), doc.get("update"))
 

@@ -4,6 +4,12 @@ Decoded domain objects are cached next to the documents, so reads cost no JSON w
 commit only touches what changed. Reports and the outbox, which grow every day, are decoded on
 demand instead. Reads may come from a worker thread (bulletins, the daily summary): they copy a
 table's values in one step before looking at them.
+
+Over a store shared by several workers (bot/adapters/postgres.py) the decoded objects follow
+the other workers' commits: the store tells the repository what changed (`subscribe`) when it
+refreshes. A change refused because another worker wrote the same keys meanwhile
+(`ConcurrentChange`) may be computed again — unless the update being handled was already
+marked applied by an earlier commit of the same action (then it is not retryable).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.adapters import inbox
-from bot.adapters.docstore import DocStore, Put, StoreWriteError
+from bot.adapters.docstore import Doc, Documents, Put, StoreWriteError
 from bot.domain.model import (
     Difficulty,
     ExtensionRequest,
@@ -25,7 +31,7 @@ from bot.domain.model import (
     Task,
     Unit,
 )
-from bot.domain.ports import Change, LedgerRepository, PersistenceError
+from bot.domain.ports import Change, ConcurrentChange, LedgerRepository, PersistenceError
 
 TASKS, PEOPLE, UNITS, INVITES, COUNTERS = "tasks", "people", "units", "invites", "counters"
 OUTBOX = "outbox"
@@ -35,7 +41,7 @@ REBINDS = "rebinds"  # 换绑 requests waiting for (or decided by) an admin
 
 
 class StoreRepository(LedgerRepository):
-    def __init__(self, store: DocStore) -> None:
+    def __init__(self, store: Documents) -> None:
         self.store = store
         self._tasks: dict[str, Task] = {}
         self._people: dict[str, Person] = {}
@@ -44,6 +50,36 @@ class StoreRepository(LedgerRepository):
         self._extensions: dict[str, ExtensionRequest] = {}
         self._sources: dict[str, str] = {}
         self._load()
+        store.subscribe(self._remote)
+
+    def _remote(self, changes: list[tuple[str, str, Doc | None]]) -> None:
+        """Other workers' changes, now in the store: update the decoded objects."""
+        for table, key, doc in changes:
+            if table == TASKS:
+                if doc is None:
+                    self._tasks.pop(key, None)
+                else:
+                    self._tasks[key] = Task.from_doc(doc)
+            elif table == PEOPLE:
+                old = self._people.pop(key, None)
+                if old is not None and old.user_id:
+                    self._by_user.pop(old.user_id, None)
+                if doc is not None:
+                    person = self._people[key] = Person.from_doc(doc)
+                    if person.user_id:
+                        self._by_user[person.user_id] = person.name
+            elif table == DIFFICULTIES:
+                if doc is None:
+                    self._difficulties.pop(key, None)
+                else:
+                    self._difficulties[key] = Difficulty.from_doc(doc)
+            elif table == EXTENSIONS:
+                if doc is None:
+                    self._extensions.pop(key, None)
+                else:
+                    self._extensions[key] = ExtensionRequest.from_doc(doc)
+            elif table == REPORTS and doc is not None and doc.get("source"):
+                self._sources[doc["source"]] = key
 
     def _load(self) -> None:
         self._tasks = {k: Task.from_doc(d) for k, d in self.store.all(TASKS).items()}
@@ -155,6 +191,12 @@ class StoreRepository(LedgerRepository):
                                                        for h in change.history]
         try:
             self.store.commit(puts, history)
+        except ConcurrentChange as err:
+            # Computed on what another worker has changed since: the store now shows it.
+            # Running the action again is right — unless this update already applied something,
+            # or another worker applied this very update (a redelivery handled twice at once).
+            raise ConcurrentChange(str(err), retryable=not inbox.applied_before(),
+                                   duplicate=inbox.applied_elsewhere(self.store)) from err
         except StoreWriteError as err:
             raise PersistenceError(str(err)) from err
         inbox.committed()

@@ -15,7 +15,7 @@ from bot.domain.deadlines import read_deadline
 from bot.domain.errors import DomainError, InvalidField
 from bot.domain.ledger import NewTask
 from bot.domain.model import Task
-from bot.domain.ports import PersistenceError
+from bot.domain.ports import RETRIES_AFTER_CONFLICT, ConcurrentChange, PersistenceError
 from bot.domain.text import normalize, normalize_name, split_names
 from bot.services import Services
 
@@ -42,14 +42,34 @@ async def guarded(services: Services, conversation: Conversation,
     confirmed."""
     msgs = services.messages
     try:
-        return await work()
+        return await retried(work)
     except DomainError as err:
         await conversation.say(Reply(msgs.error(err)))
+    except ConcurrentChange as err:
+        if err.duplicate:  # another worker applied this update (delivered twice): it answers
+            log.info("update applied by another worker meanwhile; not applied again")
+        else:  # kept meeting other workers' changes, or part of the action was applied
+            log.error("a change could not be applied beside other workers': %s", err)
+            await conversation.say(Reply(msgs.t("save_failed")))
     except PersistenceError:
         log.error("a change could not be made durable; the user was told to resend")
         await conversation.say(Reply(msgs.t("save_failed")))
         await alert_store_failure(services)
     return None
+
+
+async def retried(work: Callable[[], Awaitable[T]]) -> T:
+    """``await work()``, run again while another worker's change makes it retryable
+    (``ConcurrentChange``: the store already shows that change, so the use case computes its
+    own anew). Use cases say nothing before they commit, so a retry says nothing twice."""
+    for attempt in range(RETRIES_AFTER_CONFLICT):
+        try:
+            return await work()
+        except ConcurrentChange as err:
+            if not err.retryable:
+                raise
+            log.info("retrying after another worker's change (%d): %s", attempt + 1, err)
+    return await work()
 
 
 async def alert_store_failure(services: Services) -> None:

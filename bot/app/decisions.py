@@ -21,7 +21,14 @@ import re
 
 from bot.alerts import notify_chat
 from bot.app import actions
-from bot.app.common import actor, alert_store_failure, created_reply, parse_add_line, with_line
+from bot.app.common import (
+    actor,
+    alert_store_failure,
+    created_reply,
+    parse_add_line,
+    retried,
+    with_line,
+)
 from bot.app.conversation import Conversation, Posted, Press, Reply, Said, plain
 from bot.app.digest import part_said, part_source
 from bot.app.reports import (
@@ -34,7 +41,7 @@ from bot.app.reports import (
 from bot.app.review import extend_task
 from bot.domain.errors import DomainError, TaskNotFound
 from bot.domain.model import Difficulty, ExtensionStatus, RebindStatus, Task, TaskStatus
-from bot.domain.ports import Buttons, PersistenceError
+from bot.domain.ports import Buttons, ConcurrentChange, PersistenceError
 from bot.domain.replies import Reading, ReplyKind
 from bot.domain.rhythm import reminder_kind
 from bot.domain.text import normalize_task_id, parse_deadline
@@ -53,9 +60,14 @@ async def decide(services: Services, conversation: Conversation, press: Press) -
     if data is None:
         return msgs.t("button_unknown")
     try:
-        return await _decide(services, conversation, press, data)
+        return await retried(lambda: _decide(services, conversation, press, data))
     except DomainError as err:
         return msgs.error(err)
+    except ConcurrentChange as err:
+        if err.duplicate:  # the press was applied by another worker (delivered twice)
+            return None
+        log.error("a button's change could not be applied beside other workers': %s", err)
+        return msgs.t("save_failed")
     except PersistenceError:
         log.error("a button's change could not be made durable")
         await alert_store_failure(services)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.domain.model import (
     Difficulty,
@@ -18,6 +19,8 @@ from bot.domain.model import (
     Task,
     Unit,
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -130,6 +133,37 @@ class LedgerRepository(ABC):
 class PersistenceError(Exception):
     """A change could not be made durable (disk full, I/O error). Nothing changed;
     the user must be told to try again, never that it was saved."""
+
+
+class ConcurrentChange(PersistenceError):
+    """Another worker changed what this change was computed from (a store shared by several
+    workers: bot/adapters/postgres.py). Nothing changed, and the repository now shows the
+    other change: running the same action again computes it anew (`retryable`). Not retryable
+    when the action already committed part of its work (an update applied by an earlier
+    commit): then it is answered like any change that could not be saved. `duplicate`: the
+    other worker applied this very update (delivered twice, handled twice at once): nothing
+    is left to do and nothing to say — that worker answers."""
+
+    def __init__(self, message: str = "", *, retryable: bool = True,
+                 duplicate: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable and not duplicate
+        self.duplicate = duplicate
+
+
+RETRIES_AFTER_CONFLICT = 3  # times an action is run again after ConcurrentChange
+
+
+def retry_on_conflict(work: Callable[[], T]) -> T:
+    """``work()``, run again (at most RETRIES_AFTER_CONFLICT times) while it raises a
+    retryable ConcurrentChange; the last one propagates."""
+    for attempt in range(RETRIES_AFTER_CONFLICT + 1):
+        try:
+            return work()
+        except ConcurrentChange as err:
+            if not err.retryable or attempt == RETRIES_AFTER_CONFLICT:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Unreachable(Exception):

@@ -35,7 +35,7 @@ from telegram.ext import Application
 
 from bot.adapters.inbox import APPLIED, StoreInbox, applying, receipt_key
 from bot.adapters.lanes import Lanes
-from bot.domain.ports import PersistenceError
+from bot.domain.ports import ConcurrentChange, PersistenceError
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class Intake:
         durable (PersistenceError if that failed: then do not confirm them), start handling.
         Returns how many were new."""
         fresh: list[tuple[str, dict[str, Any], Update]] = []
+        self.inbox.refresh()  # a shared store: what other workers received too
         for raw in raws:
             key = receipt_key(raw)
             if self.inbox.known(key):
@@ -141,6 +142,11 @@ class Intake:
             return 0
         try:
             self.inbox.receive([(key, raw) for key, raw, _update in fresh])
+        except ConcurrentChange:
+            # Another worker received some of them meanwhile (a redelivery to two workers at
+            # once, a shared store): now known; keep the rest.
+            return await self.accept([raw for key, raw, _update in fresh
+                                      if not self.inbox.known(key)])
         except PersistenceError as err:
             # The disk is full or failing. Handle them anyway: their own changes cannot be
             # saved either, so each sender is told nothing was saved and to resend (and the
@@ -185,6 +191,10 @@ class Intake:
 
     async def _handle(self, key: str | None, update: Update, reanswer: bool = False) -> None:
         receipt = self.inbox.begin(key) if key is not None else None
+        if receipt is not None and not reanswer and self.inbox.applied(receipt.key):
+            # Applied by another worker since (a shared store's sweep met a slow worker).
+            log.info("update %s was applied elsewhere; not applied again", update.update_id)
+            return
         token = applying.set(receipt)
         try:
             if not reanswer:

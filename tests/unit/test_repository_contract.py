@@ -123,13 +123,77 @@ class StoreBackend:
             store.close()
 
 
-Backend = FakeBackend | StoreBackend
+class PostgresBackend:
+    """The PostgreSQL store (a throwaway cluster: skipped without PostgreSQL's programs,
+    except in CI). Views: the live repository; another worker's, opened before the change and
+    refreshed (what it learns arrives through the store's listeners); a read-only open (`check`,
+    `export`); the writer closed and opened again."""
+
+    name = "postgresql"
+
+    def __init__(self, dsn: str, tenant: str) -> None:
+        import psycopg
+
+        from bot.adapters.pg_migrate import migrate
+
+        with psycopg.connect(dsn) as conn:
+            migrate(conn, tenant)
+        self.dsn, self.tenant = dsn, tenant
+        self._opened: list[Any] = []
+        self.store = self._open()
+        self.repo: LedgerRepository = StoreRepository(self.store)
+        self.other = self._open()
+        self.other_repo = StoreRepository(self.other)
+
+    def _open(self, *, writable: bool = True) -> Any:
+        from bot.adapters.postgres import PgDocStore
+
+        store = PgDocStore.open(self.dsn, self.tenant, writable=writable, max_size=2)
+        self._opened.append(store)
+        return store
+
+    def views(self) -> Iterator[tuple[str, LedgerRepository]]:
+        yield "live", self.repo
+        self.other.refresh()
+        yield "another worker, refreshed", self.other_repo
+        yield "read-only", StoreRepository(self._open(writable=False))
+        self.store.close()
+        self.store = self._open()
+        self.repo = StoreRepository(self.store)
+        yield "reopened", self.repo
+
+    def fail_next_commit(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The database refuses the next commit (after its first statement)."""
+        import psycopg
+
+        from bot.adapters.postgres import PgDocStore
+
+        real_write = PgDocStore._write
+
+        def fail_once(*args: Any, **kwargs: Any) -> None:
+            monkeypatch.setattr(PgDocStore, "_write", real_write)
+            raise psycopg.errors.DiskFull("could not extend file: No space left on device")
+
+        monkeypatch.setattr(PgDocStore, "_write", fail_once)
+
+    def close(self) -> None:
+        for store in self._opened:
+            store.close()
 
 
-@pytest.fixture(params=["fake", "store"])
+Backend = FakeBackend | StoreBackend | PostgresBackend
+
+
+@pytest.fixture(params=["fake", "store", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made: Backend = FakeBackend() if request.param == "fake" \
-        else StoreBackend(tmp_path / "store")
+    made: Backend
+    if request.param == "fake":
+        made = FakeBackend()
+    elif request.param == "store":
+        made = StoreBackend(tmp_path / "store")
+    else:
+        made = PostgresBackend(request.getfixturevalue("pg_dsn"),
+                               request.getfixturevalue("tenant"))
     yield made
     made.close()
 
