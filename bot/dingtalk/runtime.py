@@ -12,7 +12,7 @@ bootstrapped services, and the process's life cycle with 钉钉 alone or beside 
 * `serve_both(services, app, intake, stop)` — Telegram and 钉钉: the Telegram Application
   connects its sender; both go behind a `ChannelRouter` (bot/channels.py) as the services'
   one sender; Telegram's runner owns the jobs' life cycle (one scheduler for both), and the
-  Stream runs beside it until the same stop.
+  Stream runs beside it until the same stop. Telegram by polling or by webhook (`runner`).
 
 **Shutdown order with both channels.** Telegram's runner closes the store last thing
 (``post_shutdown``), right after closing its own intake. 钉钉's frames are ACKed once they are
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -122,6 +123,13 @@ class _DingTalkFirst:
     async def poll(self, stop: asyncio.Event) -> None:
         await self.telegram.poll(stop)
 
+    async def accept(self, raws: Any) -> int:  # webhook mode: the server hands updates here
+        return int(await self.telegram.accept(raws))
+
+    @property
+    def allowed_updates(self) -> Any:
+        return self.telegram.allowed_updates
+
     async def close(self) -> None:
         self.stop.set()
         try:
@@ -134,12 +142,16 @@ class _DingTalkFirst:
 
 
 async def serve_both(services: Services, app: Any, intake: Any,
-                     stop: asyncio.Event | None = None) -> None:
+                     stop: asyncio.Event | None = None, *,
+                     runner: Callable[[Any, Any, asyncio.Event], Awaitable[None]] | None = None,
+                     ) -> None:
     """Telegram and 钉钉 in one loop: one router as the sender, one scheduler (Telegram's
     runner starts, resumes and stops it), one stop; 钉钉's intake drained before the runner
-    closes the store."""
+    closes the store. `runner(app, intake, stop)` is Telegram's: `serve` (polling) unless
+    given (webhook mode: `serve_webhook` with its address)."""
     from bot.tg.runner import serve
 
+    telegram_runner = runner or serve
     stop = stop or asyncio.Event()
     runtime = DingTalkRuntime(services)
     telegram = services.sender
@@ -150,7 +162,7 @@ async def serve_both(services: Services, app: Any, intake: Any,
     stream = asyncio.create_task(runtime.stream.run(stop), name="luoshi-dingtalk-stream")
     try:
         drained_first: Any = _DingTalkFirst(intake, runtime, stream, stop)  # Intake's shape
-        await serve(app, drained_first, stop)
+        await telegram_runner(app, drained_first, stop)
     finally:
         stop.set()
         with contextlib.suppress(Exception):

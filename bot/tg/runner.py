@@ -78,8 +78,10 @@ async def serve_webhook(app: App, intake: Intake, listen: tuple[str, int] | None
     host, port = listen or telegram.webhook_listen
     server = WebhookServer(intake, path=webhook_path(telegram.webhook_url),
                            secret=telegram.webhook_secret, health=health)
-    await server.start(host, port)
-    log.info("webhook: listening on %s:%d", host, server.port)
+
+    async def bind() -> None:  # ListenError if it cannot (then the store is closed as usual)
+        await server.start(host, port)
+        log.info("webhook: listening on %s:%d", host, server.port)
 
     async def receive() -> None:
         try:
@@ -93,21 +95,24 @@ async def serve_webhook(app: App, intake: Intake, listen: tuple[str, int] | None
             await server.close()
 
     try:
-        await _life_cycle(app, intake, stop, receive=receive)
+        await _life_cycle(app, intake, stop, begin=bind, receive=receive)
     finally:
         await server.close()
 
 
 async def _life_cycle(app: App, intake: Intake, stop: asyncio.Event, *,
                       receive: Callable[[], Awaitable[None]],
+                      begin: Callable[[], Awaitable[None]] | None = None,
                       prepare: Callable[[], Awaitable[None]] | None = None) -> None:
     """python-telegram-bot's life cycle around our intake, the same for polling and webhook:
-    initialize (retried until Telegram answers) → post_init (the jobs installed, paused) →
-    `prepare` → the inbox replayed → start → the jobs resumed → `receive` until `stop`; then
-    the intake's lanes drain → stop → post_stop (the jobs stop) → shutdown → post_shutdown
-    (the store closes, whatever happened)."""
+    `begin` (the webhook's port bound) → initialize (retried until Telegram answers) →
+    post_init (the jobs installed, paused) → `prepare` → the inbox replayed → start → the
+    jobs resumed → `receive` until `stop`; then the intake's lanes drain → stop → post_stop
+    (the jobs stop) → shutdown → post_shutdown (the store closes, whatever happened)."""
     started = False
     try:
+        if begin is not None:
+            await begin()
         await _initialize(app, stop)
         if stop.is_set():
             return

@@ -86,6 +86,18 @@ def webhook_path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
+class ListenError(Exception):
+    """The worker cannot listen on its address (`--listen`, `[telegram] webhook_listen`)."""
+
+    def __init__(self, host: str, port: int, err: OSError) -> None:
+        super().__init__(f"无法监听 {host}:{port}（{err.strerror or err}）；请检查 --listen 或 "
+                         f"[telegram] webhook_listen，以及该端口是否已被占用\n"
+                         f"cannot listen on {host}:{port} ({err.strerror or err}); check "
+                         f"--listen or [telegram] webhook_listen, and whether the port is in use")
+        self.host = host
+        self.port = port
+
+
 class BadRequest(Exception):
     """The request cannot be read; answered with `status`, then the connection is closed."""
 
@@ -169,9 +181,13 @@ class WebhookServer:
     # ---- life cycle ----------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> None:
-        """Bind and listen (state *starting*: health and updates are answered 503)."""
-        self._server = await asyncio.start_server(self._connection, host, port,
-                                                  limit=MAX_HEADERS)
+        """Bind and listen (state *starting*: health and updates are answered 503).
+        ListenError when the address cannot be bound (in use, not this machine's)."""
+        try:
+            self._server = await asyncio.start_server(self._connection, host, port,
+                                                      limit=MAX_HEADERS)
+        except OSError as err:
+            raise ListenError(host, port, err) from err
 
     @property
     def port(self) -> int:
