@@ -8,6 +8,11 @@ through it).
 Nothing is persisted by the scheduler: the ledger and its outbox are the source of truth. At
 start-up the daily jobs are (re)installed, and if today's send time has already passed on a
 workday, the missing reminders of today are sent at once (earlier days are not replayed).
+
+Several workers on PostgreSQL (issue 16): only the planner has a scheduler (bot/scheduling.py,
+jobs/planner.py). A worker taking over builds one as at start-up (`takeover`), which also
+catches up today's bulletin when its time has passed (the outbox skips the chats that already
+have it); when it loses the lock, `abort_scheduler` cancels the running jobs at once.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ DISPATCH_JOB = "rhythm-dispatch"
 SUMMARY_JOB = "daily-summary"
 BULLETIN_JOB = "bulletin"
 CATCH_UP_JOB = "rhythm-catch-up"
+BULLETIN_CATCH_UP_JOB = f"{BULLETIN_JOB}-catch-up"
 CALENDAR_JOB = "calendar-warning"
 CALENDAR_CATCH_UP_JOB = f"{CALENDAR_JOB}-catch-up"
 SNAPSHOT_JOB = "store-snapshot"
@@ -57,13 +63,21 @@ def build_scheduler(timezone: tzinfo) -> AsyncIOScheduler:
     return AsyncIOScheduler(timezone=timezone, job_defaults=dict(JOB_DEFAULTS))
 
 
-def start_scheduler(services: Services, *, paused: bool = False) -> AsyncIOScheduler:
+def start_scheduler(services: Services, *, paused: bool = False,
+                    takeover: bool = False) -> AsyncIOScheduler:
     """Create the scheduler on the running event loop, install the jobs and start it (paused:
-    nothing runs before `resume()`, the catch-up included)."""
+    nothing runs before `resume()`, the catch-up included; takeover: `install_jobs`)."""
     scheduler = build_scheduler(services.config.timezone)
     scheduler.start(paused=paused)
-    install_jobs(scheduler, services)
+    install_jobs(scheduler, services, takeover=takeover)
     return scheduler
+
+
+def running_jobs(scheduler: AsyncIOScheduler) -> list[asyncio.Future[Any]]:
+    """The runs under way. The executor keeps no public handle on them; python-telegram-bot's
+    JobQueue.stop reads the same set (apscheduler is pinned to 3.11)."""
+    executor = scheduler._lookup_executor("default")
+    return [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
 
 
 async def stop_scheduler(scheduler: AsyncIOScheduler, *, wait: bool = True) -> None:
@@ -73,13 +87,27 @@ async def stop_scheduler(scheduler: AsyncIOScheduler, *, wait: bool = True) -> N
         return
     if wait:
         scheduler.pause()
-        # The executor keeps no public handle on its runs; python-telegram-bot's
-        # JobQueue.stop reads the same set (apscheduler is pinned to 3.11).
-        executor = scheduler._lookup_executor("default")
-        running = list(getattr(executor, "_pending_futures", ()))
-        await asyncio.gather(*running, return_exceptions=True)
-    scheduler.shutdown(wait=False)
+        await asyncio.gather(*running_jobs(scheduler), return_exceptions=True)
+    if scheduler.running:  # meanwhile aborted (the planner lock lost)?
+        scheduler.shutdown(wait=False)
     await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+
+
+async def abort_scheduler(scheduler: AsyncIOScheduler) -> None:
+    """No new runs, and the running ones cancelled and awaited: this worker lost the planner
+    lock, another may start the same jobs at any moment (bot/scheduling.py says why not
+    let them finish)."""
+    running = running_jobs(scheduler)
+    if running:
+        log.warning("cancelling %d running job(s): %s", len(running),
+                    "another worker plans now (their outbox keys keep it from sending twice)")
+    if scheduler.running:
+        scheduler.pause()
+        scheduler.shutdown(wait=False)  # the asyncio executor cancels its runs
+    for run in running:
+        run.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    await asyncio.sleep(0)
 
 
 def _replace_daily(scheduler: AsyncIOScheduler, job_id: str, job: Job, services: Services,
@@ -98,7 +126,11 @@ def _run_now(scheduler: AsyncIOScheduler, job_id: str, job: Job, services: Servi
                       **JOB_DEFAULTS)
 
 
-def install_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
+def install_jobs(scheduler: AsyncIOScheduler, services: Services, *,
+                 takeover: bool = False) -> None:
+    """The daily jobs, and today's catch-up when due. `takeover`: a worker becoming the
+    planner (issue 16) also catches up today's bulletin (safe: its outbox keys) — the summary
+    is not (nothing records that it went out: it could go twice)."""
     _replace_daily(scheduler, DISPATCH_JOB, scheduled_dispatch, services)
     _replace_daily(scheduler, CALENDAR_JOB, calendar_warning_job, services)
     _replace_daily(scheduler, SUMMARY_JOB, summary_job, services, services.config.summary_at)
@@ -106,6 +138,8 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
     if catch_up_due(services):
         _run_now(scheduler, CATCH_UP_JOB, scheduled_dispatch, services)
         _run_now(scheduler, CALENDAR_CATCH_UP_JOB, calendar_warning_job, services)
+    if takeover and bulletin_catch_up_due(services):
+        _run_now(scheduler, BULLETIN_CATCH_UP_JOB, bulletin_job, services)
     if services.snapshot is not None:
         scheduler.add_job(snapshot_job, "interval", seconds=SNAPSHOT_CHECK_SECONDS,
                           args=(services,), id=SNAPSHOT_JOB, name=SNAPSHOT_JOB,
@@ -120,6 +154,13 @@ def catch_up_due(services: Services) -> bool:
     now = services.clock.now()
     return (services.calendar.is_workday(now.date())
             and now.time().replace(tzinfo=None) >= services.config.rhythm.send_at)
+
+
+def bulletin_catch_up_due(services: Services) -> bool:
+    """After today's bulletin time on a workday (`bulletin_job` checks the first workday)."""
+    now = services.clock.now()
+    return (services.calendar.is_workday(now.date())
+            and now.time().replace(tzinfo=None) >= services.config.bulletin_at)
 
 
 async def scheduled_dispatch(services: Services) -> None:
