@@ -19,9 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.config import AccessConfig, Config, StorageConfig, TelegramConfig
+from bot.config import AccessConfig, Config, StorageConfig, TelegramConfig, parse_config
+from bot.dingtalk.runtime import serve_both
 from bot.domain.ledger import NewTask
 from bot.fakeapi.webhook import WebhookPoster
+from bot.fakedingtalk import FakeDingTalk
 from bot.tg.runner import serve_webhook
 from bot.tg.webhook import WebhookServer
 from tests.conftest import ADMIN, TZ, ZHANG
@@ -168,3 +170,44 @@ async def test_a_worker_that_answers_500_gets_the_update_again(worker: Worker,
     [update] = worker.bot.api.updates
     assert [d.status for d in worker.poster.delivered(update["update_id"])] == [500, 200]
     assert len(list(worker.bot.ledger.repo.reports())) == 1
+
+
+async def test_dingtalk_runs_beside_a_webhook_worker(tmp_path: Path,
+                                                     fake: FakeDingTalk) -> None:
+    """`run` with both channels in webhook mode: serve_both with serve_webhook as Telegram's
+    runner; each channel's message is answered on its own channel."""
+    config = parse_config({
+        "telegram": {"token": TOKEN, "mode": "webhook", "webhook_url": PUBLIC,
+                     "webhook_secret": SECRET},
+        "storage": {"dir": str(tmp_path / "data")},
+        "access": {"admins": [ADMIN], "dingtalk_admins": ["boss"]},
+        "dingtalk": {"client_id": "app", "client_secret": "secret", "robot_code": "robot",
+                     "api_base": fake.url},
+    })
+    async with Harness.from_config(config, now=DEC1) as bot:
+        serving: asyncio.Future[WebhookServer] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+
+        async def telegram(app: Any, intake: Any, stop: asyncio.Event) -> None:
+            await serve_webhook(app, intake, ("127.0.0.1", 0), stop,
+                                on_serving=serving.set_result)
+
+        both = asyncio.create_task(serve_both(bot.services, bot.app, bot.intake, stop,
+                                              runner=telegram))
+        try:
+            server = await asyncio.wait_for(serving, 10)
+            assert await fake.wait_connected()
+            with WebhookPoster(bot.api, concurrency=1,
+                               targets=[f"http://127.0.0.1:{server.port}/telegram/luoshi"]):
+                await asyncio.to_thread(bot.api.wait_until,
+                                        lambda: bool(bot.api.calls_of("setWebhook")))
+                start = len(bot.api.sent)
+                bot.api.send_text(ADMIN, "/tasks")
+                await bot.api.wait_for_async(lambda m: m["chat"]["id"] == ADMIN, start=start)
+                fake.send_text("boss", "/tasks")
+                await asyncio.to_thread(fake.wait_until, lambda: fake.texts_to("boss"),
+                                        what="钉钉's answer")
+        finally:
+            stop.set()
+            await asyncio.wait_for(both, 20)
+        assert bot.api.calls_of("deleteWebhook") == []

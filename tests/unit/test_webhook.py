@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.domain.ports import PersistenceError
-from bot.tg.webhook import MAX_BODY, WebhookServer, webhook_path
+from bot.tg.webhook import MAX_BODY, ListenError, WebhookServer, webhook_path
 
 SECRET = "s3cret-Token_1"
 PATH = "/telegram/hook"
@@ -295,3 +295,12 @@ async def test_close_lets_a_request_being_stored_finish(server: WebhookServer,
     assert await busy.closed()
     await idle.close()
     await busy.close()
+
+
+async def test_an_address_in_use_is_a_listen_error_that_names_it(
+        server: WebhookServer, intake: RecordingIntake) -> None:
+    second = WebhookServer(intake, path=PATH, secret=SECRET)
+    with pytest.raises(ListenError) as caught:
+        await second.start("127.0.0.1", server.port)
+    assert f"127.0.0.1:{server.port}" in str(caught.value) and "无法监听" in str(caught.value)
+    await second.close()
