@@ -67,6 +67,10 @@ class PlannerLock(ABC):
         """This process is the planner (for a health endpoint: no query, no wait)."""
         return self._holding
 
+    def identify(self, listen: str) -> None:
+        """Name this worker also by the address it serves (``--listen``), before `run`."""
+        return None  # a lock whose holder is named nowhere has nothing to change
+
     @abstractmethod
     def describe(self) -> str:
         """What is locked, for logs (never a password)."""

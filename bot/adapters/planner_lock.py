@@ -44,7 +44,8 @@ import psycopg
 
 from jobs.planner import PERIOD, PlannerLock
 
-__all__ = ["NAMESPACE", "PostgresPlannerLock", "lock_keys", "planner_holder", "worker_name"]
+__all__ = ["NAMESPACE", "PostgresPlannerLock", "lock_keys", "planner_holder",
+           "planner_holder_async", "planner_line", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,20 @@ def planner_holder(dsn: str, tenant: str, *, timeout: float = 10.0) -> str | Non
     return _describe_holder(row) if row is not None else None
 
 
+def planner_line(dsn: str, tenant: str) -> str:
+    """``python -m bot check``'s line on who plans `tenant` (never raises, never shows the
+    DSN)."""
+    try:
+        holder = planner_holder(dsn, tenant)
+    except psycopg.Error as err:
+        return (f"计划者 / Planner: 无法查询 / cannot be asked "
+                f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
+    if holder is None:
+        return ("计划者 / Planner: 无 —— 没有运行中的进程持有计划锁 / none: no running worker "
+                "holds the planner lock")
+    return f"计划者 / Planner: {holder}"
+
+
 async def planner_holder_async(dsn: str, tenant: str, *, timeout: float = 10.0) -> str | None:
     """`planner_holder` on the event loop (a health endpoint that wants more than
     `PostgresPlannerLock.holding`)."""
@@ -133,6 +148,11 @@ class PostgresPlannerLock(PlannerLock):
             raise ValueError("fence must exceed period + timeout: the planner must notice "
                              "its own silence before the server gives its lock away")
         self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    def identify(self, listen: str) -> None:
+        """``--listen`` given on the command line (bot/cli.py): the name the next session
+        carries (`worker_name`)."""
+        self.application_name = worker_name(listen)
 
     def __repr__(self) -> str:
         return f"PostgresPlannerLock(tenant={self.tenant!r}, name={self.application_name!r})"

@@ -21,6 +21,7 @@ from bot.adapters.planner_lock import (
     lock_keys,
     planner_holder,
     planner_holder_async,
+    planner_line,
     worker_name,
 )
 
@@ -152,6 +153,25 @@ async def test_two_tenants_plan_side_by_side(pg_dsn: str, tenant: str,
 
 async def test_nobody_holds_until_a_worker_campaigns(pg_dsn: str, tenant: str) -> None:
     assert await asyncio.to_thread(planner_holder, pg_dsn, tenant) is None
+    assert "none" in await asyncio.to_thread(planner_line, pg_dsn, tenant)
+
+
+async def test_check_names_the_planner_by_the_address_given_on_the_command_line(
+        pg_dsn: str, tenant: str) -> None:
+    lock = PostgresPlannerLock(pg_dsn, tenant, period=PERIOD)
+    lock.identify("10.0.0.9:9000")  # python -m bot run --listen 10.0.0.9:9000
+    worker = Worker("a", lock, []).start()
+    try:
+        await asyncio.wait_for(worker.gained.wait(), WAIT)
+        line = await asyncio.to_thread(planner_line, pg_dsn, tenant)
+        assert line.startswith("计划者 / Planner: luoshi ") and line.endswith(" 10.0.0.9:9000")
+    finally:
+        await worker.stop()
+
+
+def test_check_says_when_the_database_cannot_be_asked() -> None:
+    line = planner_line("postgresql://luoshi:s3cret@127.0.0.1:1/x?connect_timeout=2", "county")
+    assert "cannot be asked" in line and "s3cret" not in line
 
 
 async def test_a_dead_planner_is_replaced_and_knows_it_is_no_longer_one(
