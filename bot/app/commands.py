@@ -9,9 +9,11 @@ plain strings, or the `Said` message when more than the words matters) and the
 (strangers learn nothing about the ledger). Domain and storage failures are not caught here:
 the channel runs every use case inside `bot.app.common.guarded`, which answers them.
 
-The guided /add is a dialogue, and its *state* belongs to the channel (Telegram keeps it in
-python-telegram-bot's ConversationHandler and user_data): `add_entry` and `add_answer` take
-the answers so far as a plain dict and return the next step to wait at, or `DONE`.
+The guided /add is a dialogue: `add_entry` and `add_answer` take the answers so far as a plain
+dict and return the next step to wait at, or `DONE`. Where its state is kept is not theirs to
+know: they hand it to `keep` (the step to wait at, with the answers as they are then) before
+they say anything, and bot/app/dialogue.py keeps it in the services' dialogue store, so that
+any worker — or the same one after a restart — takes the next answer.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from bot.domain.deadlines import read_deadline
 from bot.domain.errors import InvalidField, RebindPending
 from bot.domain.ledger import NewTask
 from bot.domain.model import Person, RebindRequest, Role, Task, TaskStatus
-from bot.domain.ports import DeliveryFailed, Unreachable
+from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
 from bot.domain.rhythm import plan
 from bot.domain.text import (
     normalize,
@@ -65,6 +67,14 @@ _NEXT: dict[str, tuple[AddStep, str]] = {
     "owners": ("deadline", "ask_deadline"),
 }
 CONFIRM_WORDS = frozenset({"确认", "确定", "是", "对", "confirm", "yes"})
+
+Keep = Callable[[AddStep], None]
+"""Make the guided /add's state durable: the step it now waits at, with the answers as they
+are (DONE: the dialogue is over). Raises PersistenceError when it could not."""
+
+
+def keep_nothing(step: AddStep) -> None:
+    """`Keep` for a caller that holds the answers itself (tests)."""
 
 PLAN_DEFAULT_DAYS = 10
 PLAN_MAX_DAYS = 60
@@ -198,16 +208,19 @@ async def ask_admins_to_rebind(services: Services, request: RebindRequest,
 
 
 async def add_entry(services: Services, caller: Caller, said: Said,
-                    conversation: Conversation) -> AddStep:
+                    conversation: Conversation, keep: Keep = keep_nothing) -> AddStep:
     """/add with the four fields creates at once; /add alone starts the guided dialogue
-    (returns "title": the channel keeps an empty dict of answers and waits for the first)."""
+    (returns "title": the answers start empty, and wait for the first). Any /add ends a
+    guided one in progress (`keep(DONE)`)."""
     if await refused(services, caller, conversation):
         return DONE
     msgs = services.messages
     rest = command_rest(said.text)
     if not rest:
+        keep("title")
         await conversation.say(Reply(msgs.t("ask_title")))
         return "title"
+    keep(DONE)
     try:
         new = parse_add_line(rest, services)
         # A deadline in the past or more than three years ahead: asked about, as everywhere.
@@ -227,55 +240,83 @@ async def add_entry(services: Services, caller: Caller, said: Said,
 
 
 async def add_answer(services: Services, caller: Caller, step: AddStep, answer: str,
-                     answers: MutableMapping[str, Any], conversation: Conversation) -> AddStep:
+                     answers: MutableMapping[str, Any], conversation: Conversation,
+                     keep: Keep = keep_nothing) -> AddStep:
     """One step of the guided /add: check the answer, keep it in `answers`, ask the next
     question. Returns the step to wait at (the same one when the answer was not usable, or
-    an unusual deadline waits for 确认), or DONE once the task is created. A failure to save
-    raises (the channel's guard answers it) and leaves `answers` as they were: the dialogue
-    can stay at its step."""
+    an unusual deadline waits for 确认), or DONE once the task is created.
+
+    The new state goes to `keep` before anything is said (what the admin is asked is what
+    their next message will be taken as). The dialogue is over (`keep(DONE)`) just before the
+    task is created: a crash between the two loses the task rather than making it twice. A
+    failure to save raises (the channel's guard answers it) and leaves `answers` as they were
+    and the dialogue at its step (kept again)."""
     msgs = services.messages
-    text = normalize(answer)
+    before = dict(answers)
     try:
-        if step == "title":
-            if not text or len(text) > 200:
-                raise InvalidField(field="title", value=text)
-            answers["title"] = text
-        elif step == "lead_unit":
-            if not text or len(text) > 30:
-                raise InvalidField(field="lead_unit", value=text)
-            answers["lead_unit"] = text
-        elif step == "owners":
-            owners = split_names(text)
-            if not owners:
-                raise InvalidField(field="owners", value=text)
-            answers["owners"] = owners
-        else:
-            today = services.clock.today()
-            if text in CONFIRM_WORDS and "unconfirmed" in answers:
-                answers["deadline"] = answers.pop("unconfirmed")
-            else:
-                deadline = read_deadline(text, today=today)
-                question = msgs.date_confirmation(deadline, today)
-                if question:
-                    answers["unconfirmed"] = deadline
-                    await conversation.say(Reply(f"{question}\n{msgs.t('confirm_by_word')}"))
-                    return "deadline"
-                answers["deadline"] = deadline
+        following, question = _take_answer(services, step, normalize(answer), answers)
     except InvalidField as err:
+        keep(step)  # asked again: the dialogue waits anew
         await conversation.say(Reply(f"{msgs.error(err)}\n{msgs.t('retry')}"))
         return step
-    if step in _NEXT:
-        following, prompt = _NEXT[step]
-        await conversation.say(Reply(msgs.t(prompt)))
+    if following != DONE:
+        keep(following)
+        await conversation.say(Reply(question))
         return following
-    await _create_task(services, caller, NewTask(**answers), conversation)
+    try:
+        keep(DONE)
+        task = services.ledger.add_task(NewTask(**answers), who=actor(services, caller))
+    except Exception:
+        answers.clear()
+        answers.update(before)
+        try:
+            keep(step)
+        except PersistenceError:
+            log.error("the guided /add could not be kept at its step; it is over")
+        raise
+    await conversation.say(created_reply(services, task))
     return DONE
+
+
+def _take_answer(services: Services, step: AddStep, text: str,
+                 answers: MutableMapping[str, Any]) -> tuple[AddStep, str]:
+    """Check one answer of the guided /add and keep it in `answers`: the step to wait at next
+    and its question, or (DONE, "") when the task can be created. Raises InvalidField."""
+    msgs = services.messages
+    if step == "title":
+        if not text or len(text) > 200:
+            raise InvalidField(field="title", value=text)
+        answers["title"] = text
+    elif step == "lead_unit":
+        if not text or len(text) > 30:
+            raise InvalidField(field="lead_unit", value=text)
+        answers["lead_unit"] = text
+    elif step == "owners":
+        owners = split_names(text)
+        if not owners:
+            raise InvalidField(field="owners", value=text)
+        answers["owners"] = owners
+    else:
+        today = services.clock.today()
+        if text in CONFIRM_WORDS and "unconfirmed" in answers:
+            answers["deadline"] = answers.pop("unconfirmed")
+            return DONE, ""
+        deadline = read_deadline(text, today=today)
+        question = msgs.date_confirmation(deadline, today)
+        if question:
+            answers["unconfirmed"] = deadline
+            return "deadline", f"{question}\n{msgs.t('confirm_by_word')}"
+        answers.pop("unconfirmed", None)  # another date instead of 确认
+        answers["deadline"] = deadline
+        return DONE, ""
+    following, prompt = _NEXT[step]
+    return following, msgs.t(prompt)
 
 
 async def add_abort(services: Services, caller: Caller, args: Sequence[str],
                     conversation: Conversation) -> None:
-    """取消 ends the dialogue (the channel drops its answers). `/cancel 编号` is the task
-    command: it runs as usual."""
+    """取消 ends the dialogue (bot/app/dialogue.py drops its state first). `/cancel 编号` is
+    the task command: it runs as usual."""
     if args:
         await cancel_task(services, caller, args, conversation)
     else:

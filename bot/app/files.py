@@ -19,8 +19,8 @@ loop. Building the /export workbook runs in a worker thread too.
 file or as the file's caption, lets past and far-off 完成时限 through. The preview then ends
 with the note import_any_date_note, and 确认导入 reads the permission back from the caption or
 that note. The command's "the next file is a ledger" is kept in the caller's dialogue state (a
-mapping the channel keeps per user: Telegram's user_data), under AWAITING_IMPORT (and the
-sheet asked for under IMPORT_SHEET).
+mapping, kept in the store per person for an hour: bot/app/dialogue.py `held_import`, so any
+worker takes the file), under AWAITING_IMPORT (and the sheet asked for under IMPORT_SHEET).
 
 A workbook whose ledger is not its only sheet: the sheet whose header matches is read. When
 several match, the bot asks which, in chat: one button per sheet (IMP sheet <position>) under
@@ -80,7 +80,8 @@ parse_seconds: float = PARSE_SECONDS
 monotonic: Callable[[], float] = time.monotonic
 
 Dialogue = MutableMapping[str, object]
-"""The caller's dialogue state, kept by the channel between their messages."""
+"""The caller's dialogue state between their messages (bot/app/dialogue.py `Held`: every change
+is written to the store at once)."""
 
 Acknowledge = Callable[[str | None], Awaitable[bool]]
 """Answer a button press: with a notice (Luoshi markup, shown as an alert) or silently (the

@@ -4,7 +4,6 @@ its sender, and registers every handler."""
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -16,21 +15,20 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     Defaults,
     MessageHandler,
     filters,
 )
 from telegram.request import BaseRequest
-from telegram.warnings import PTBUserWarning
 
 from bot.app import actions as callbacks
-from bot.tg import buttons
+from bot.tg import buttons, dialogue
 from bot.tg import handlers as h
 from bot.tg import ledger_files as lf
 from bot.tg import reporting as r
 from bot.tg import supervision as sv
 from bot.tg.context import LuoshiContext, Services, attach_services, services_of
+from bot.tg.dialogue import DialogueHandler
 from bot.tg.intake import Intake, StrangerBudget
 from bot.tg.notifier import ChatWatch, TelegramSender
 from bot.tg.ratelimit import ChatRateLimiter
@@ -122,9 +120,9 @@ def build_intake(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
 
 
 def _configure_scheduler(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """python-telegram-bot's own JobQueue now only times out the /add dialogue (our jobs have
-    their own scheduler, jobs/schedule.py). APScheduler drops a run more than 1 s late by
-    default; we want late runs, once."""
+    """python-telegram-bot's own JobQueue now only tells admins that their /add dialogue timed
+    out (bot/tg/dialogue.py; our jobs have their own scheduler, jobs/schedule.py).
+    APScheduler drops a run more than 1 s late by default; we want late runs, once."""
     jq = app.job_queue
     if jq is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
@@ -138,21 +136,18 @@ def _configure_scheduler(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """All handlers, in one place. Order matters: the first matching handler in a group wins.
 
-    1. The guided /add dialogue comes first so that, while it runs, the admin's plain answers
-       reach it instead of the catch-all.
-    2. Commands next.
+    1. The guided /add dialogue comes first, in a group of its own (-1) that sees every
+       message: while it waits (its state in the store: bot/tg/dialogue.py), the admin's plain
+       answers and 取消 reach it and stop there; everything else — and every message of
+       whoever has no dialogue — goes on to group 0.
+    2. Commands next (/add among them: it starts or restarts the dialogue).
     3. The catch-all last: unknown commands and stray messages get a helpful answer.
     Redelivered updates never get here: the intake recognises them (bot/tg/intake.py).
     """
+    app.add_handler(DialogueHandler(services_of(app)), group=-1)
     # A group upgraded to a supergroup: its new id is kept (bot/tg/notifier.py ChatWatch).
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, h.chat_migrated))
-    cancel_words = filters.Regex(r"^\s*(取消|退出|cancel)\s*$")
-    text_answer = filters.TEXT & ~filters.COMMAND & ~cancel_words
-    with warnings.catch_warnings():
-        # PTB warns that per_message=False tracks callbacks per chat; the dialogue has none.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        add_dialogue = _add_dialogue(text_answer, cancel_words)
-    app.add_handler(add_dialogue)
+    app.add_handler(CommandHandler("add", dialogue.add_command))
     app.add_handler(CommandHandler("start", h.start))
     app.add_handler(CommandHandler("help", h.help_command))
     app.add_handler(CommandHandler("tasks", h.list_tasks))
@@ -190,24 +185,6 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & content & fresh, r.on_plain))
     app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL & fresh, h.fallback))
     app.add_error_handler(h.on_error)
-
-
-def _add_dialogue(text_answer: Any, cancel_words: Any) -> ConversationHandler[Any]:
-    """The guided /add: each answer is checked before the next question; 取消 ends it."""
-    return ConversationHandler(
-        entry_points=[CommandHandler("add", h.add_entry)],
-        states={
-            h.ADD_TITLE: [MessageHandler(text_answer, h.add_title)],
-            h.ADD_UNIT: [MessageHandler(text_answer, h.add_unit)],
-            h.ADD_OWNERS: [MessageHandler(text_answer, h.add_owners)],
-            h.ADD_DEADLINE: [MessageHandler(text_answer, h.add_deadline)],
-            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, h.add_timeout)],
-        },
-        fallbacks=[MessageHandler(cancel_words, h.add_abort),
-                   CommandHandler("cancel", h.add_abort)],
-        conversation_timeout=15 * 60,
-        name="add_dialogue",
-    )
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -2,7 +2,9 @@
 
 `Services` itself is channel-neutral (bot/services.py); it is re-exported here for the
 handlers. Its ports are typed as ports; the Telegram-only parts of the concrete sender and
-chat watch are reached through `telegram_sender` and `chat_watch`.
+chat watch are reached through `telegram_sender` and `chat_watch`. Dialogue state is not
+kept in python-telegram-bot's user_data or chat_data (one process's memory) but in the
+services' dialogue store (bot/app/dialogue.py), so any worker can take the next message.
 """
 
 from __future__ import annotations
@@ -46,15 +48,6 @@ class LuoshiContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
     @property
     def services(self) -> Services:
         return services_of(self.application)
-
-    @property
-    def dialogue(self) -> dict[Any, Any]:
-        """The user's dialogue state (user_data); every handler that uses it runs for a
-        user."""
-        data = self.user_data
-        if data is None:
-            raise RuntimeError("user_data used for an update without a user")
-        return data
 
 
 def attach_services(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

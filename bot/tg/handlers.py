@@ -1,7 +1,7 @@
 """Telegram handlers for the commands (bot/app/commands.py): parse the update into the
 application's inputs, run the use case in the update's conversation (guarded:
-`bot.tg.conversation.run`), and give python-telegram-bot what only it needs — the state of
-the guided /add dialogue, which lives in its ConversationHandler and the user's user_data.
+`bot.tg.conversation.run`). The guided /add, whose state is in the store, has its own module
+(bot/tg/dialogue.py).
 
 Also here, Telegram only: a group that became a supergroup (`chat_migrated`) and the last
 resort for an unhandled error (`on_error`).
@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ConversationHandler
 
 from bot.app import commands
 from bot.app.conversation import Caller, Conversation, Reply, Said
@@ -25,14 +23,6 @@ from bot.tg.context import LuoshiContext, chat_watch
 from bot.tg.conversation import TelegramConversation, caller_of, press_of, run, said_of
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Update, LuoshiContext], Coroutine[Any, Any, Any]]
-
-# The guided /add dialogue: python-telegram-bot's states for the application's steps.
-ADD_TITLE, ADD_UNIT, ADD_OWNERS, ADD_DEADLINE = range(4)
-ADD_KEY = "add_dialogue"  # the answers so far, in the user's user_data
-_STATES: dict[commands.AddStep, int] = {
-    "title": ADD_TITLE, "lead_unit": ADD_UNIT, "owners": ADD_OWNERS, "deadline": ADD_DEADLINE}
 
 # The shapes of use cases: by what they need besides the services and the conversation.
 WithArgs = Callable[[Services, Caller, Sequence[str], Conversation], Awaitable[None]]
@@ -172,68 +162,6 @@ async def on_invite_button(update: Update, context: LuoshiContext) -> None:
             await query.answer()
     except TelegramError as err:  # a query answered late or twice: nothing to do
         log.info("callback answer failed: %s", err)
-
-
-# ---- 建账: the guided /add -----------------------------------------------------------------------
-
-
-async def add_entry(update: Update, context: LuoshiContext) -> int | None:
-    """/add with the four fields creates at once; /add alone starts the guided dialogue, whose
-    answers are kept in the user's user_data."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None:
-        return ConversationHandler.END
-    said = said_of(message, context.bot.id)
-    step = await run(update, context, lambda conv: commands.add_entry(
-        context.services, caller_of(user), said, conv))
-    if step is None:  # failed and answered (the guard): no dialogue
-        return None
-    if step == commands.DONE:
-        return ConversationHandler.END
-    context.dialogue[ADD_KEY] = {}
-    return _STATES[step]
-
-
-def _dialogue_step(step: commands.AddStep) -> Handler:
-    """The handler of one step of the guided /add (python-telegram-bot's state for it)."""
-
-    async def answer(update: Update, context: LuoshiContext) -> int | None:
-        user = update.effective_user
-        if user is None:
-            return None
-        answers: dict[str, Any] = context.dialogue.setdefault(ADD_KEY, {})
-        message = update.effective_message
-        text = (message.text or message.caption or "") if message else ""
-        after = await run(update, context, lambda conv: commands.add_answer(
-            context.services, caller_of(user), step, text, answers, conv))
-        if after is None:
-            # Failed and answered (the guard): the dialogue stays at this step, answers kept.
-            return None
-        if after == commands.DONE:
-            context.dialogue.pop(ADD_KEY, None)
-            return ConversationHandler.END
-        return _STATES[after]
-
-    answer.__name__ = answer.__qualname__ = f"add_{step}"
-    return answer
-
-
-add_title = _dialogue_step("title")
-add_unit = _dialogue_step("lead_unit")
-add_owners = _dialogue_step("owners")
-add_deadline = _dialogue_step("deadline")
-
-
-async def add_abort(update: Update, context: LuoshiContext) -> int:
-    """取消 ends the dialogue. `/cancel 编号` is the task command: end the dialogue, then run it."""
-    context.dialogue.pop(ADD_KEY, None)
-    await run_with_args(update, context, commands.add_abort)
-    return ConversationHandler.END
-
-
-async def add_timeout(update: Update, context: LuoshiContext) -> None:
-    context.dialogue.pop(ADD_KEY, None)
-    await run(update, context, lambda conv: commands.add_timeout(context.services, conv))
 
 
 # ---- the last resort -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ Telegram update is parsed into its inputs (`Caller`, `Said`, `Press`), a documen
 acknowledged with `CallbackQuery.answer`, and the replies go out through
 `TelegramConversation`. A document that is not a ledger import is 佐证材料: it goes on to the
 report flow (bot/tg/reporting.py, then bot/app/reports.py), as a reply or as a plain message.
+/import's "the next file is a ledger" is kept in the store (bot/app/dialogue.py
+`held_import`), so the file may reach another worker than the command did.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from telegram.error import TelegramError
 
 from bot.app import files
 from bot.app.conversation import plain
+from bot.app.dialogue import held_import
 from bot.tg.context import LuoshiContext
 from bot.tg.conversation import TelegramConversation, caller_of, press_of, run, said_of
 from bot.tg.reporting import on_plain, on_reply
@@ -44,7 +47,8 @@ async def import_command(update: Update, context: LuoshiContext) -> None:
         return
     words = " ".join(context.args or ())
     await run(update, context, lambda conversation: files.import_command(
-        context.services, conversation, caller_of(user), words, context.dialogue))
+        context.services, conversation, caller_of(user), words,
+        held_import(context.services, user.id)))
 
 
 async def on_document(update: Update, context: LuoshiContext) -> None:
@@ -54,7 +58,7 @@ async def on_document(update: Update, context: LuoshiContext) -> None:
     if message is None or user is None or message.document is None:
         return
     said = said_of(message, context.bot.id)
-    if not files.is_ledger_file(said, context.dialogue):
+    if not files.is_ledger_file(said, held_import(context.services, user.id)):
         if message.reply_to_message is not None:
             await on_reply(update, context)
         else:
@@ -62,7 +66,8 @@ async def on_document(update: Update, context: LuoshiContext) -> None:
         return
     file = incoming_file(context, message.document)
     await run(update, context, lambda conversation: files.on_ledger_file(
-        context.services, conversation, caller_of(user), said, file, context.dialogue))
+        context.services, conversation, caller_of(user), said, file,
+        held_import(context.services, user.id)))
 
 
 async def on_import_button(update: Update, context: LuoshiContext) -> None:
