@@ -44,8 +44,9 @@ class PlannerLock(ABC):
 
     `run(gained, lost)` campaigns until cancelled, awaiting `gained` when this process
     becomes the planner and `lost` when it stops being it (never twice in a row). Cancelling
-    `run` keeps a held lock (the caller may still want to finish a running job while others
-    wait); `release()` gives it up (ends the session). `changed` is notified after every
+    `run` between attempts keeps a held lock (the caller may still want to finish a running
+    job while others wait; mid-attempt the session's state is unknown, so it is ended);
+    `release()` gives it up (ends the session). `changed` is notified after every
     attempt, so a caller (a test, a health check) can wait for a state without polling.
     """
 
@@ -110,6 +111,7 @@ class PlannerLock(ABC):
         try:
             done, _ = await asyncio.wait({attempt}, timeout=self.timeout)
         except asyncio.CancelledError:
+            self._holding = False
             self._abandon(attempt)
             raise
         error: BaseException | None
