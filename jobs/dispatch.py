@@ -88,6 +88,7 @@ class DispatchReport:
     on_leave: list[str] = field(default_factory=list)
     escalated: int = 0  # 督办单 sent to leaders by this run
     listed: int = 0  # tasks in today's 挂牌督办 list (sent once a day)
+    claimed_elsewhere: int = 0  # held by another planner while this run met them
 
 
 KNOWN_CHANNELS = (TELEGRAM, DINGTALK)  # whose outbox keys a run looks for (`_sent_today`)
@@ -363,6 +364,13 @@ class RhythmDispatcher:
     async def _send_listing_to(self, chat_id: int, text: str, day: date) -> None:
         channel = channel_of(self.sender, chat_id)
         key = outbox_key(day, LISTING_TASK, str(chat_id), LISTING, channel)
+        with self.repo.claim_outbox([key]) as claimed:
+            if claimed:
+                self.repo.refresh()
+                await self._send_listing_claimed(chat_id, text, day, key, channel)
+
+    async def _send_listing_claimed(self, chat_id: int, text: str, day: date, key: str,
+                                    channel: str) -> None:
         existing = self.repo.outbox_get(key)
         if existing is not None and existing.status is DeliveryStatus.SENT:
             return
@@ -429,6 +437,24 @@ class RhythmDispatcher:
             gate.release()
 
     async def _deliver_one(self, message: _Message, day: date, report: DispatchReport) -> None:
+        """Send one message and record it, holding its outbox keys (`claim_outbox`): a second
+        planner — a takeover while the old one still runs, on a shared store — skips what
+        this one holds, and sees it sent once recorded."""
+        keys = [outbox_key(day, item.task.id, item.person.name, item.outbox_kind,
+                           item.channel or self.sender.channel) for item in message.items]
+        with self.repo.claim_outbox(keys) as claimed:
+            if not claimed:
+                report.claimed_elsewhere += len(message.items)
+                return
+            self.repo.refresh()
+            if all(self._sent_today(day, item.task.id, item.person.name, item.outbox_kind)
+                   for item in message.items):
+                report.sent_before += len(message.items)
+                return
+            await self._send_and_record(message, day, report)
+
+    async def _send_and_record(self, message: _Message, day: date,
+                               report: DispatchReport) -> None:
         attempt = 0
         while True:
             try:

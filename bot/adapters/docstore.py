@@ -50,6 +50,7 @@ import re
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -120,6 +121,8 @@ class Documents(Protocol):
 
     def subscribe(self, listener: Callable[[list[tuple[str, str, Doc | None]]], None]) -> None:
         ...
+
+    def claim(self, table: str, keys: Sequence[str]) -> AbstractContextManager[bool]: ...
 
     def close(self) -> None: ...
 LOCK_FILE = ".lock"
@@ -519,6 +522,10 @@ class DocStore:
 
     def subscribe(self, listener: Callable[[list[tuple[str, str, Doc | None]]], None]) -> None:
         """Other writers' changes: there are none (see ``refresh``)."""
+
+    def claim(self, table: str, keys: Sequence[str]) -> AbstractContextManager[bool]:
+        """Keys held by no other writer: there is none (see ``refresh``)."""
+        return contextlib.nullcontext(True)
 
     # ---- the write path -------------------------------------------------------------------
 

@@ -39,7 +39,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +60,15 @@ __all__ = ["LATEST_VERSION", "PgDocStore", "Remote", "SchemaMismatch", "migratio
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+CLAIM_LOCKS = 0x4C756F74  # the advisory lock namespace of claimed keys (`claim`)
 PRUNE_EVERY = 1000  # commits between two prunings of old tombstones …
 KEEP_TOMBSTONES = 200_000  # … keeping the deletions of this many latest commits
 
 Remote = list[tuple[str, str, Doc | None]]  # (table, key, doc or None = deleted), oldest first
 Listener = Callable[[Remote], None]
+# Set inside `claim` (per asyncio task): the connection whose transaction holds the claim.
+_claiming: ContextVar[psycopg.Connection[Any] | None] = ContextVar("luoshi_claiming",
+                                                                   default=None)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -319,7 +325,7 @@ class PgDocStore:
         remote: Remote = []
         conflict: list[tuple[str, str]] = []
         try:
-            with self.pool.connection() as conn, conn.transaction():
+            with self._connection() as conn, conn.transaction():
                 row = conn.execute(sql.SQL("UPDATE {} SET seq = seq + 1 RETURNING seq, "
                                            "pruned_below").format(q["meta"])).fetchone()
                 assert row is not None
@@ -354,6 +360,53 @@ class PgDocStore:
         self._apply(puts)
         self._seq = seq
         return remote, seq, None
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """The claim's connection inside ``claim`` (its commit is then a savepoint of the
+        claim's transaction), else one from the pool."""
+        claimed = _claiming.get()
+        if claimed is not None:
+            yield claimed
+            return
+        with self.pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def claim(self, table: str, keys: Sequence[str]) -> Iterator[bool]:
+        """Hold ``keys`` of ``table`` against other workers for the block (see
+        LedgerRepository.claim_outbox): one transaction holding an advisory lock per key,
+        tried without waiting — a key another worker holds makes the value False (SKIP
+        LOCKED: the key exists in no row yet, so a lock on the key's name stands in for a row
+        lock). Commits inside the block are savepoints of that transaction and become durable
+        when the block ends; the record of a send is the block's last step, so no other
+        commit waits on this one across an ``await``. The transaction ends with the worker
+        (SIGKILL included): what was claimed but not recorded can be claimed again."""
+        self._check_writable()
+        try:
+            with self.pool.connection() as conn:
+                try:
+                    with conn.transaction():
+                        held = True
+                        for key in sorted(set(keys)):
+                            row = conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))",
+                                               (CLAIM_LOCKS, f"{self.schema}/{table}/{key}"))
+                            found = row.fetchone()
+                            if not found or not found[0]:
+                                held = False
+                                break
+                        token = _claiming.set(conn if held else None)
+                        try:
+                            yield held
+                        finally:
+                            _claiming.reset(token)
+                except psycopg.Error:
+                    # The end of the transaction failed after its commits reached the cache.
+                    with self._lock:
+                        self._reload()
+                    raise
+        except (psycopg.Error, PoolTimeout) as err:
+            raise _write_error(err) from err
 
     def _write(self, conn: psycopg.Connection[Any], seq: int, puts: Sequence[Put],
                history: Sequence[tuple[str, Doc]]) -> None:

@@ -15,6 +15,7 @@ marked applied by an earlier commit of the same action (then it is not retryable
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from bot.adapters import inbox
@@ -166,6 +167,14 @@ class StoreRepository(LedgerRepository):
 
     def rebinds(self) -> Iterable[RebindRequest]:
         return [RebindRequest.from_doc(d) for d in self.store.docs(REBINDS)]
+
+    # ---- several workers ----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.store.refresh()
+
+    def claim_outbox(self, keys: Sequence[str]) -> AbstractContextManager[bool]:
+        return self.store.claim(OUTBOX, keys)
 
     # ---- the one write path ----------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -128,6 +129,20 @@ class LedgerRepository(ABC):
     def commit(self, change: Change) -> None:
         """Make the change durable, then visible. Raises StorageFull/OSError-like errors
         (the adapter's own) when it could not; then nothing changed."""
+
+    # --- several workers on one store (bot/adapters/postgres.py); one process: no-ops -----
+
+    def refresh(self) -> None:  # noqa: B027 - deliberately optional: one process has no others
+        """Take in what other workers committed since (a store shared by several workers)."""
+
+    def claim_outbox(self, keys: Sequence[str]) -> AbstractContextManager[bool]:
+        """Hold these outbox keys while their message is sent and its outcome recorded (the
+        record is the block's last step: it commits when the block ends). The value is False
+        when another worker holds one of them — a planner taking over while the old one still
+        runs — and then the message must not be sent. A worker that cannot reach the store
+        cannot claim (an error), so it cannot send what it could not record. One process: True.
+        """
+        return nullcontext(True)
 
 
 class PersistenceError(Exception):
