@@ -91,6 +91,8 @@ class DispatchReport:
     claimed_elsewhere: int = 0  # held by another planner while this run met them
 
 
+CLAIM_PASSES = 3  # passes over reminders another planner held (see `run`) …
+CLAIM_RETRY_SECONDS = 20.0  # … this long apart
 KNOWN_CHANNELS = (TELEGRAM, DINGTALK)  # whose outbox keys a run looks for (`_sent_today`)
 ESCALATION = "escalation"  # outbox kind of a 督办单 to a leader
 LISTING = "listing"  # outbox kind of the day's 挂牌督办 list
@@ -173,12 +175,31 @@ class RhythmDispatcher:
         return self._lock.locked()
 
     async def run(self, day: date | None = None) -> DispatchReport:
-        """Send the day's missing reminders. Safe to call any number of times."""
+        """Send the day's missing reminders. Safe to call any number of times.
+
+        Reminders another planner held while this run met them (a takeover while the old
+        planner was still sending, on a shared store) are looked at again a little later, at
+        most CLAIM_PASSES times: the old planner recorded them (then they count as sent
+        before) or it stopped half way and released them (then this run sends them)."""
         async with self._lock:
-            return await self._run(day or self.clock.today())
+            day = day or self.clock.today()
+            report = await self._run(day)
+            for _pass in range(CLAIM_PASSES):
+                if not report.claimed_elsewhere:
+                    break
+                await self._sleep(CLAIM_RETRY_SECONDS)
+                self.repo.refresh()
+                again = await self._run(day)
+                report.sent += again.sent
+                report.messages += again.messages
+                report.escalated += again.escalated
+                report.failed += again.failed
+                report.claimed_elsewhere = again.claimed_elsewhere
+            return report
 
     async def _run(self, day: date) -> DispatchReport:
         report = DispatchReport(day=day)
+        self.repo.refresh()  # what other workers changed (a shared store): new tasks, reports
         if not self.calendar.is_workday(day):
             report.workday = False
             return report
