@@ -10,7 +10,9 @@ applied" are durable together, so a redelivered or replayed message never answer
 question twice (it would be taken as the answer to the next one).
 
 Nothing is cached here: every read asks the store, which on a shared store shows what other
-workers committed (the intake refreshes it before each update).
+workers committed (the intake refreshes it before each update). There a commit of a key that
+another worker wrote meanwhile is refused (ConcurrentChange, a PersistenceError): the use case
+runs again on the fresh state (bot/app/common.py `guarded`).
 
 Expired states stay until they are cleared (the person is told once that the dialogue timed
 out: bot/app/dialogue.py) or until FORGET_AFTER past their deadline; those are deleted at most
@@ -25,12 +27,10 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from bot.adapters import inbox
-from bot.adapters.docstore import Put, StoreWriteError
+from bot.adapters.docstore import Documents, Put, StoreWriteError
 from bot.domain.clock import Clock
 from bot.domain.dialogues import Dialogue, DialogueStore
 from bot.domain.ports import PersistenceError
@@ -42,21 +42,10 @@ PRUNE_EVERY = timedelta(hours=1)
 FORGET_AFTER = timedelta(days=1)  # an expired state is deleted this long after its deadline
 
 
-class _Documents(Protocol):
-    """The part of a store's document API used here (DocStore, the PostgreSQL store)."""
-
-    def get(self, table: str, key: str) -> dict[str, Any] | None: ...
-
-    def all(self, table: str) -> Mapping[str, dict[str, Any]]: ...
-
-    def commit(self, puts: Sequence[Put],
-               history: Sequence[tuple[str, dict[str, Any]]] = ()) -> int: ...
-
-
 class StoreDialogues(DialogueStore):
     """Dialogue states in the store's table ``dialogues`` (see the module docstring)."""
 
-    def __init__(self, store: _Documents, clock: Clock) -> None:
+    def __init__(self, store: Documents, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._pruned_at: datetime | None = None

@@ -19,10 +19,10 @@ decision is said anew) — or, for a button that reads a message again, the ques
 under (see below) — the returned notice said in the chat;
 "/command args" → the use case of the same command as on Telegram (the table `COMMANDS`);
 "绑定 CODE" → binding; anything else → reports.on_reply (a quoted robot message) or
-reports.on_plain. `/add` takes the one-line form only: the guided dialogue keeps state in
-python-telegram-bot and is Telegram-only (said so). `/invite` gives the text to send the
-robot ("发送“绑定 CODE”给机器人") instead of a link. Files (/import, /export) are not
-offered: robot messages carry no files here.
+reports.on_plain. `/add` takes the one-line form only: the guided dialogue (its state in the
+store, bot/app/dialogue.py) is wired to Telegram's handlers only (said so). `/invite` gives the
+text to send the robot ("发送“绑定 CODE”给机器人") instead of a link. Files (/import, /export)
+are not offered: robot messages carry no files here.
 
 **Buttons that read a message again** (PICK: which task a plain report was about; SURE:
 确认交账 / 只是进展; DATE: 确认 / 重新填写 an unusual date in /add, /extend or a 申请延期).

@@ -91,7 +91,7 @@ async def _timed_out(context: LuoshiContext) -> None:
     job: Any = context.job
     chat_id, user_id = job.data
     services = context.services
-    if services.inbox is not None and hasattr(services.inbox, "refresh"):
+    if services.inbox is not None:
         services.inbox.refresh()  # a shared store: what other workers did meanwhile
     try:
         await dialogue.time_out(services, chat_id, user_id,
