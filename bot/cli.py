@@ -185,12 +185,33 @@ def run(config: Config, *, listen: tuple[str, int] | None = None) -> int:
             services.close()
         raise
     address = listen or config.telegram.webhook_listen
+    if config.telegram.webhook:
+        services.jobs.lock.identify(f"{address[0]}:{address[1]}")
+
+    def health() -> dict[str, Any]:
+        """What the load balancer (and an operator) reads at /healthz."""
+        found: dict[str, Any] = {"mode": config.telegram.mode,
+                                 "backend": config.storage.backend,
+                                 "planner": services.jobs.planner}
+        if config.storage.postgresql:
+            found["tenant"] = config.storage.tenant
+        return found
 
     async def telegram(app: Any, intake: Any, stop: asyncio.Event | None = None) -> None:
-        if config.telegram.webhook:
-            await serve_webhook(app, intake, address, stop)
-        else:
+        if not config.telegram.webhook:
             await serve(app, intake, stop)
+            return
+        stop = stop or asyncio.Event()
+        intake.redeliver_unstored = True  # refused with a 500: Telegram sends it again
+        # Several workers on one database: the planner handles what a dead worker left.
+        sweeper = asyncio.create_task(intake.sweep(stop, lambda: services.jobs.planner)) \
+            if config.storage.postgresql else None
+        try:
+            await serve_webhook(app, intake, address, stop, health=health)
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
 
     try:
         if "dingtalk" in enabled:
@@ -226,16 +247,29 @@ def check(config: Config) -> int:
             return _damaged_documents(config, err)
         states = Counter(t.status.value for t in repo.tasks())
         people = list(repo.people())
-        print(f"数据 / store: OK ({config.storage.dir})")
+        print(f"数据 / store: OK ({_store_place(config)})")
         print(f"  任务 tasks: {sum(states.values())} "
               + " ".join(f"{k} {v}" for k, v in sorted(states.items())))
         print(f"  人员 people: {len(people)}, 已绑定 bound: {sum(1 for p in people if p.bound)}")
         print(f"  记录 history: {store.history_count()}, 序号 seq: {store.seq}")
+        if config.storage.postgresql:
+            from bot.adapters.planner_lock import planner_line
+            from bot.adapters.postgres import LATEST_VERSION
+
+            print(f"  表结构版本 schema version: {LATEST_VERSION}（最新 / latest）")
+            print(f"  {planner_line(config.storage.dsn, config.storage.tenant)}")
         _print_group_warnings(config, repo)
     finally:
         store.close()
     _print_calendar_warning(config)
     return 0
+
+
+def _store_place(config: Config) -> str:
+    """Where the store is, for `check` (never the DSN: it may hold a password)."""
+    if config.storage.postgresql:
+        return f"PostgreSQL, 县 / tenant {config.storage.tenant}"
+    return f"TinyDB, {config.storage.dir}"
 
 
 # A store whose files are intact but a document lacks the fields it should.

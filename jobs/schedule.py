@@ -177,6 +177,7 @@ async def snapshot_job(services: Services) -> None:
 async def summary_job(services: Services) -> None:
     today = services.clock.today()
     if services.calendar.is_workday(today):
+        services.ledger.repo.refresh()  # other workers' reports (a shared store)
         # 已送达未读: ask who read the previous workday's reminders, recorded for the summary.
         await note_read_status(services.ledger.repo, services.ledger, services.sender,
                                services.calendar.previous_workday(today))
@@ -220,6 +221,7 @@ async def bulletin_job(services: Services) -> None:
     today = services.clock.today()
     if not services.calendar.is_workday(today):
         return
+    services.ledger.repo.refresh()  # other workers' reports (a shared store)
     for kind in BULLETIN_KINDS:
         if services.calendar.is_first_workday(today, kind):
             await publish_bulletin(services, period_of(kind, today).previous(), today)

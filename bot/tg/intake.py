@@ -23,10 +23,12 @@ durability argument):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -44,6 +46,8 @@ BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # after network trouble, one step pe
 STRANGER_BUDGET = 20  # updates per user ...
 STRANGER_WINDOW = 600.0  # ... per this many seconds
 STOP_GRACE = 10.0  # seconds running handlers get to finish at shutdown
+SWEEP_EVERY = 30.0  # seconds between two looks for updates a stopped worker left (`sweep`) …
+SWEEP_AFTER = timedelta(minutes=2)  # … that have waited this long
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -109,6 +113,11 @@ class Intake:
         self._lanes: Lanes[tuple[str | None, Update, bool]] = Lanes(
             lambda item: self._handle(*item), "luoshi-lane")
         self.handled = 0
+        # Webhook mode: an update that could not be stored is refused (PersistenceError), so
+        # Telegram delivers it again — to this or another worker — once the store is back.
+        # Polling cannot refuse (an unconfirmed batch blocks every later update): there it
+        # is answered unrecorded ("not saved, please resend").
+        self.redeliver_unstored = False
 
     # ---- in ------------------------------------------------------------------------------
 
@@ -148,6 +157,8 @@ class Intake:
             return await self.accept([raw for key, raw, _update in fresh
                                       if not self.inbox.known(key)])
         except PersistenceError as err:
+            if self.redeliver_unstored:
+                raise  # the webhook answers 500: Telegram sends them again later
             # The disk is full or failing. Handle them anyway: their own changes cannot be
             # saved either, so each sender is told nothing was saved and to resend (and the
             # admins are alerted) — better than silence while Telegram redelivers.
@@ -159,15 +170,16 @@ class Intake:
             self._enqueue(key, update)
         return len(fresh)
 
-    async def replay(self) -> int:
+    async def replay(self, older_than: timedelta | None = None) -> int:
         """Before polling: answer what was applied but not answered before the last stop or
-        crash, and handle what was received but not applied. Returns how many."""
-        unanswered = self.inbox.pending(APPLIED)
+        crash, and handle what was received but not applied. Returns how many. `older_than`:
+        only what has waited that long (`sweep`)."""
+        unanswered = self.inbox.pending(APPLIED, older_than=older_than)
         for key, raw in unanswered:
             update = self._read(key, raw)
             if update is not None:
                 self._enqueue(key, update, reanswer=True)
-        pending = self.inbox.pending()
+        pending = self.inbox.pending(older_than=older_than)
         for key, raw in pending:
             update = self._read(key, raw)
             if update is not None:
@@ -176,6 +188,23 @@ class Intake:
             log.info("after the last stop: %d update(s) to handle, %d to answer",
                      len(pending), len(unanswered))
         return len(pending) + len(unanswered)
+
+    async def sweep(self, stop: asyncio.Event, planner: Callable[[], bool], *,
+                    every: float = SWEEP_EVERY, older_than: timedelta = SWEEP_AFTER) -> None:
+        """Several webhook workers on one store: an update a worker stored (and Telegram
+        was told so) but never handled — the worker died — is handled by the planner (one
+        worker at a time) once it has waited `older_than`; a redelivery of it, or the slow
+        worker finishing meanwhile, is recognised by its applied mark (`_handle`)."""
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            if planner():
+                self.inbox.refresh()
+                found = await self.replay(older_than)
+                if found:
+                    log.warning("%d update(s) left by a stopped worker handled here", found)
 
     def _read(self, key: str, raw: dict[str, Any]) -> Update | None:
         try:
