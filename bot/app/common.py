@@ -3,7 +3,9 @@ and storage failures into a clear answer, the admin check, and a few shared ques
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -15,7 +17,7 @@ from bot.domain.deadlines import read_deadline
 from bot.domain.errors import DomainError, InvalidField
 from bot.domain.ledger import NewTask
 from bot.domain.model import Task
-from bot.domain.ports import RETRIES_AFTER_CONFLICT, ConcurrentChange, PersistenceError
+from bot.domain.ports import ConcurrentChange, PersistenceError
 from bot.domain.text import normalize, normalize_name, split_names
 from bot.services import Services
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STORE_ALERT_EVERY = 600.0  # seconds between two "disk full" alerts to the admins
+USE_CASE_RETRIES = 10  # runs of a use case again after other workers' changes (`retried`) …
+RETRY_PAUSE = 0.005  # … each after a random pause of up to this many seconds × the attempt
 
 
 def actor(services: Services, caller: Caller) -> str:
@@ -58,17 +62,23 @@ async def guarded(services: Services, conversation: Conversation,
     return None
 
 
-async def retried(work: Callable[[], Awaitable[T]]) -> T:
+async def retried(work: Callable[[], Awaitable[T]], *,
+                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> T:
     """``await work()``, run again while another worker's change makes it retryable
     (``ConcurrentChange``: the store already shows that change, so the use case computes its
-    own anew). Use cases say nothing before they commit, so a retry says nothing twice."""
-    for attempt in range(RETRIES_AFTER_CONFLICT):
+    own anew). Use cases say nothing before they commit, so a retry says nothing twice.
+
+    Every refusal means another worker's commit went through, so the county makes progress;
+    a short random pause (a few milliseconds, growing) keeps workers that met on a key every
+    report touches (the report counter) from meeting again at once."""
+    for attempt in range(USE_CASE_RETRIES):
         try:
             return await work()
         except ConcurrentChange as err:
             if not err.retryable:
                 raise
             log.info("retrying after another worker's change (%d): %s", attempt + 1, err)
+            await sleep(random.uniform(0.0, RETRY_PAUSE * (attempt + 1)))
     return await work()
 
 

@@ -148,6 +148,8 @@ class FakeBotApi(
         seconds when given (0 = never block). `record=False` keeps the call out of `calls`.
         """
         files = dict(files or {})
+        if self._wait_if_held(method, params):
+            return ApiError(502, "Bad Gateway").response()
         with self._cond:
             entry = self._handlers.get(method.lower())
             name = entry[0] if entry else method

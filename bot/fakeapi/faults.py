@@ -1,11 +1,13 @@
 """Fault injection and flood limits: `fail_next` (an error answer), `drop_connection_next`
-(the transport hangs up, before or after executing the call) and `rate_limit` (Telegram-like
-429s with retry_after over sliding windows).
+(the transport hangs up, before or after executing the call), `rate_limit` (Telegram-like
+429s with retry_after over sliding windows) and `hold` (calls wait, unexecuted, until
+`release_held`: a moment with requests on the way but none delivered, to kill a process in).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -45,6 +47,16 @@ class _Fault:
     description: str
     retry_after: int | None
     remaining: int
+
+
+@dataclass
+class _Hold:
+    method: str  # lower-case name
+    chats: frozenset[int] | None  # only calls to these chats (None: any)
+    after: int  # calls let through before holding starts
+    seen: int = 0
+    held: int = 0  # calls waiting now
+    gate: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -148,6 +160,45 @@ class FaultsMixin(FakeState):
                 if enabled
                 else None
             )
+
+    def hold(self, method: str, *, after: int = 0, chats: frozenset[int] | None = None) -> None:
+        """Let `after` calls of `method` (to `chats`, if given) through, then make the next
+        ones wait — unexecuted — until `release_held`. `held` says how many wait."""
+        with self._lock:
+            self._hold = _Hold(self._method_key(method), chats, after)
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return self._hold.held if self._hold is not None else 0
+
+    def release_held(self) -> None:
+        """End the hold: the waiting calls are answered 502 without being executed (the
+        message never reached Telegram; a process killed meanwhile never learns of it)."""
+        with self._lock:
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.gate.set()
+
+    def _wait_if_held(self, method: str, params: JSONDict) -> bool:
+        """In `call`, before the lock: True when this call was held and must not run."""
+        with self._cond:
+            hold = self._hold
+            if hold is None or self._method_key(method) != hold.method:
+                return False
+            chat = params.get("chat_id")
+            if hold.chats is not None and (not isinstance(chat, int | str)
+                                           or int(chat) not in hold.chats):
+                return False
+            hold.seen += 1
+            if hold.seen <= hold.after:
+                return False
+            hold.held += 1
+            self._cond.notify_all()  # `wait_until(lambda: api.held …)` looks again
+        hold.gate.wait()
+        with self._lock:
+            hold.held -= 1
+        return True
 
     def take_connection_drop(self, method: str) -> str | None:
         """Consume a pending `drop_connection_next` for `method`.

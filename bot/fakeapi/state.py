@@ -19,7 +19,7 @@ from bot.fakeapi.checks import _param_int
 from bot.fakeapi.protocol import DEFAULT_ALLOWED_UPDATES, Handler, JSONDict, _bad_request
 
 if TYPE_CHECKING:
-    from bot.fakeapi.faults import _Fault, _RateLimiter
+    from bot.fakeapi.faults import _Fault, _Hold, _RateLimiter
     from bot.fakeapi.files import _StoredFile
 
 _UPDATE_ID_BASE = 10_000_000
@@ -90,6 +90,7 @@ class FakeState:
         self._faults: dict[str, deque[_Fault]] = {}
         self._drops: dict[str, deque[bool]] = {}
         self._limiter: _RateLimiter | None = None
+        self._hold: _Hold | None = None  # FaultsMixin.hold
         self._listeners: list[Callable[[], None]] = []
         # Chat history for viewers (the sandbox web page): every stored message, the users' and
         # the bot's, gets a global sequence number when it is stored, edited or deleted.
