@@ -60,6 +60,9 @@ __all__ = ["LATEST_VERSION", "PgDocStore", "Remote", "SchemaMismatch", "migratio
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Connections per worker: the dispatcher's sends in flight each hold one while claimed
+# (jobs/dispatch.py CONCURRENCY = 8), with room for the updates handled meanwhile.
+POOL_SIZE = 16
 CLAIM_LOCKS = 0x4C756F74  # the advisory lock namespace of claimed keys (`claim`)
 PRUNE_EVERY = 1000  # commits between two prunings of old tombstones …
 KEEP_TOMBSTONES = 200_000  # … keeping the deletions of this many latest commits
@@ -123,7 +126,7 @@ class PgDocStore:
     # ---- opening --------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, dsn: str, schema: str, *, writable: bool = True, max_size: int = 8,
+    def open(cls, dsn: str, schema: str, *, writable: bool = True, max_size: int = POOL_SIZE,
              application_name: str = "luoshi") -> PgDocStore:
         """Connect, check the schema's version, load the county's documents. ``StoreError``
         (never the DSN, which may hold a password) when it cannot."""
@@ -224,17 +227,24 @@ class PgDocStore:
             return 0
         with self._lock:
             try:
-                with self.pool.connection() as conn:
+                with self._connection() as conn:
                     row = conn.execute(sql.SQL("SELECT seq FROM {}")
                                        .format(self._q["meta"])).fetchone()
                     if row is None or int(row[0]) == self._seq:
                         return 0
-                    with conn.transaction():
-                        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    if _claiming.get() is conn:
+                        # Inside a claim (its transaction is open: no pool connection is
+                        # taken — the claims in flight could hold them all). Read committed:
+                        # a commit landing between the two reads is fetched again next time.
                         changes = self._changes_since(conn, self._seq)
-                        if changes is None:  # too far behind: tombstones pruned
-                            return self._reload()
-                        seq, remote = changes
+                    else:
+                        with conn.transaction():
+                            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, "
+                                         "READ ONLY")
+                            changes = self._changes_since(conn, self._seq)
+                    if changes is None:  # too far behind: tombstones pruned
+                        return self._reload()
+                    seq, remote = changes
             except (psycopg.Error, PoolTimeout) as err:
                 raise StoreError(f"数据库暂时无法访问 / the database cannot be reached now "
                                  f"({type(err).__name__})") from err

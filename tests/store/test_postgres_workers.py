@@ -154,3 +154,20 @@ async def test_a_report_on_a_stale_worker_is_computed_again(
     assert notes == {"进度40%", "已完成清表"}
     final = first.ledger.repo.get_task(task.id)
     assert final is not None and final.progress == 40
+
+
+def test_inside_a_claim_no_other_connection_is_needed(
+        pg_dsn: str, stores: tuple[PgDocStore, PgDocStore], tenant: str) -> None:
+    """The dispatcher's sends in flight each hold a connection while claimed: refreshing and
+    recording inside a claim use that one (a pool of one connection shows it: anything else
+    would wait for a second one, with the event loop blocked)."""
+    _one, other = stores
+    with PgDocStore.open(pg_dsn, tenant, max_size=1) as store:
+        with store.claim("outbox", ["2026-12-01|DB-1|张三"]) as held:
+            assert held
+            other.commit([("tasks", "DB-9", {"v": 1})])
+            store.refresh()
+            assert store.get("tasks", "DB-9") == {"v": 1}
+            store.commit([("outbox", "2026-12-01|DB-1|张三", {"status": "sent"})])
+        other.refresh()
+        assert other.get("outbox", "2026-12-01|DB-1|张三") == {"status": "sent"}
