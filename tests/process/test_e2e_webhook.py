@@ -111,7 +111,8 @@ def test_a_webhook_worker_answers_and_applies_each_update_once(
         [registered] = api.calls_of("setWebhook")
         assert registered["url"] == f"http://127.0.0.1:{port}/telegram/hook"
         assert registered["secret_token"] == SECRET
-        assert healthz(port) == (200, {"ok": True, "state": "serving", "mode": "webhook"})
+        assert healthz(port) == (200, {"ok": True, "state": "serving", "mode": "webhook",
+                                       "backend": "tinydb", "planner": True})
 
         ask(api, ADMIN, "/add 世忻铁路复线保德段征地 | 县自然资源局 | 张三 | 2026-12-31", "T0001")
         invite = ask(api, ADMIN, "/invite 张三 县自然资源局", "start=")
