@@ -43,7 +43,7 @@ from bot.domain.model import Frequency
 from bot.fakeapi import FakeBotApi, FakeBotApiServer
 from tests.conftest import ADMIN
 from tests.process.test_e2e import TOKEN
-from tests.process.test_e2e_webhook import SECRET, free_port
+from tests.process.test_e2e_webhook import SECRET, free_port, healthz
 
 pytestmark = pytest.mark.slow
 
@@ -194,6 +194,10 @@ def test_three_workers_a_killed_planner_and_redelivered_updates(
             "each report confirmed once"
         unsaved = [m["text"] for m in api.sent[start:] if "未能保存" in m.get("text", "")]
         assert unsaved == [], "a report met the others' and was not saved"
+        health = [healthz(port)[1] for port in ports]
+        assert all(h["state"] == "serving" and h["backend"] == "postgresql"
+                   and h["tenant"] == tenant for h in health)
+        assert [h["planner"] for h in health].count(True) == 1, "one planner"
         deliveries = server.webhook.deliveries
         assert sum(d.duplicate for d in deliveries) >= OFFICIALS // 4
         assert len({d.url for d in deliveries}) == 3, "all three workers took updates"
