@@ -8,6 +8,7 @@
 # Package: fonts-wqy-microhei, the smallest Debian package with full Simplified Chinese coverage
 # (about 1.6 MB download, 5 MB installed; fonts-noto-cjk is about 57 MB / 91 MB).
 set -euo pipefail
+source "$(dirname "$0")/apt.sh"
 
 PACKAGE="${LUOSHI_CJK_FONT_PACKAGE:-fonts-wqy-microhei}"
 
@@ -33,33 +34,7 @@ if has_cjk_font; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "fonts.sh: warning: no CJK font and no apt-get; install one of fonts-wqy-microhei," \
-        "fonts-noto-cjk (or a Noto Sans CJK / WenQuanYi font) by hand; chart tests will skip" >&2
-    exit 0
-fi
-
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        SUDO=(sudo -n)
-    else
-        echo "fonts.sh: warning: no CJK font and not root (no password-less sudo); run as root:" \
-            "apt-get install --no-install-recommends $PACKAGE; chart tests will skip" >&2
-        exit 0
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-# apt and debconf chatter goes to the log; it is shown only when the installation fails.
-if ! "${SUDO[@]}" apt-get update -qq >"$log" 2>&1 \
-    || ! "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$PACKAGE" >>"$log" 2>&1; then
-    cat "$log" >&2
-    echo "fonts.sh: error: could not install $PACKAGE" >&2
-    exit 1
-fi
+apt_install fonts.sh "CJK font" "$PACKAGE" || exit 0
 
 if command -v fc-cache >/dev/null 2>&1; then
     fc-cache -f >/dev/null 2>&1 || true
