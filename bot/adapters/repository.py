@@ -14,9 +14,9 @@ marked applied by an earlier commit of the same action (then it is not retryable
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.adapters import inbox
 from bot.adapters.docstore import Doc, Documents, Put, StoreWriteError
@@ -39,6 +39,7 @@ OUTBOX = "outbox"
 REPORTS, DIFFICULTIES, EXTENSIONS = "reports", "difficulties", "extensions"
 BULLETINS = "bulletins"
 REBINDS = "rebinds"  # 换绑 requests waiting for (or decided by) an admin
+T = TypeVar("T")
 
 
 class StoreRepository(LedgerRepository):
@@ -57,10 +58,11 @@ class StoreRepository(LedgerRepository):
         """Other workers' changes, now in the store: update the decoded objects."""
         for table, key, doc in changes:
             if table == TASKS:
-                if doc is None:
-                    self._tasks.pop(key, None)
-                else:
-                    self._tasks[key] = Task.from_doc(doc)
+                _follow(self._tasks, key, doc, Task.from_doc)
+            elif table == DIFFICULTIES:
+                _follow(self._difficulties, key, doc, Difficulty.from_doc)
+            elif table == EXTENSIONS:
+                _follow(self._extensions, key, doc, ExtensionRequest.from_doc)
             elif table == PEOPLE:
                 old = self._people.pop(key, None)
                 if old is not None and old.user_id:
@@ -69,16 +71,6 @@ class StoreRepository(LedgerRepository):
                     person = self._people[key] = Person.from_doc(doc)
                     if person.user_id:
                         self._by_user[person.user_id] = person.name
-            elif table == DIFFICULTIES:
-                if doc is None:
-                    self._difficulties.pop(key, None)
-                else:
-                    self._difficulties[key] = Difficulty.from_doc(doc)
-            elif table == EXTENSIONS:
-                if doc is None:
-                    self._extensions.pop(key, None)
-                else:
-                    self._extensions[key] = ExtensionRequest.from_doc(doc)
             elif table == REPORTS and doc is not None and doc.get("source"):
                 self._sources[doc["source"]] = key
 
@@ -226,3 +218,12 @@ class StoreRepository(LedgerRepository):
             self._people[person.name] = person
             if person.user_id:
                 self._by_user[person.user_id] = person.name
+
+
+def _follow(decoded: dict[str, T], key: str, doc: Doc | None,
+            decode: Callable[[Doc], T]) -> None:
+    """One decoded object follows its document (None: deleted)."""
+    if doc is None:
+        decoded.pop(key, None)
+    else:
+        decoded[key] = decode(doc)

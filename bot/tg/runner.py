@@ -140,35 +140,33 @@ async def _set_webhook(app: App, url: str, secret: str, allowed: Sequence[str] |
                        stop: asyncio.Event) -> None:
     """`setWebhook` until it works (a worker started while Telegram is unreachable keeps
     serving what the others' webhook sends it, and registers once it can)."""
-    failures = 0
-    while not stop.is_set():
-        try:
-            await app.bot.set_webhook(url=url, secret_token=secret, allowed_updates=allowed,
-                                      max_connections=WEBHOOK_MAX_CONNECTIONS)
-            log.info("webhook registered with Telegram")
-            return
-        except InvalidToken:
-            raise
-        except TelegramError as err:
-            delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
-            log.warning("setWebhook failed (%s); retrying in %.0f s", err, delay)
-            failures += 1
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+    async def register() -> None:
+        await app.bot.set_webhook(url=url, secret_token=secret, allowed_updates=allowed,
+                                  max_connections=WEBHOOK_MAX_CONNECTIONS)
+        log.info("webhook registered with Telegram")
+
+    await _until_it_works(register, stop, "setWebhook failed")
 
 
 async def _initialize(app: App, stop: asyncio.Event) -> None:
     """`getMe` until it works: a bot started while the network is down waits for it."""
+    await _until_it_works(app.initialize, stop, "cannot reach Telegram")
+
+
+async def _until_it_works(call: Callable[[], Awaitable[object]], stop: asyncio.Event,
+                          failed: str) -> None:
+    """`call()` until it returns or `stop` is set; Telegram's errors are retried after a
+    growing pause (an invalid token is not: it will not get better)."""
     failures = 0
     while not stop.is_set():
         try:
-            await app.initialize()
+            await call()
             return
         except InvalidToken:
             raise
         except TelegramError as err:
             delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
-            log.warning("cannot reach Telegram (%s); retrying in %.0f s", err, delay)
+            log.warning("%s (%s); retrying in %.0f s", failed, err, delay)
             failures += 1
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
