@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +194,31 @@ async def test_strangers_in_a_group_get_no_answer(bot: Harness) -> None:
     await bot.pump()
     assert not bot.api.messages_to(GROUP)
     assert len(bot.store.all(INBOX)) == 0  # not even stored
+
+
+async def test_the_planner_sweeps_what_a_dead_worker_left(bot: Harness) -> None:
+    """Several webhook workers on one store: an update a worker stored (Telegram was told so)
+    but never handled waits until the planner's sweep takes it — once it has waited two
+    minutes (a younger one is probably being handled), and only in the planner."""
+    task_id = add(bot)
+    bot.api.send_text(ZHANG, "已召开推进会")
+    [old] = list(bot.api.pending_updates)
+    bot.intake.inbox.receive([(receipt_key(old), old)])  # stored by a worker that then died
+    bot.clock.advance(timedelta(minutes=3))
+    bot.api.send_text(ZHANG, "已完成清表")
+    young = list(bot.api.pending_updates)[-1]
+    bot.intake.inbox.receive([(receipt_key(young), young)])  # its worker is still at it
+    stop = asyncio.Event()
+    looks: list[bool] = []
+
+    def planner() -> bool:  # not the planner at the first look, the planner at the second
+        looks.append(len(looks) > 0)
+        if len(looks) == 2:
+            stop.set()
+        return looks[-1]
+
+    await bot.intake.sweep(stop, planner, every=0)
+    await bot.intake.idle()
+    notes = [r.text for r in bot.ledger.repo.reports() if r.task_id == task_id]
+    assert notes == ["已召开推进会"]
+    assert inbox_states(bot) == {receipt_key(old): DONE, receipt_key(young): RECEIVED}
