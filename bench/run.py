@@ -27,6 +27,7 @@ MODULES: list[str] = [
     "bench.bench_bulletin",  # a quarter's bulletin at county scale
     "bench.bench_faults",  # SIGKILL trials; an official's report under floods
     "bench.bench_dingtalk",  # both channels in one loop: stall, 钉钉 fan-out, lost / twice
+    "bench.bench_province",  # PostgreSQL: 100 counties, 3 webhook workers, takeover; vs TinyDB
 ]
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
