@@ -124,6 +124,8 @@ class Documents(Protocol):
 
     def claim(self, table: str, keys: Sequence[str]) -> AbstractContextManager[bool]: ...
 
+    def take_number(self, counter: str, after: int) -> int | None: ...
+
     def close(self) -> None: ...
 LOCK_FILE = ".lock"
 _SEGMENT_RE = re.compile(r"^journal\.(\d+)\.jsonl$")
@@ -526,6 +528,10 @@ class DocStore:
     def claim(self, table: str, keys: Sequence[str]) -> AbstractContextManager[bool]:
         """Keys held by no other writer: there is none (see ``refresh``)."""
         return contextlib.nullcontext(True)
+
+    def take_number(self, counter: str, after: int) -> int | None:
+        """None: with one writer the change carries its counters (see ``refresh``)."""
+        return None
 
     # ---- the write path -------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ Layout (bot/adapters/migrations/, applied by ``python -m bot migrate``): ``docs(
 jsonb, seq)`` — every document, keyed like the DocStore's tables (the inbox's applied update
 ids among them: the primary key makes each one unique); ``history(seq, i, key, rec)``;
 ``removed(tbl, key, seq)`` — deletions, so other workers drop them; ``meta`` — one row with the
-county's commit counter.
+county's commit counter; ``numbers`` — report, 困难 and 延期 numbers handed out one statement at
+a time (`take_number`), so that reports handled at once on two workers never meet on a counter.
 
 **Reads** come from a cache in this worker, like the DocStore's memory: documents held encoded
 and decoded on every read. **Refresh**: other workers commit too, so before handling an update
@@ -121,7 +122,7 @@ class PgDocStore:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()  # one refresh or commit at a time in this worker
         self._q = {name: sql.Identifier(schema, name)
-                   for name in ("meta", "docs", "removed", "history")}
+                   for name in ("meta", "docs", "removed", "history", "numbers")}
 
     # ---- opening --------------------------------------------------------------------------
 
@@ -370,6 +371,22 @@ class PgDocStore:
         self._apply(puts)
         self._seq = seq
         return remote, seq, None
+
+    def take_number(self, counter: str, after: int) -> int:
+        """The next number of `counter`, above `after` (the counter document as migrated
+        from TinyDB, or as this worker sees it) and above every number taken before: one
+        statement of its own, its row lock held only for it (migration 0002)."""
+        self._check_writable()
+        try:
+            with self.pool.connection() as conn:
+                row = conn.execute(sql.SQL(
+                    "INSERT INTO {} AS n (name, value) VALUES (%s, %s) ON CONFLICT (name) "
+                    "DO UPDATE SET value = greatest(n.value + 1, excluded.value) "
+                    "RETURNING value").format(self._q["numbers"]), (counter, after + 1)).fetchone()
+        except (psycopg.Error, PoolTimeout) as err:
+            raise _write_error(err) from err
+        assert row is not None
+        return int(row[0])
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:

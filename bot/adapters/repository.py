@@ -168,6 +168,12 @@ class StoreRepository(LedgerRepository):
     def claim_outbox(self, keys: Sequence[str]) -> AbstractContextManager[bool]:
         return self.store.claim(OUTBOX, keys)
 
+    def take_number(self, counter: str, after: int) -> int | None:
+        try:
+            return self.store.take_number(counter, after)
+        except StoreWriteError as err:
+            raise PersistenceError(str(err)) from err
+
     # ---- the one write path ----------------------------------------------------------------
 
     def commit(self, change: Change) -> None:

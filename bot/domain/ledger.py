@@ -841,8 +841,14 @@ class Ledger(LedgerRecords):
     # ---- helpers -------------------------------------------------------------------------
 
     def _next_id(self, change: Change, counter: str, prefix: str, width: int) -> str:
-        number = max(self.repo.counter(counter), change.counters.get(counter, 0)) + 1
-        change.counters[counter] = number
+        """The next report, 困难 or 延期 id. A store shared by several workers hands the
+        number out itself (`take_number`: every report would otherwise write one counter);
+        otherwise the change carries the counter."""
+        seen = max(self.repo.counter(counter), change.counters.get(counter, 0))
+        number = self.repo.take_number(counter, seen)
+        if number is None:
+            number = seen + 1
+            change.counters[counter] = number
         return f"{prefix}{number:0{width}d}"
 
     def _next_task_id(self, change: Change) -> str:

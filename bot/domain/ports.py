@@ -135,6 +135,12 @@ class LedgerRepository(ABC):
     def refresh(self) -> None:  # noqa: B027 - deliberately optional: one process has no others
         """Take in what other workers committed since (a store shared by several workers)."""
 
+    def take_number(self, counter: str, after: int) -> int | None:
+        """The next number of `counter` (greater than `after`, the counter as this worker
+        sees it), taken at once so that no other worker takes it too; None (this default):
+        the store has no such service, and the change carries the counter (one process)."""
+        return None
+
     def claim_outbox(self, keys: Sequence[str]) -> AbstractContextManager[bool]:
         """Hold these outbox keys while their message is sent and its outcome recorded (the
         record is the block's last step: it commits when the block ends). The value is False

@@ -44,7 +44,7 @@ def test_a_county_moves_from_tinydb_to_postgresql(tmp_path: Path, pg_dsn: str,
 
     first = bot(pg, "migrate", env=env)
     assert first.returncode == 0, first.stderr
-    assert "0 → 1" in first.stdout
+    assert "0 → 2" in first.stdout
     again = bot(pg, "migrate", "--from-tinydb", str(tmp_path / "data"), env=env)
     assert again.returncode == 0, again.stderr
     assert "up to date" in again.stdout and "tasks 4" in again.stdout
@@ -54,7 +54,7 @@ def test_a_county_moves_from_tinydb_to_postgresql(tmp_path: Path, pg_dsn: str,
     checked = bot(pg, "check", env=env)
     assert checked.returncode == 0, checked.stderr
     assert f"PostgreSQL, 县 / tenant {tenant}" in checked.stdout
-    assert "schema version: 1" in checked.stdout and "Planner: 无" in checked.stdout
+    assert "schema version: 2" in checked.stdout and "Planner: 无" in checked.stdout
     assert "任务 tasks: 4" in checked.stdout
     assert pg_dsn not in checked.stdout + checked.stderr
 

@@ -65,7 +65,7 @@ def test_migrate_creates_the_schema_once(pg_dsn: str, tenant: str) -> None:
         first = migrate(conn, tenant)
         again = migrate(conn, tenant)
     assert (first.before, first.after) == (0, LATEST_VERSION)
-    assert first.applied == ("0001_documents",)
+    assert first.applied == ("0001_documents", "0002_numbers")
     assert again.applied == () and again.before == again.after == LATEST_VERSION
 
 
@@ -78,6 +78,37 @@ def test_a_store_refuses_a_schema_not_migrated_or_newer(pg_dsn: str, tenant: str
         conn.commit()
     with pytest.raises(SchemaMismatch, match="upgrade the program"):
         PgDocStore.open(pg_dsn, tenant)
+
+
+def test_an_older_schema_is_refused_until_migrate_upgrades_it(
+        pg_dsn: str, tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A county migrated by the previous release (version 1), data in it: the new program
+    refuses to start on it, `migrate` applies only what is new, and the data is still there."""
+    import bot.adapters.pg_migrate as pg_migrate
+    from bot.adapters.postgres import migrations
+
+    with psycopg.connect(pg_dsn) as conn:
+        monkeypatch.setattr(pg_migrate, "migrations", lambda: migrations()[:1])
+        assert migrate(conn, tenant).after == 1
+        conn.execute(f"INSERT INTO {tenant}.docs VALUES ('tasks', 'DB-1', '{{}}', 1)")
+        conn.execute(f"UPDATE {tenant}.meta SET seq = 1")
+        conn.commit()
+        monkeypatch.undo()
+        with pytest.raises(SchemaMismatch, match="version 1, this program needs 2"):
+            PgDocStore.open(pg_dsn, tenant)
+        upgraded = migrate(conn, tenant)
+    assert (upgraded.before, upgraded.after, upgraded.applied) == (1, 2, ("0002_numbers",))
+    with PgDocStore.open(pg_dsn, tenant) as store:
+        assert store.get("tasks", "DB-1") == {}
+
+
+def test_numbers_are_handed_out_once_above_the_counter(
+        workers: tuple[PgDocStore, PgDocStore]) -> None:
+    one, two = workers
+    assert one.take_number("report", 41) == 42  # above a counter migrated from TinyDB
+    assert two.take_number("report", 0) == 43  # a worker that saw nothing: still above
+    assert one.take_number("report", 100) == 101
+    assert two.take_number("difficulty", 0) == 1
 
 
 def test_a_wrong_dsn_says_what_to_check_without_the_password(tenant: str) -> None:

@@ -171,3 +171,27 @@ def test_inside_a_claim_no_other_connection_is_needed(
             store.commit([("outbox", "2026-12-01|DB-1|张三", {"status": "sent"})])
         other.refresh()
         assert other.get("outbox", "2026-12-01|DB-1|张三") == {"status": "sent"}
+
+
+async def test_reports_on_two_workers_at_once_meet_on_no_counter(
+        stores: tuple[PgDocStore, PgDocStore]) -> None:
+    """Two officials report on their own tasks on two workers, neither having seen the
+    other's report: report numbers come from the database, so neither is refused."""
+    one, two = stores
+    first, second = worker(one, FakeSender()), worker(two, FakeSender())
+    ledger = first.ledger
+    tasks = []
+    for i, name in enumerate(("张三", "李四")):
+        invite = ledger.create_invite(name, "县住建局", admin_id=ADMIN)
+        ledger.redeem_invite(invite.code, 6100 + i)
+        tasks.append(ledger.add_task(NewTask(title=f"征地{i}", lead_unit="县住建局",
+                                             owners=(name,), deadline=date(2026, 12, 31)),
+                                     who="督查室"))
+    second.ledger.repo.refresh()
+    first.ledger.submit_report(tasks[0].id, Reading(ReplyKind.PROGRESS, progress=40,
+                                                    text="进度40%"), who="张三", user_id=6100)
+    second.ledger.submit_report(tasks[1].id, Reading(ReplyKind.PROGRESS, progress=50,
+                                                     text="进度50%"), who="李四", user_id=6101)
+    one.refresh()
+    reports = sorted(first.ledger.repo.reports(), key=lambda r: r.id)
+    assert [(r.id, r.text) for r in reports] == [("R000001", "进度40%"), ("R000002", "进度50%")]
