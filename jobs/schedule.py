@@ -30,10 +30,10 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from bot.alerts import notify_admins
 from bot.bulletins import BULLETIN_KINDS, chart_for, make_bulletin
 from bot.channels import channel_of
-from bot.domain.ledger_records import CALENDAR_WARNED
+from bot.domain.ledger_records import CALENDAR_WARNED, SUMMARY_SENT
 from bot.domain.model import DINGTALK, DeliveryStatus, OutboxEntry, outbox_key
 from bot.domain.periods import Period, period_of
-from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable
+from bot.domain.ports import DeliveryFailed, PersistenceError, Unreachable, retry_on_conflict
 from bot.services import Services
 from jobs.read_status import note_read_status
 from jobs.summary import daily_summary
@@ -45,6 +45,7 @@ SUMMARY_JOB = "daily-summary"
 BULLETIN_JOB = "bulletin"
 CATCH_UP_JOB = "rhythm-catch-up"
 BULLETIN_CATCH_UP_JOB = f"{BULLETIN_JOB}-catch-up"
+SUMMARY_CATCH_UP_JOB = f"{SUMMARY_JOB}-catch-up"
 CALENDAR_JOB = "calendar-warning"
 CALENDAR_CATCH_UP_JOB = f"{CALENDAR_JOB}-catch-up"
 SNAPSHOT_JOB = "store-snapshot"
@@ -129,8 +130,8 @@ def _run_now(scheduler: AsyncIOScheduler, job_id: str, job: Job, services: Servi
 def install_jobs(scheduler: AsyncIOScheduler, services: Services, *,
                  takeover: bool = False) -> None:
     """The daily jobs, and today's catch-up when due. `takeover`: a worker becoming the
-    planner (issue 16) also catches up today's bulletin (safe: its outbox keys) — the summary
-    is not (nothing records that it went out: it could go twice)."""
+    planner (issue 16) also catches up today's bulletin (safe: its outbox keys) and the daily
+    summary (safe: SUMMARY_SENT records that it went out)."""
     _replace_daily(scheduler, DISPATCH_JOB, scheduled_dispatch, services)
     _replace_daily(scheduler, CALENDAR_JOB, calendar_warning_job, services)
     _replace_daily(scheduler, SUMMARY_JOB, summary_job, services, services.config.summary_at)
@@ -140,6 +141,8 @@ def install_jobs(scheduler: AsyncIOScheduler, services: Services, *,
         _run_now(scheduler, CALENDAR_CATCH_UP_JOB, calendar_warning_job, services)
     if takeover and bulletin_catch_up_due(services):
         _run_now(scheduler, BULLETIN_CATCH_UP_JOB, bulletin_job, services)
+    if takeover and summary_catch_up_due(services):
+        _run_now(scheduler, SUMMARY_CATCH_UP_JOB, summary_job, services)
     if services.snapshot is not None:
         scheduler.add_job(snapshot_job, "interval", seconds=SNAPSHOT_CHECK_SECONDS,
                           args=(services,), id=SNAPSHOT_JOB, name=SNAPSHOT_JOB,
@@ -154,6 +157,13 @@ def catch_up_due(services: Services) -> bool:
     now = services.clock.now()
     return (services.calendar.is_workday(now.date())
             and now.time().replace(tzinfo=None) >= services.config.rhythm.send_at)
+
+
+def summary_catch_up_due(services: Services) -> bool:
+    """After today's summary time on a workday (`summary_job` skips one already sent)."""
+    now = services.clock.now()
+    return (services.calendar.is_workday(now.date())
+            and now.time().replace(tzinfo=None) >= services.config.summary_at)
 
 
 def bulletin_catch_up_due(services: Services) -> bool:
@@ -175,15 +185,24 @@ async def snapshot_job(services: Services) -> None:
 
 
 async def summary_job(services: Services) -> None:
+    """The daily summary, once a day: recorded when it reached the admins, so a planner
+    taking over later that day (`install_jobs(takeover=True)`) sends it only if it was not."""
     today = services.clock.today()
-    if services.calendar.is_workday(today):
-        services.ledger.repo.refresh()  # other workers' reports (a shared store)
-        # 已送达未读: ask who read the previous workday's reminders, recorded for the summary.
-        await note_read_status(services.ledger.repo, services.ledger, services.sender,
-                               services.calendar.previous_workday(today))
-        # Reads every report of the ledger (~0.6 s at county scale): off the event loop.
-        text = await asyncio.to_thread(daily_summary, services, today)
-        await tell_admins(services, text)
+    if not services.calendar.is_workday(today):
+        return
+    services.ledger.repo.refresh()  # other workers' reports (a shared store)
+    if services.ledger.repo.counter(SUMMARY_SENT) == today.toordinal():
+        return
+    # 已送达未读: ask who read the previous workday's reminders, recorded for the summary.
+    await note_read_status(services.ledger.repo, services.ledger, services.sender,
+                           services.calendar.previous_workday(today))
+    # Reads every report of the ledger (~0.6 s at county scale): off the event loop.
+    text = await asyncio.to_thread(daily_summary, services, today)
+    if await tell_admins(services, text):
+        try:
+            retry_on_conflict(lambda: services.ledger.note_summary_sent(today))
+        except PersistenceError:
+            log.error("the daily summary went out but could not be recorded")
 
 
 async def calendar_warning_job(services: Services) -> None:
@@ -266,8 +285,10 @@ def due_for_calendar_warning(services: Services, today: date) -> bool:
     return last == 0 or today.toordinal() - last >= CALENDAR_WARN_EVERY_DAYS
 
 
-async def tell_admins(services: Services, text: str) -> None:
+async def tell_admins(services: Services, text: str) -> bool:
     """To the admin group, or each admin privately when there is none or it cannot be
-    reached (bot/alerts.py)."""
+    reached (bot/alerts.py). False when no admin chat could be reached."""
     if not await notify_admins(services, text):
         log.warning("no admin chat could be reached")
+        return False
+    return True

@@ -18,6 +18,7 @@ from bot.domain.rhythm import ReminderKind
 
 POST_KIND = "post:"  # outbox kind prefix of a message kept for editing (record_posts)
 CALENDAR_WARNED = "calendar_warned"  # counter: ordinal of the day admins were last warned
+SUMMARY_SENT = "summary_sent"  # counter: ordinal of the last day whose summary went out
 CHAT_MOVED = "chat_moved:"  # counter chat_moved:<old id> = the new id
 REMINDER_KINDS = frozenset(kind.value for kind in ReminderKind)  # the rhythm's outbox kinds
 CHAT_UNREACHABLE = "chat_unreachable:"  # chat_unreachable:<id> = since (Unix time), 0 = fine
@@ -147,6 +148,11 @@ class LedgerRecords:
         """Admins are told on `day` that 调休 data is missing (the warning repeats weekly,
         counted from here: CALENDAR_WARNED)."""
         self.repo.commit(Change(counters={CALENDAR_WARNED: day.toordinal()}))
+
+    def note_summary_sent(self, day: date) -> None:
+        """The admins got `day`'s summary (a planner taking over later that day does not
+        send it again: SUMMARY_SENT)."""
+        self.repo.commit(Change(counters={SUMMARY_SENT: day.toordinal()}))
 
     def note_chat_moved(self, old: int, new: int) -> None:
         """A group became a supergroup: messages to `old` go to `new` from now on."""

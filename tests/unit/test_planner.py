@@ -33,10 +33,12 @@ from jobs.planner import LocalPlannerLock, PlannerLock
 from jobs.schedule import (
     BULLETIN_CATCH_UP_JOB,
     CATCH_UP_JOB,
+    SUMMARY_CATCH_UP_JOB,
     install_jobs,
     running_jobs,
     start_scheduler,
     stop_scheduler,
+    summary_job,
 )
 from tests.conftest import TZ
 from tests.support.fake_channel import FakeSender
@@ -370,3 +372,28 @@ async def test_a_takeover_also_catches_up_the_bulletin_a_restart_does_not(
         assert scheduler.get_job(CATCH_UP_JOB) is not None
     finally:
         await stop_scheduler(scheduler, wait=False)
+
+
+async def test_a_takeover_sends_a_missed_summary_and_never_one_sent_already(
+        services: Services, clock: FixedClock, sender: FakeSender) -> None:
+    """The planner died just before 17:30; the next one takes over after it: the summary
+    goes out then — once, however many takeovers follow that day."""
+    clock.set(datetime(2026, 12, 1, 17, 29, tzinfo=TZ))
+    scheduler = start_scheduler(services, paused=True, takeover=True)
+    try:
+        assert scheduler.get_job(SUMMARY_CATCH_UP_JOB) is None  # not time yet
+        clock.set(datetime(2026, 12, 1, 17, 31, tzinfo=TZ))
+        install_jobs(scheduler, services)
+        assert scheduler.get_job(SUMMARY_CATCH_UP_JOB) is None  # a restart: as before
+        install_jobs(scheduler, services, takeover=True)
+        assert scheduler.get_job(SUMMARY_CATCH_UP_JOB) is not None
+    finally:
+        await stop_scheduler(scheduler, wait=False)
+    await summary_job(services)  # the catch-up's run
+    to_admin = [m for m in sender.sent if m.chat_id == people.ADMIN]
+    assert len(to_admin) == 1 and "小结" in to_admin[0].text
+    await summary_job(services)  # a second takeover, later the same day
+    assert len([m for m in sender.sent if m.chat_id == people.ADMIN]) == 1
+    clock.set(datetime(2026, 12, 2, 17, 30, tzinfo=TZ))
+    await summary_job(services)  # the next day's
+    assert len([m for m in sender.sent if m.chat_id == people.ADMIN]) == 2
