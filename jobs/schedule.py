@@ -193,16 +193,22 @@ async def summary_job(services: Services) -> None:
     services.ledger.repo.refresh()  # other workers' reports (a shared store)
     if services.ledger.repo.counter(SUMMARY_SENT) == today.toordinal():
         return
+    if await send_summary(services, today):
+        try:
+            retry_on_conflict(lambda: services.ledger.note_summary_sent(today))
+        except PersistenceError:
+            log.error("the daily summary went out but could not be recorded")
+
+
+async def send_summary(services: Services, today: date) -> bool:
+    """The summary of `today` so far, to the admins (also the sandbox's 今日小结, any number
+    of times); False when no admin chat could be reached."""
     # 已送达未读: ask who read the previous workday's reminders, recorded for the summary.
     await note_read_status(services.ledger.repo, services.ledger, services.sender,
                            services.calendar.previous_workday(today))
     # Reads every report of the ledger (~0.6 s at county scale): off the event loop.
     text = await asyncio.to_thread(daily_summary, services, today)
-    if await tell_admins(services, text):
-        try:
-            retry_on_conflict(lambda: services.ledger.note_summary_sent(today))
-        except PersistenceError:
-            log.error("the daily summary went out but could not be recorded")
+    return await tell_admins(services, text)
 
 
 async def calendar_warning_job(services: Services) -> None:

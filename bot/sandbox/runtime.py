@@ -159,7 +159,7 @@ class LiveSandbox(SandboxControl):
         return requested
 
     async def _act(self, action: str) -> str:
-        from jobs.schedule import publish_bulletin, summary_job
+        from jobs.schedule import publish_bulletin, send_summary
 
         services = self.services
         assert services is not None
@@ -195,7 +195,8 @@ class LiveSandbox(SandboxControl):
         # The summary of the day so far; the clock stays where it is.
         if not calendar.is_workday(today):
             return "今天是休息日，不发送今日小结。"
-        await summary_job(services)
+        if not await send_summary(services, today):
+            return "督查室的聊天都无法送达，今日小结未发送。"
         return "已向督查室发送今日小结（时钟不变）"
 
 
