@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from bot.app import commands
-from bot.app.conversation import Caller, Conversation, Said
+from bot.app.conversation import Caller, Conversation, Reply, Said
 from bot.domain.dialogues import Dialogue
 from bot.services import Services
 
@@ -130,6 +130,25 @@ async def time_out(services: Services, chat_id: int, user_id: int,
     return True
 
 
+_QUESTIONS: dict[str, str] = {"title": "ask_title", "lead_unit": "ask_unit",
+                              "owners": "ask_owners", "deadline": "ask_deadline"}
+
+
+async def reask(services: Services, caller: Caller, said: Said,
+                conversation: Conversation) -> bool:
+    """`said` moved the guided /add on (its step is saved) just before a crash, and its
+    question never went out: ask it now (a channel's intake at start-up, instead of handling
+    the message again). False when `said` was not the dialogue's latest step."""
+    state = services.dialogues.get(add_key(said.chat_id, caller.user_id))
+    if state is None or not said.source or state.get("source") != said.source:
+        return False
+    question = _QUESTIONS.get(str(state.get("step")))
+    if question is None:
+        return False
+    await conversation.say(Reply(services.messages.t(question)))
+    return True
+
+
 def waiting(services: Services, chat_id: int, user_id: int) -> bool:
     """Whether a guided /add of this person waits for an answer in this chat."""
     return services.dialogues.get(add_key(chat_id, user_id)) is not None
@@ -144,7 +163,9 @@ def _keeper(services: Services, said: Said, caller: Caller,
         if step == commands.DONE:
             services.dialogues.clear(key)
         else:
-            services.dialogues.put(key, {"step": step, "answers": _encode(answers)},
+            # `source`: the message that led here — `reask` after a crash asks its question.
+            services.dialogues.put(key, {"step": step, "answers": _encode(answers),
+                                         "source": said.source},
                                    services.clock.now() + ADD_TIMEOUT)
 
     return keep

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import reports, review
+from bot.app import dialogue, reports, review
 from bot.app.conversation import Caller, Conversation, Said
 from bot.services import Services
 from bot.tg.context import LuoshiContext, services_of
@@ -70,6 +70,9 @@ async def reanswer(app: Any, update: Update) -> None:
         source, quote = f"callback:{query.id}", None
     elif message is not None:
         user = message.from_user
+        if user is not None and await dialogue.reask(
+                services, caller_of(user), said_of(message, _bot_id(app)), conversation):
+            return  # a step of the guided /add: its question asked
         if user is not None and await reports.resume(
                 services, conversation, caller_of(user), said_of(message, _bot_id(app))):
             return  # a report (its parts answered again, those not yet recorded applied)

@@ -150,3 +150,54 @@ async def test_import_then_the_file_after_a_restart(tmp_path: Path) -> None:
         bot.api.send_document(ADMIN, "台账.xlsx", workbook(GOOD), caption=None)
         await bot.pump()
         assert "新增 3 项" in bot.api.sent[before]["text"]
+
+
+class _Crash(Exception):
+    """The process dies where the conversation would have said something."""
+
+
+class _Dying:
+    async def say(self, reply: object) -> None:
+        raise _Crash
+
+
+async def test_a_step_saved_just_before_a_crash_is_asked_after_the_restart(
+        tmp_path: Path) -> None:
+    """The title was taken and its step saved (with the update's applied mark), then the
+    process died before the next question went out: at the next start that question is asked
+    — the title is not taken again — and the dialogue goes on."""
+    from telegram import Update
+
+    from bot.adapters.inbox import APPLIED, INBOX, applying, receipt_key
+    from bot.app import dialogue
+    from bot.tg.conversation import caller_of, said_of
+
+    data = tmp_path / "data"
+    async with Harness(data, now=DEC1) as first:
+        assert "第 1/4 步" in await first.answer(ADMIN, "/add")
+        api = first.api
+        api.send_text(ADMIN, "职业中学新校区建设")
+        (raw,) = api.pending_updates
+        key = receipt_key(raw)
+        first.intake.inbox.receive([(key, raw)])
+        api.call("getUpdates", {"offset": raw["update_id"] + 1, "timeout": 0})
+        update = Update.de_json(raw, first.app.bot)
+        message = update.effective_message
+        assert message is not None and message.from_user is not None
+        token = applying.set(first.intake.inbox.begin(key))
+        try:
+            with pytest.raises(_Crash):
+                await dialogue.take(first.services, caller_of(message.from_user),
+                                    said_of(message, first.app.bot.id), _Dying())  # type: ignore[arg-type]
+        finally:
+            applying.reset(token)
+        assert first.store.get(INBOX, key)["state"] == APPLIED  # type: ignore[index]
+        asked = len(texts(first))
+    async with Harness(data, now=DEC1, api=api) as second:
+        assert await second.intake.replay() == 1
+        await second.intake.idle()
+        assert len(texts(second)) == asked + 1 and "第 2/4 步" in texts(second)[-1]
+        assert "第 3/4 步" in await second.answer(ADMIN, "县教育局")
+        assert "第 4/4 步" in await second.answer(ADMIN, "周五")
+        assert "T0001" in await second.answer(ADMIN, "12月31日")
+        assert second.ledger.task("T0001").title == "职业中学新校区建设"
