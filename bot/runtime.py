@@ -4,11 +4,12 @@ store, the work calendar, the snapshot policy, and logging."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import socket
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -120,7 +121,8 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     """SIGINT and SIGTERM set `stop` (the process's main loop ends gracefully). Where the loop
     cannot take signal handlers — not the main thread (a test runs the bot in one), or a
     platform without them — nothing is installed and `stop` is set by whoever runs it."""
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        return
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -125,6 +126,31 @@ def sent_recorded(dsn: str, tenant: str) -> int:
     return int(row[0]) if row else 0
 
 
+def outbox_writes(dsn: str, tenant: str) -> psycopg.Connection[Any]:
+    """A connection told of every outbox write in the county (a trigger NOTIFYs on commit),
+    set up before the workers start: waiting on it is waiting on the database's own event."""
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute(f"""
+        CREATE FUNCTION {tenant}.outbox_written() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('{tenant}_outbox', NEW.key); RETURN NEW; END $$""")
+    conn.execute(f"""
+        CREATE TRIGGER outbox_written AFTER INSERT OR UPDATE ON {tenant}.docs
+        FOR EACH ROW WHEN (NEW.tbl = 'outbox') EXECUTE FUNCTION {tenant}.outbox_written()""")
+    conn.execute(f"LISTEN {tenant}_outbox")
+    return conn
+
+
+def wait_recorded(listener: psycopg.Connection[Any], dsn: str, tenant: str, count: int) -> None:
+    """Until `count` reminders are recorded as sent, woken by each outbox write."""
+    deadline = time.monotonic() + WAIT
+    while sent_recorded(dsn, tenant) != count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{count} sends not recorded within {WAIT} s")
+        for _note in listener.notifies(timeout=left, stop_after=1):
+            pass
+
+
 def reminders(api: FakeBotApi) -> Counter[int]:
     return Counter(m["chat"]["id"] for m in api.sent
                    if FIRST <= m["chat"]["id"] < FIRST + OFFICIALS)
@@ -139,15 +165,6 @@ def start_worker(config: Path, tmp_path: Path, port: int, dsn: str) -> subproces
                             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait(condition: object, timeout: float = WAIT, what: str = "") -> None:
-    """Poll a condition that lives outside the fake API (the database, processes)."""
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise TimeoutError(what or "condition not met")
-        time.sleep(0.05)
-
-
 def test_three_workers_a_killed_planner_and_redelivered_updates(
         tmp_path: Path, server: FakeBotApiServer, pg_dsn: str, tenant: str) -> None:
     api = server.api
@@ -156,11 +173,12 @@ def test_three_workers_a_killed_planner_and_redelivered_updates(
     seed(config, pg_dsn, tenant)
     officials = frozenset(range(FIRST, FIRST + OFFICIALS))
     api.hold("sendMessage", after=LET_THROUGH, chats=officials)
+    listener = outbox_writes(pg_dsn, tenant)
     workers = {port: start_worker(config, tmp_path, port, pg_dsn) for port in ports}
     try:
         # ---- 1. the planner killed during the fan-out ----------------------------------------
         api.wait_until(lambda: api.held >= 1, timeout=WAIT)
-        wait(lambda: sent_recorded(pg_dsn, tenant) == LET_THROUGH, what="sends recorded")
+        wait_recorded(listener, pg_dsn, tenant, LET_THROUGH)
         holder = planner_holder(pg_dsn, tenant) or ""
         [planner] = [port for port in ports if f"127.0.0.1:{port}" in holder]
         workers[planner].send_signal(signal.SIGKILL)
@@ -202,6 +220,7 @@ def test_three_workers_a_killed_planner_and_redelivered_updates(
         assert sum(d.duplicate for d in deliveries) >= OFFICIALS // 4
         assert len({d.url for d in deliveries}) == 3, "all three workers took updates"
     finally:
+        listener.close()
         for proc in workers.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
