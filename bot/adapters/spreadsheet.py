@@ -220,17 +220,23 @@ def sheet_key(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
-def _read_worksheets(data: bytes, archive: zipfile.ZipFile, budget: TimeBudget,
-                     looks_right: Callable[[list[Row]], bool] | None,
-                     wanted: str | int | None) -> list[Sheet]:
+def _open_workbook(data: bytes, budget: TimeBudget) -> Any:
+    """openpyxl's read-only workbook over `data`; SheetError("broken") for a damaged package,
+    the budget's own SheetError when reading takes too long."""
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(_BudgetedBytes(data, budget), read_only=True, data_only=True)
+        return load_workbook(_BudgetedBytes(data, budget), read_only=True, data_only=True)
     except SheetError:
         raise
     except Exception as exc:  # openpyxl raises many kinds for a damaged package
         raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
+
+
+def _read_worksheets(data: bytes, archive: zipfile.ZipFile, budget: TimeBudget,
+                     looks_right: Callable[[list[Row]], bool] | None,
+                     wanted: str | int | None) -> list[Sheet]:
+    workbook = _open_workbook(data, budget)
     try:
         worksheets = [ws for ws in workbook.worksheets if hasattr(ws, "reset_dimensions")]
         chosen = list(enumerate(worksheets))
@@ -402,14 +408,7 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> int:
 def _read_active_sheet(
     data: bytes, archive: zipfile.ZipFile, budget: TimeBudget
 ) -> tuple[list[Row], list[tuple[int, int, int, int]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(_BudgetedBytes(data, budget), read_only=True, data_only=True)
-    except SheetError:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds for a damaged package
-        raise SheetError("broken", f"{type(exc).__name__}: {exc}") from None
+    workbook = _open_workbook(data, budget)
     try:
         sheet = _active_worksheet(workbook)
         if sheet is None:
